@@ -1,0 +1,140 @@
+/**
+ * Client registration (RFC 6749 §2): the rules a client must meet before it may ask for
+ * anything. Used by `tessera client …` and by the demo's seeding.
+ */
+import { InvalidInputError } from './errors.js';
+import { checkRegistrableRedirectUri } from './redirect-uri.js';
+import { parseRole, ROLES, type Role } from './scope.js';
+import { hashSecret, newId, newSecret } from './tokens.js';
+import type { ClientRecord, GrantType, Store } from '../store/store.js';
+
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'implicit'];
+const DEFAULT_GRANTS: GrantType[] = ['authorization_code', 'refresh_token'];
+
+export interface NewClient {
+  name: string;
+  redirectUris: string[];
+  /** Role names in any case; default all roles. */
+  scopes?: string[];
+  /** Default authorization_code and refresh_token. */
+  grants?: string[];
+  public?: boolean;
+  /** Default `required` for public clients, `optional` for confidential ones. */
+  pkce?: string;
+  /** Fixed id (the demo seeds a known one); default random. */
+  id?: string;
+}
+
+function parseScopes(values: string[] | undefined): Role[] {
+  if (!values || values.length === 0) return [...ROLES];
+  const roles = values.map((v) => {
+    const role = parseRole(v);
+    if (!role) throw new InvalidInputError(`unknown scope '${v}': use PATIENT, CLINICIAN or TEAMCOORD`);
+    return role;
+  });
+  return ROLES.filter((r) => roles.includes(r));
+}
+
+function parseGrants(values: string[] | undefined): GrantType[] {
+  if (!values || values.length === 0) return [...DEFAULT_GRANTS];
+  for (const v of values) {
+    if (!(GRANT_TYPES as readonly string[]).includes(v)) {
+      throw new InvalidInputError(`unknown grant '${v}': use authorization_code, refresh_token or implicit`);
+    }
+  }
+  const grants = GRANT_TYPES.filter((g) => values.includes(g));
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+    throw new InvalidInputError('grant refresh_token needs authorization_code too: refresh tokens come from codes');
+  }
+  return grants;
+}
+
+function parsePkce(value: string | undefined, isPublic: boolean): boolean {
+  if (value === undefined) return isPublic;
+  if (value === 'required') return true;
+  if (value === 'optional') return false;
+  throw new InvalidInputError(`--pkce must be 'required' or 'optional', not '${value}'`);
+}
+
+function checkRedirectUris(uris: string[], grants: GrantType[]): string[] {
+  const unique = [...new Set(uris)];
+  for (const uri of unique) {
+    const problem = checkRegistrableRedirectUri(uri);
+    if (problem) throw new InvalidInputError(`invalid redirect URI '${uri}': ${problem}`);
+  }
+  if (unique.length === 0 && grants.some((g) => g === 'authorization_code' || g === 'implicit')) {
+    throw new InvalidInputError('at least one --redirect-uri is required');
+  }
+  return unique;
+}
+
+function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed === '') throw new InvalidInputError('--name must not be empty');
+  if (trimmed.length > 200) throw new InvalidInputError('--name must be at most 200 characters');
+  if (/\p{Cc}/u.test(trimmed)) throw new InvalidInputError('--name must not contain control characters');
+  return trimmed;
+}
+
+/** Registers a client. The secret of a confidential client is returned only here. */
+export async function registerClient(
+  store: Pick<Store, 'createClient' | 'getClient'>,
+  input: NewClient,
+  now: number,
+): Promise<{ client: ClientRecord; secret?: string }> {
+  const isPublic = input.public ?? false;
+  const grantTypes = parseGrants(input.grants);
+  const client: ClientRecord = {
+    id: input.id ?? newId(),
+    name: checkName(input.name),
+    secretHash: null,
+    redirectUris: checkRedirectUris(input.redirectUris, grantTypes),
+    scopes: parseScopes(input.scopes),
+    grantTypes,
+    pkceRequired: parsePkce(input.pkce, isPublic),
+    createdAt: now,
+    disabledAt: null,
+  };
+  if (input.id !== undefined && (await store.getClient(input.id))) {
+    throw new InvalidInputError(`client '${input.id}' already exists`);
+  }
+  const secret = isPublic ? undefined : newSecret();
+  if (secret) client.secretHash = hashSecret(secret);
+  await store.createClient(client);
+  return secret ? { client, secret } : { client };
+}
+
+/** A new secret for a confidential client; the old one stops working at once. */
+export async function rotateClientSecret(
+  store: Pick<Store, 'getClient' | 'setClientSecret'>,
+  id: string,
+): Promise<string> {
+  const client = await store.getClient(id);
+  if (!client) throw new InvalidInputError(`no client '${id}'`);
+  if (client.secretHash === null) throw new InvalidInputError(`client '${id}' is public: it has no secret`);
+  const secret = newSecret();
+  await store.setClientSecret(id, hashSecret(secret));
+  return secret;
+}
+
+/** What a client looks like to its operator (RFC 7591 metadata names). */
+export function describeClient(client: ClientRecord): Record<string, unknown> {
+  const isPublic = client.secretHash === null;
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    redirect_uris: client.redirectUris,
+    scope: client.scopes.join(' '),
+    grant_types: client.grantTypes,
+    token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+    pkce_required: client.pkceRequired,
+    created_at: new Date(client.createdAt).toISOString(),
+    disabled: client.disabledAt !== null,
+  };
+}
+
+/** A plain warning for a public client admitted without PKCE (SPEC §3.2: say it is weaker). */
+export function pkceWarning(client: ClientRecord): string | undefined {
+  if (client.secretHash !== null || client.pkceRequired) return undefined;
+  return 'warning: this public client may redeem codes without PKCE (legacy PKB mode); a stolen code can then be used by anyone. Prefer PKCE.';
+}

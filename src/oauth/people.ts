@@ -1,0 +1,84 @@
+/** The people who sign in: creation rules and password checks. */
+import { InvalidInputError } from './errors.js';
+import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
+import { parseRole, ROLES, type Role } from './scope.js';
+import { newId } from './tokens.js';
+import type { PersonRecord, Store } from '../store/store.js';
+
+export interface NewPerson {
+  username: string;
+  password: string;
+  roles: string[];
+  name?: string;
+}
+
+export function checkUsername(username: string): string {
+  if (!/^[\p{L}\p{N}._@+-]{1,100}$/u.test(username)) {
+    throw new InvalidInputError(
+      'username must be 1 to 100 letters, digits or . _ @ + - (no spaces)',
+    );
+  }
+  return username;
+}
+
+export function checkPassword(password: string): string {
+  if (password.length < 8) throw new InvalidInputError('password must be at least 8 characters');
+  if (password.length > 1024) throw new InvalidInputError('password must be at most 1024 characters');
+  return password;
+}
+
+function parseRoles(values: string[]): Role[] {
+  if (values.length === 0) throw new InvalidInputError('at least one --role is required (PATIENT, CLINICIAN, TEAMCOORD)');
+  const roles = values.map((v) => {
+    const role = parseRole(v);
+    if (!role) throw new InvalidInputError(`unknown role '${v}': use PATIENT, CLINICIAN or TEAMCOORD`);
+    return role;
+  });
+  return ROLES.filter((r) => roles.includes(r));
+}
+
+export async function addPerson(store: Pick<Store, 'createPerson'>, input: NewPerson, now: number): Promise<PersonRecord> {
+  const username = checkUsername(input.username);
+  const roles = parseRoles(input.roles);
+  const displayName = (input.name ?? username).trim() || username;
+  if (displayName.length > 200 || /\p{Cc}/u.test(displayName)) {
+    throw new InvalidInputError('--name must be at most 200 characters with no control characters');
+  }
+  const person: PersonRecord = {
+    id: newId(),
+    username,
+    displayName,
+    passwordHash: await hashPassword(checkPassword(input.password)),
+    roles,
+    createdAt: now,
+    disabledAt: null,
+  };
+  if (!(await store.createPerson(person))) throw new InvalidInputError(`user '${username}' already exists`);
+  return person;
+}
+
+/**
+ * The person with this username and password, or undefined. Unknown usernames, wrong
+ * passwords and disabled people look and take the same, so the answer says nothing
+ * about which usernames exist.
+ */
+export async function authenticatePerson(
+  store: Pick<Store, 'getPersonByUsername'>,
+  username: string,
+  password: string,
+): Promise<PersonRecord | undefined> {
+  const person = username.length <= 100 ? await store.getPersonByUsername(username) : undefined;
+  const ok = await verifyPassword(password.slice(0, 1024), person?.passwordHash ?? (await decoyPasswordHash()));
+  return ok && person && person.disabledAt === null ? person : undefined;
+}
+
+export function describePerson(person: PersonRecord): Record<string, unknown> {
+  return {
+    id: person.id,
+    username: person.username,
+    name: person.displayName,
+    roles: person.roles,
+    disabled: person.disabledAt !== null,
+    created_at: new Date(person.createdAt).toISOString(),
+  };
+}

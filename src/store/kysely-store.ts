@@ -1,0 +1,523 @@
+/**
+ * The Store over Kysely. Written against Kysely's portable query builder only, so the
+ * same code serves SQLite (better-sqlite3) and PostgreSQL (pg); what differs between
+ * engines lives in open.ts. Conditional updates (`… where consumed_at is null`) make
+ * every use-once operation single-winner on both engines.
+ */
+import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { migrationProvider } from './migrations/index.js';
+import type {
+  AccessTokenLookup,
+  AccessTokenRecord,
+  AuthorizationCodeLookup,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  GrantRecord,
+  GrantType,
+  PendingAuthorizationRecord,
+  PersonRecord,
+  RefreshTokenLookup,
+  RefreshTokenRecord,
+  SignInSessionRecord,
+  Store,
+  UseOnceResult,
+} from './store.js';
+import type {
+  ClientsTable,
+  Database,
+  GrantsTable,
+  PendingAuthorizationsTable,
+  PeopleTable,
+} from './schema.js';
+import type { Role } from '../oauth/scope.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const time = (v: number | string | bigint): number => Number(v);
+const maybeTime = (v: number | string | bigint | null): number | null => (v === null ? null : Number(v));
+
+function toClient(row: Selectable<ClientsTable>): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    scopes: JSON.parse(row.scopes) as Role[],
+    grantTypes: JSON.parse(row.grant_types) as GrantType[],
+    pkceRequired: Number(row.pkce_required) === 1,
+    createdAt: time(row.created_at),
+    disabledAt: maybeTime(row.disabled_at),
+  };
+}
+
+function toPerson(row: Selectable<PeopleTable>): PersonRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    passwordHash: row.password_hash,
+    roles: JSON.parse(row.roles) as Role[],
+    createdAt: time(row.created_at),
+    disabledAt: maybeTime(row.disabled_at),
+  };
+}
+
+function toGrant(row: Selectable<GrantsTable>): GrantRecord {
+  return {
+    id: row.id,
+    personId: row.person_id,
+    clientId: row.client_id,
+    scope: row.scope as Role,
+    createdAt: time(row.created_at),
+    expiresAt: time(row.expires_at),
+    revokedAt: maybeTime(row.revoked_at),
+  };
+}
+
+function toPending(row: Selectable<PendingAuthorizationsTable>): PendingAuthorizationRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    request: row.request,
+    browserHash: row.browser_hash,
+    csrfHash: row.csrf_hash,
+    personId: row.person_id,
+    createdAt: time(row.created_at),
+    expiresAt: time(row.expires_at),
+  };
+}
+
+function accessRow(t: AccessTokenRecord) {
+  return { hash: t.hash, grant_id: t.grantId, scope: t.scope, expires_at: t.expiresAt };
+}
+
+function refreshRow(t: RefreshTokenRecord) {
+  return { hash: t.hash, grant_id: t.grantId, scope: t.scope, expires_at: t.expiresAt, retired_at: t.retiredAt };
+}
+
+function grantRow(g: GrantRecord) {
+  return {
+    id: g.id,
+    person_id: g.personId,
+    client_id: g.clientId,
+    scope: g.scope,
+    created_at: g.createdAt,
+    expires_at: g.expiresAt,
+    revoked_at: g.revokedAt,
+  };
+}
+
+/** Column names of a grant joined under a `g_` prefix, for lookups that need both. */
+const grantColumns = [
+  'grants.id as g_id',
+  'grants.person_id as g_person_id',
+  'grants.client_id as g_client_id',
+  'grants.scope as g_scope',
+  'grants.created_at as g_created_at',
+  'grants.expires_at as g_expires_at',
+  'grants.revoked_at as g_revoked_at',
+] as const;
+
+function joinedGrant(row: {
+  g_id: string;
+  g_person_id: string;
+  g_client_id: string;
+  g_scope: string;
+  g_created_at: number | string | bigint;
+  g_expires_at: number | string | bigint;
+  g_revoked_at: number | string | bigint | null;
+}): GrantRecord {
+  return toGrant({
+    id: row.g_id,
+    person_id: row.g_person_id,
+    client_id: row.g_client_id,
+    scope: row.g_scope,
+    created_at: row.g_created_at,
+    expires_at: row.g_expires_at,
+    revoked_at: row.g_revoked_at,
+  });
+}
+
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly isUniqueViolation: (err: unknown) => boolean,
+  ) {}
+
+  /** Applies pending migrations; returns the names of those applied. */
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  // clients
+
+  async createClient(c: ClientRecord): Promise<void> {
+    await this.db
+      .insertInto('clients')
+      .values({
+        id: c.id,
+        name: c.name,
+        secret_hash: c.secretHash,
+        redirect_uris: JSON.stringify(c.redirectUris),
+        scopes: JSON.stringify(c.scopes),
+        grant_types: JSON.stringify(c.grantTypes),
+        pkce_required: c.pkceRequired ? 1 : 0,
+        created_at: c.createdAt,
+        disabled_at: c.disabledAt,
+      })
+      .execute();
+  }
+
+  async getClient(id: string): Promise<ClientRecord | undefined> {
+    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    const rows = await this.db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toClient);
+  }
+
+  async removeClient(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async setClientSecret(id: string, secretHash: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('clients')
+      .set({ secret_hash: secretHash })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  // people
+
+  async createPerson(p: PersonRecord): Promise<boolean> {
+    try {
+      await this.db
+        .insertInto('people')
+        .values({
+          id: p.id,
+          username: p.username,
+          display_name: p.displayName,
+          password_hash: p.passwordHash,
+          roles: JSON.stringify(p.roles),
+          created_at: p.createdAt,
+          disabled_at: p.disabledAt,
+        })
+        .execute();
+      return true;
+    } catch (err) {
+      if (this.isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async getPerson(id: string): Promise<PersonRecord | undefined> {
+    const row = await this.db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toPerson(row);
+  }
+
+  async getPersonByUsername(username: string): Promise<PersonRecord | undefined> {
+    const row = await this.db.selectFrom('people').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && toPerson(row);
+  }
+
+  async listPeople(): Promise<PersonRecord[]> {
+    const rows = await this.db.selectFrom('people').selectAll().orderBy('username').execute();
+    return rows.map(toPerson);
+  }
+
+  async removePerson(username: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('people').where('username', '=', username).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async setPassword(username: string, passwordHash: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const person = await tx.selectFrom('people').select('id').where('username', '=', username).executeTakeFirst();
+      if (!person) return false;
+      await tx.updateTable('people').set({ password_hash: passwordHash }).where('id', '=', person.id).execute();
+      await tx.deleteFrom('sign_in_sessions').where('person_id', '=', person.id).execute();
+      return true;
+    });
+  }
+
+  async setPersonDisabled(username: string, disabledAt: number | null): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const person = await tx.selectFrom('people').select('id').where('username', '=', username).executeTakeFirst();
+      if (!person) return false;
+      await tx.updateTable('people').set({ disabled_at: disabledAt }).where('id', '=', person.id).execute();
+      if (disabledAt !== null) {
+        await tx.deleteFrom('sign_in_sessions').where('person_id', '=', person.id).execute();
+        await tx.deleteFrom('pending_authorizations').where('person_id', '=', person.id).execute();
+        await tx
+          .updateTable('grants')
+          .set({ revoked_at: disabledAt })
+          .where('person_id', '=', person.id)
+          .where('revoked_at', 'is', null)
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  // sign-in and consent
+
+  async createPendingAuthorization(p: PendingAuthorizationRecord): Promise<void> {
+    await this.db
+      .insertInto('pending_authorizations')
+      .values({
+        id: p.id,
+        client_id: p.clientId,
+        request: p.request,
+        browser_hash: p.browserHash,
+        csrf_hash: p.csrfHash,
+        person_id: p.personId,
+        created_at: p.createdAt,
+        expires_at: p.expiresAt,
+      })
+      .execute();
+  }
+
+  async getPendingAuthorization(id: string, now: number): Promise<PendingAuthorizationRecord | undefined> {
+    const row = await this.db
+      .selectFrom('pending_authorizations')
+      .selectAll()
+      .where('id', '=', id)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return row && toPending(row);
+  }
+
+  async setPendingAuthorizationPerson(id: string, personId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('pending_authorizations')
+      .set({ person_id: personId })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async takePendingAuthorization(id: string, now: number): Promise<PendingAuthorizationRecord | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .selectFrom('pending_authorizations')
+        .selectAll()
+        .where('id', '=', id)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      // The delete is the claim: of two racing submissions only one deletes the row.
+      const result = await tx.deleteFrom('pending_authorizations').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1 ? toPending(row) : undefined;
+    });
+  }
+
+  async createSignInSession(s: SignInSessionRecord): Promise<void> {
+    await this.db
+      .insertInto('sign_in_sessions')
+      .values({ hash: s.hash, person_id: s.personId, created_at: s.createdAt, expires_at: s.expiresAt })
+      .execute();
+  }
+
+  async getSignInSession(hash: string, now: number): Promise<SignInSessionRecord | undefined> {
+    const row = await this.db
+      .selectFrom('sign_in_sessions')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return (
+      row && {
+        hash: row.hash,
+        personId: row.person_id,
+        createdAt: time(row.created_at),
+        expiresAt: time(row.expires_at),
+      }
+    );
+  }
+
+  async deleteSignInSession(hash: string): Promise<void> {
+    await this.db.deleteFrom('sign_in_sessions').where('hash', '=', hash).execute();
+  }
+
+  // issuing
+
+  async createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('grants').values(grantRow(grant)).execute();
+      await tx
+        .insertInto('authorization_codes')
+        .values({
+          hash: code.hash,
+          grant_id: code.grantId,
+          redirect_uri: code.redirectUri,
+          code_challenge: code.codeChallenge,
+          expires_at: code.expiresAt,
+          consumed_at: code.consumedAt,
+        })
+        .execute();
+    });
+  }
+
+  async createGrantWithAccessToken(grant: GrantRecord, token: AccessTokenRecord): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('grants').values(grantRow(grant)).execute();
+      await tx.insertInto('access_tokens').values(accessRow(token)).execute();
+    });
+  }
+
+  async findAuthorizationCode(hash: string): Promise<AuthorizationCodeLookup | undefined> {
+    const row = await this.db
+      .selectFrom('authorization_codes')
+      .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+      .selectAll('authorization_codes')
+      .select(grantColumns)
+      .where('authorization_codes.hash', '=', hash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      code: {
+        hash: row.hash,
+        grantId: row.grant_id,
+        redirectUri: row.redirect_uri,
+        codeChallenge: row.code_challenge,
+        expiresAt: time(row.expires_at),
+        consumedAt: maybeTime(row.consumed_at),
+      },
+      grant: joinedGrant(row),
+    };
+  }
+
+  async consumeAuthorizationCode(
+    hash: string,
+    now: number,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<UseOnceResult> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx
+        .updateTable('authorization_codes')
+        .set({ consumed_at: now })
+        .where('hash', '=', hash)
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return this.lostRace(tx, 'authorization_codes', hash);
+      await this.insertTokens(tx, access, refresh);
+      return 'ok';
+    });
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenLookup | undefined> {
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+      .selectAll('refresh_tokens')
+      .select(grantColumns)
+      .where('refresh_tokens.hash', '=', hash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      token: {
+        hash: row.hash,
+        grantId: row.grant_id,
+        scope: row.scope as Role,
+        expiresAt: time(row.expires_at),
+        retiredAt: maybeTime(row.retired_at),
+      },
+      grant: joinedGrant(row),
+    };
+  }
+
+  async rotateRefreshToken(
+    oldHash: string,
+    now: number,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<UseOnceResult> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx
+        .updateTable('refresh_tokens')
+        .set({ retired_at: now })
+        .where('hash', '=', oldHash)
+        .where('retired_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return this.lostRace(tx, 'refresh_tokens', oldHash);
+      await this.insertTokens(tx, access, refresh);
+      return 'ok';
+    });
+  }
+
+  async findAccessToken(hash: string): Promise<AccessTokenLookup | undefined> {
+    const row = await this.db
+      .selectFrom('access_tokens')
+      .innerJoin('grants', 'grants.id', 'access_tokens.grant_id')
+      .selectAll('access_tokens')
+      .select(grantColumns)
+      .where('access_tokens.hash', '=', hash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const grant = joinedGrant(row);
+    const [person, client] = await Promise.all([this.getPerson(grant.personId), this.getClient(grant.clientId)]);
+    if (!person || !client) return undefined;
+    return {
+      token: { hash: row.hash, grantId: row.grant_id, scope: row.scope as Role, expiresAt: time(row.expires_at) },
+      grant,
+      person,
+      client,
+    };
+  }
+
+  async revokeGrant(grantId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('grants')
+      .set({ revoked_at: now })
+      .where('id', '=', grantId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  // operations
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async putSettingIfAbsent(key: string, value: string): Promise<string> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    return (await this.getSetting(key)) ?? value;
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('settings').select('key').limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private async insertTokens(tx: Db, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
+    await tx.insertInto('access_tokens').values(accessRow(access)).execute();
+    if (refresh) await tx.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
+  }
+
+  private async lostRace(
+    tx: Db,
+    table: 'authorization_codes' | 'refresh_tokens',
+    hash: string,
+  ): Promise<UseOnceResult> {
+    const row = await tx.selectFrom(table).select('hash').where('hash', '=', hash).executeTakeFirst();
+    return row ? 'replayed' : 'missing';
+  }
+}

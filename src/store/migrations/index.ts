@@ -1,0 +1,15 @@
+/**
+ * Versioned migrations for Kysely's Migrator, listed statically so that they are part
+ * of the build (no directory scanning at run time). Never edit a migration that has
+ * shipped: add the next one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_initial.js';
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,71 @@
+/**
+ * Opening a store from a database URL. Engine differences live here: the dialect, the
+ * connection settings, and how each driver reports a unique-key violation.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyStore } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+export const DEFAULT_DB_URL = 'sqlite:./.tessera/tessera.db';
+
+/** The database could not be opened or reached: the CLI prints the message and exits 2. */
+export class StoreOpenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreOpenError';
+  }
+}
+
+export type DatabaseUrl = { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
+
+/** Parses `sqlite:PATH`, `sqlite::memory:` or `postgres://…`; throws a one-line error otherwise. */
+export function parseDatabaseUrl(url: string): DatabaseUrl {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw new StoreOpenError(`database URL '${url}' names no file: use sqlite:PATH`);
+    return { engine: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { engine: 'postgres', url };
+  throw new StoreOpenError(`database URL '${url}' is not understood: use sqlite:PATH or postgres://…`);
+}
+
+function openSqlite(path: string): KyselyStore {
+  const inMemory = path === ':memory:';
+  let database: SQLite.Database;
+  try {
+    if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    database = new SQLite(path);
+    // WAL lets readers and one writer work together; busy_timeout lets the CLI and a
+    // running server share the file. synchronous stays at its durable default (FULL).
+    if (!inMemory) database.pragma('journal_mode = WAL');
+    database.pragma('busy_timeout = 5000');
+    database.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const isUniqueViolation = (err: unknown) =>
+    typeof err === 'object' && err !== null && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+  return new KyselyStore(db, isUniqueViolation);
+}
+
+/** Opens the store and applies pending migrations. */
+export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<KyselyStore> {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed.engine === 'postgres') {
+    throw new StoreOpenError('PostgreSQL is not supported yet in this build: use sqlite:PATH');
+  }
+  const store = openSqlite(parsed.path);
+  if (options.migrate ?? true) {
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw new StoreOpenError(`cannot migrate database: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return store;
+}

@@ -1,0 +1,188 @@
+/**
+ * Persistence, as one interface with small intention-named methods. Every method is
+ * atomic: what must happen together happens in one transaction or one conditional
+ * statement, so two instances racing on the same code or refresh token cannot both win.
+ *
+ * Times are milliseconds since the epoch. Secrets (codes, tokens, client secrets,
+ * session ids) are stored only as hashes; callers pass hashes in.
+ */
+import type { Role } from '../oauth/scope.js';
+
+export type GrantType = 'authorization_code' | 'refresh_token' | 'implicit';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** SHA-256 of the client secret (hex); null for a public client. */
+  secretHash: string | null;
+  redirectUris: string[];
+  scopes: Role[];
+  grantTypes: GrantType[];
+  /** A public client registered with `--pkce optional` (PKB's legacy flow) has false. */
+  pkceRequired: boolean;
+  createdAt: number;
+  disabledAt: number | null;
+}
+
+export interface PersonRecord {
+  id: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  roles: Role[];
+  createdAt: number;
+  disabledAt: number | null;
+}
+
+/** The authorization session: what codes, access tokens and refresh tokens belong to. */
+export interface GrantRecord {
+  id: string;
+  personId: string;
+  clientId: string;
+  scope: Role;
+  createdAt: number;
+  /** Absolute end of the session: no refresh token is honoured after it. */
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface AuthorizationCodeRecord {
+  hash: string;
+  grantId: string;
+  /** The redirect_uri parameter exactly as sent, or null when the request had none. */
+  redirectUri: string | null;
+  codeChallenge: string | null;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export interface AccessTokenRecord {
+  hash: string;
+  grantId: string;
+  scope: Role;
+  expiresAt: number;
+}
+
+export interface RefreshTokenRecord {
+  hash: string;
+  grantId: string;
+  scope: Role;
+  expiresAt: number;
+  retiredAt: number | null;
+}
+
+/** The validated authorization request a person is signing in and consenting for. */
+export interface PendingAuthorizationRecord {
+  id: string;
+  clientId: string;
+  /** JSON of the validated request (oauth/authorize.ts AuthorizationRequest). */
+  request: string;
+  /** SHA-256 of the browser-binding cookie that started it; only that browser continues it. */
+  browserHash: string;
+  /** SHA-256 of the CSRF token its forms carry. */
+  csrfHash: string;
+  personId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SignInSessionRecord {
+  hash: string;
+  personId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** How a conditional "use it once" write ended: won, lost to an earlier use, or nothing there. */
+export type UseOnceResult = 'ok' | 'replayed' | 'missing';
+
+export interface AuthorizationCodeLookup {
+  code: AuthorizationCodeRecord;
+  grant: GrantRecord;
+}
+
+export interface AccessTokenLookup {
+  token: AccessTokenRecord;
+  grant: GrantRecord;
+  person: PersonRecord;
+  client: ClientRecord;
+}
+
+export interface RefreshTokenLookup {
+  token: RefreshTokenRecord;
+  grant: GrantRecord;
+}
+
+export interface Store {
+  // clients
+  createClient(client: ClientRecord): Promise<void>;
+  getClient(id: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+  /** Deletes the client and everything issued to it; false when there was none. */
+  removeClient(id: string): Promise<boolean>;
+  setClientSecret(id: string, secretHash: string): Promise<boolean>;
+
+  // people
+  /** False when the username is taken. */
+  createPerson(person: PersonRecord): Promise<boolean>;
+  getPerson(id: string): Promise<PersonRecord | undefined>;
+  getPersonByUsername(username: string): Promise<PersonRecord | undefined>;
+  listPeople(): Promise<PersonRecord[]>;
+  /** Deletes the person, their sessions and everything issued to them. */
+  removePerson(username: string): Promise<boolean>;
+  /** Sets the password and ends the person's sign-in sessions. */
+  setPassword(username: string, passwordHash: string): Promise<boolean>;
+  /** Disabling also ends sign-in sessions and revokes the person's grants. */
+  setPersonDisabled(username: string, disabledAt: number | null): Promise<boolean>;
+
+  // the browser's way through sign-in and consent
+  createPendingAuthorization(pending: PendingAuthorizationRecord): Promise<void>;
+  getPendingAuthorization(id: string, now: number): Promise<PendingAuthorizationRecord | undefined>;
+  setPendingAuthorizationPerson(id: string, personId: string): Promise<boolean>;
+  /** Deletes and returns it, once: a consent form posted twice completes once. */
+  takePendingAuthorization(id: string, now: number): Promise<PendingAuthorizationRecord | undefined>;
+
+  createSignInSession(session: SignInSessionRecord): Promise<void>;
+  getSignInSession(hash: string, now: number): Promise<SignInSessionRecord | undefined>;
+  deleteSignInSession(hash: string): Promise<void>;
+
+  // issuing
+  /** Creates the grant and its code together. */
+  createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord): Promise<void>;
+  /** Creates the grant and its (implicit) access token together. */
+  createGrantWithAccessToken(grant: GrantRecord, token: AccessTokenRecord): Promise<void>;
+  findAuthorizationCode(hash: string): Promise<AuthorizationCodeLookup | undefined>;
+  /**
+   * Marks the code consumed if nobody has and stores the tokens issued for it, in one
+   * transaction with a conditional update: of any number of racing redemptions exactly
+   * one gets `ok`. `replayed` when it was consumed already (the caller revokes the grant).
+   */
+  consumeAuthorizationCode(
+    hash: string,
+    now: number,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<UseOnceResult>;
+  findRefreshToken(hash: string): Promise<RefreshTokenLookup | undefined>;
+  /**
+   * Retires the old refresh token if it is still live and stores the new tokens, in one
+   * transaction. `replayed` when it was already retired (the caller revokes the grant).
+   */
+  rotateRefreshToken(
+    oldHash: string,
+    now: number,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<UseOnceResult>;
+  findAccessToken(hash: string): Promise<AccessTokenLookup | undefined>;
+  /** Revokes the grant: every code, access token and refresh token of it stops working. */
+  revokeGrant(grantId: string, now: number): Promise<void>;
+
+  // operations
+  getSetting(key: string): Promise<string | undefined>;
+  /** Stores the value unless the key is set; returns the value that is stored. */
+  putSettingIfAbsent(key: string, value: string): Promise<string>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
