@@ -1,6 +1,121 @@
-/** `tessera serve` — filled in by the server work. */
-import type { Command } from 'commander';
+/**
+ * `tessera serve`: validates the configuration, opens the store (applying migrations),
+ * listens, and prints exactly one line on stdout — `listening on http://HOST:PORT` —
+ * once connections are accepted. Logs and the demo banner go to stderr. SIGTERM/SIGINT
+ * stop accepting, finish in-flight requests, close the database and exit 0.
+ */
+import type { AddressInfo } from 'node:net';
+import { Option, type Command } from 'commander';
+import { pino } from 'pino';
+import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
+import { buildApp } from '../http/app.js';
+import type { AppConfig } from '../http/context.js';
+import { InvalidInputError } from '../oauth/errors.js';
+import { newSecret } from '../oauth/tokens.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { dbOption, exitWithError } from './common.js';
+import { demoBanner, seedDemo } from './demo-seed.js';
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  db: string;
+  issuer?: string;
+  demo?: boolean;
+  logLevel?: string;
+  sessionLifetime?: string;
+}
+
+/** The secret that signs cookies: TESSERA_SECRET, else one generated once and kept in the database. */
+async function cookieSecret(store: Store): Promise<string> {
+  const configured = process.env.TESSERA_SECRET;
+  if (configured !== undefined) {
+    if (configured.length < 32) throw new InvalidInputError('TESSERA_SECRET must be at least 32 characters');
+    return configured;
+  }
+  return store.putSettingIfAbsent('cookie_secret', newSecret());
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const config: ServerConfig = resolveServerConfig({
+    host: options.host,
+    port: options.port,
+    issuer: options.issuer,
+    demo: options.demo,
+    logLevel: options.logLevel,
+    sessionLifetime: options.sessionLifetime,
+  });
+  const logger = pino({ level: config.logLevel, base: undefined }, pino.destination({ fd: 2, sync: false }));
+  const store = await openStore(options.db);
+  const appConfig: AppConfig = {
+    issuer: config.issuer,
+    demo: config.demo,
+    lifetimes: config.lifetimes,
+    secret: await cookieSecret(store),
+  };
+  const app = await buildApp(appConfig, store, { logger });
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : (err as Error).message;
+    throw new InvalidInputError(`cannot listen on ${config.host}:${config.port}: ${reason}`);
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  // With --port 0 the issuer is known only now; no request has been served yet.
+  if (options.issuer === undefined) appConfig.issuer = defaultIssuer(config.host, port);
+  if (config.demo) {
+    await seedDemo(store, appConfig.issuer, Date.now());
+    process.stderr.write(demoBanner(appConfig.issuer).join('\n'));
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: stop now
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app
+      .close()
+      .then(() => store.close())
+      .then(
+        () => {
+          logger.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.stdout.write(`listening on http://${urlHostForListening(config.host)}:${port}\n`);
+}
 
 export function registerServeCommand(program: Command): void {
-  program.command('serve').description('run the authorization server');
+  program
+    .command('serve')
+    .description('run the authorization server')
+    .addOption(new Option('--port <n>', 'port to listen on; 0 picks a free port').env('TESSERA_PORT').default('9000'))
+    .addOption(new Option('--host <h>', 'address to listen on').env('TESSERA_HOST').default('127.0.0.1'))
+    .addOption(dbOption())
+    .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('TESSERA_ISSUER'))
+    .option('--demo', 'seed and serve the demo client at /demo')
+    .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).env('TESSERA_LOG_LEVEL').default('info'))
+    .addOption(
+      new Option('--session-lifetime <seconds>', 'absolute lifetime of an authorization session (refresh tokens end with it)')
+        .env('TESSERA_SESSION_LIFETIME')
+        .default(String(30 * 24 * 3600)),
+    )
+    .action(async (options: ServeOptions) => {
+      try {
+        await serve(options);
+      } catch (err) {
+        exitWithError(err);
+      }
+    });
 }

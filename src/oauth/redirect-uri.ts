@@ -145,7 +145,8 @@ function queryProblem(uri: string): string | undefined {
 
 /** Registration rules in the order their reasons are reported; the first failure wins. */
 const REGISTRATION_RULES: ReadonlyArray<(uri: string) => string | undefined> = [
-  (uri) => (FORBIDDEN_SCHEMES.has(schemeOf(uri)) ? `redirect URI must not use the ${schemeOf(uri)}: scheme` : undefined),
+  (uri) =>
+    FORBIDDEN_SCHEMES.has(schemeOf(uri)) ? `redirect URI must not use the ${schemeOf(uri)}: scheme` : undefined,
   syntaxProblem,
   (uri) => (uri.includes('#') ? 'redirect URI must not contain a fragment' : undefined),
   (uri) => (uri.includes('*') ? 'redirect URI must not contain wildcards (*)' : undefined),
@@ -260,6 +261,7 @@ function theOnlyRegistered(registered: readonly string[]): string {
   if (registered.length > 1 || only === undefined) {
     refuse('redirect_uri is required because this client has several registered');
   }
-  if (checkRegistrableRedirectUri(only) !== undefined) refuse('the registered redirect URI of this client is not valid');
+  if (checkRegistrableRedirectUri(only) !== undefined)
+    refuse('the registered redirect URI of this client is not valid');
   return only;
 }

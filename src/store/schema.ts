@@ -60,7 +60,6 @@ export interface PendingAuthorizationsTable {
   client_id: string;
   request: string;
   browser_hash: string;
-  csrf_hash: string;
   person_id: string | null;
   created_at: number | string | bigint;
   expires_at: number | string | bigint;

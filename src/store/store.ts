@@ -79,8 +79,6 @@ export interface PendingAuthorizationRecord {
   request: string;
   /** SHA-256 of the browser-binding cookie that started it; only that browser continues it. */
   browserHash: string;
-  /** SHA-256 of the CSRF token its forms carry. */
-  csrfHash: string;
   personId: string | null;
   createdAt: number;
   expiresAt: number;

@@ -70,7 +70,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('client_id', 'varchar(64)', (c) => c.notNull().references('clients.id').onDelete(cascade))
     .addColumn('request', 'text', (c) => c.notNull())
     .addColumn('browser_hash', 'varchar(64)', (c) => c.notNull())
-    .addColumn('csrf_hash', 'varchar(64)', (c) => c.notNull())
     .addColumn('person_id', 'varchar(64)', (c) => c.references('people.id').onDelete(cascade))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())

@@ -1,0 +1,210 @@
+/** `tessera client add|list|show|remove|rotate-secret` (SPEC §2): manage OAuth clients. */
+import type { Command } from 'commander';
+import { describeClient, pkceWarning, registerClient, rotateClientSecret } from '../oauth/clients.js';
+import { InvalidInputError } from '../oauth/errors.js';
+import type { ClientRecord } from '../store/store.js';
+import {
+  collect,
+  collectList,
+  dbOption,
+  formatFields,
+  formatTable,
+  jsonOption,
+  printJson,
+  printLines,
+  printNote,
+  requireSubcommand,
+  withStore,
+} from './common.js';
+
+interface DbOptions {
+  db: string;
+  json?: boolean;
+}
+
+interface AddOptions extends DbOptions {
+  name: string;
+  redirectUri?: string[];
+  scope?: string[];
+  grant?: string[];
+  public?: boolean;
+  pkce?: string;
+}
+
+function noClient(id: string): InvalidInputError {
+  return new InvalidInputError(`no client '${id}'`);
+}
+
+/** describeClient, plus `warning` when the client is a public one admitted without PKCE. */
+function clientJson(client: ClientRecord): Record<string, unknown> {
+  const warning = pkceWarning(client);
+  return warning ? { ...describeClient(client), warning } : describeClient(client);
+}
+
+function clientType(client: ClientRecord): string {
+  if (client.secretHash !== null) return 'confidential (client_secret_basic or client_secret_post)';
+  return client.pkceRequired ? 'public (no secret; PKCE required)' : 'public (no secret; PKCE optional: weaker, legacy PKB mode)';
+}
+
+function clientFields(client: ClientRecord): Array<[string, string]> {
+  return [
+    ['client_id', client.id],
+    ['name', client.name],
+    ['type', clientType(client)],
+    ['redirect URIs', client.redirectUris.join(' ') || '(none)'],
+    ['scopes', client.scopes.join(' ')],
+    ['grants', client.grantTypes.join(' ')],
+    ['PKCE', client.pkceRequired ? 'required' : 'optional'],
+    ['created', new Date(client.createdAt).toISOString()],
+    ['status', client.disabledAt === null ? 'enabled' : 'disabled'],
+  ];
+}
+
+/** The PKCE-optional warning goes to stderr, so it is seen even when stdout is piped or JSON. */
+function warnIfWeak(client: ClientRecord): void {
+  const warning = pkceWarning(client);
+  if (warning) printNote(warning);
+}
+
+async function addClient(options: AddOptions): Promise<void> {
+  const { client, secret } = await withStore(options.db, (store) =>
+    registerClient(
+      store,
+      {
+        name: options.name,
+        redirectUris: options.redirectUri ?? [],
+        scopes: options.scope,
+        grants: options.grant,
+        public: options.public ?? false,
+        pkce: options.pkce,
+      },
+      Date.now(),
+    ),
+  );
+  if (options.json) {
+    printJson(secret === undefined ? clientJson(client) : { ...clientJson(client), client_secret: secret });
+  } else {
+    const fields = clientFields(client);
+    const lines = [`registered client '${client.name}'`];
+    if (secret !== undefined) {
+      fields.splice(1, 0, ['client_secret', secret]);
+      lines.push(...formatFields(fields));
+      lines.push(
+        '',
+        'The client secret is shown only this once: store it now. Tessera keeps only its hash;',
+        `'tessera client rotate-secret ${client.id}' makes a new one.`,
+      );
+    } else {
+      lines.push(...formatFields(fields));
+    }
+    printLines(...lines);
+  }
+  warnIfWeak(client);
+}
+
+async function listClients(options: DbOptions): Promise<void> {
+  const clients = await withStore(options.db, (store) => store.listClients());
+  if (options.json) {
+    printJson(clients.map(clientJson));
+    return;
+  }
+  if (clients.length === 0) {
+    printLines('no clients');
+    return;
+  }
+  printLines(
+    ...formatTable(
+      ['CLIENT_ID', 'NAME', 'TYPE', 'SCOPES', 'GRANTS'],
+      clients.map((c) => [
+        c.id,
+        c.name,
+        c.secretHash !== null ? 'confidential' : c.pkceRequired ? 'public' : 'public (PKCE optional)',
+        c.scopes.join(','),
+        c.grantTypes.join(','),
+      ]),
+    ),
+  );
+}
+
+async function showClient(id: string, options: DbOptions): Promise<void> {
+  const client = await withStore(options.db, (store) => store.getClient(id));
+  if (!client) throw noClient(id);
+  if (options.json) printJson(clientJson(client));
+  else printLines(...formatFields(clientFields(client)));
+  warnIfWeak(client);
+}
+
+async function removeClient(id: string, options: DbOptions): Promise<void> {
+  const removed = await withStore(options.db, (store) => store.removeClient(id));
+  if (!removed) throw noClient(id);
+  if (options.json) printJson({ client_id: id, removed: true });
+  else printLines(`removed client '${id}' and every token issued to it`);
+}
+
+async function rotateSecret(id: string, options: DbOptions): Promise<void> {
+  const secret = await withStore(options.db, (store) => rotateClientSecret(store, id));
+  if (options.json) {
+    printJson({ client_id: id, client_secret: secret });
+    return;
+  }
+  printLines(
+    ...formatFields([
+      ['client_id', id],
+      ['client_secret', secret],
+    ]),
+    '',
+    'The new secret is shown only this once: store it now. The old secret no longer works.',
+  );
+}
+
+export function registerClientCommands(program: Command): void {
+  const client = requireSubcommand(program.command('client').description('manage OAuth clients'));
+
+  client
+    .command('add')
+    .description('register a client')
+    .requiredOption('--name <name>', 'the name people see on the consent page')
+    .option('--redirect-uri <uri>', 'a redirect URI (repeatable; at least one for grants that redirect)', collect)
+    .option('--scope <role>', 'a role scope the client may ask for: PATIENT, CLINICIAN, TEAMCOORD (repeatable; default all)', collectList)
+    .option(
+      '--grant <grant>',
+      'authorization_code, refresh_token or implicit (repeatable; default authorization_code and refresh_token)',
+      collectList,
+    )
+    .option('--public', 'a public client (no secret; PKCE required unless --pkce optional)')
+    .option('--pkce <mode>', "'required' or 'optional' (optional for a public client is PKB's weaker legacy mode)")
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((options: AddOptions) => addClient(options));
+
+  client
+    .command('list')
+    .description('list clients')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((options: DbOptions) => listClients(options));
+
+  client
+    .command('show')
+    .description('show one client')
+    .argument('<id>', 'client_id')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: DbOptions) => showClient(id, options));
+
+  client
+    .command('remove')
+    .description('remove a client and everything issued to it')
+    .argument('<id>', 'client_id')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: DbOptions) => removeClient(id, options));
+
+  client
+    .command('rotate-secret')
+    .description('give a confidential client a new secret (the old one stops working at once)')
+    .argument('<id>', 'client_id')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: DbOptions) => rotateSecret(id, options));
+}

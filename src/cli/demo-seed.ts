@@ -1,0 +1,50 @@
+/**
+ * The demo's client and people, created on the first `serve --demo` (SPEC §2). The demo
+ * client is public and uses PKCE, as a browser or mobile app should; its redirect URI
+ * follows the issuer, so it is re-registered when the issuer changes.
+ */
+import { registerClient } from '../oauth/clients.js';
+import { addPerson } from '../oauth/people.js';
+import type { Store } from '../store/store.js';
+
+export const DEMO_CLIENT_ID = 'tessera-demo';
+export const DEMO_PASSWORD = 'tessera-demo';
+
+export const DEMO_PEOPLE = [
+  { username: 'alice', name: 'Alice Patel', roles: ['PATIENT'] },
+  { username: 'bob', name: 'Dr Bob Chen', roles: ['CLINICIAN'] },
+  { username: 'carol', name: 'Carol Diaz', roles: ['TEAMCOORD'] },
+  { username: 'dana', name: 'Dr Dana Reyes', roles: ['CLINICIAN', 'PATIENT'] },
+] as const;
+
+export function demoRedirectUri(issuer: string): string {
+  return `${issuer}/demo/callback`;
+}
+
+export async function seedDemo(store: Store, issuer: string, now: number): Promise<void> {
+  const redirectUri = demoRedirectUri(issuer);
+  const existing = await store.getClient(DEMO_CLIENT_ID);
+  if (existing && !existing.redirectUris.includes(redirectUri)) await store.removeClient(DEMO_CLIENT_ID);
+  if (!existing || !existing.redirectUris.includes(redirectUri)) {
+    await registerClient(
+      store,
+      { id: DEMO_CLIENT_ID, name: 'Tessera Demo App', redirectUris: [redirectUri], public: true },
+      now,
+    );
+  }
+  for (const person of DEMO_PEOPLE) {
+    if (await store.getPersonByUsername(person.username)) continue;
+    await addPerson(store, { username: person.username, password: DEMO_PASSWORD, roles: [...person.roles], name: person.name }, now);
+  }
+}
+
+export function demoBanner(issuer: string): string[] {
+  return [
+    '',
+    `Tessera demo: open ${issuer}/demo`,
+    '',
+    `Demo people (password for each: ${DEMO_PASSWORD}):`,
+    ...DEMO_PEOPLE.map((p) => `  ${p.username.padEnd(6)} ${p.name.padEnd(14)} ${p.roles.join(' + ')}`),
+    '',
+  ];
+}

@@ -1,0 +1,35 @@
+/** `tessera migrate` (SPEC §2): applies pending database migrations and exits. */
+import type { Command } from 'commander';
+import { StoreOpenError } from '../store/open.js';
+import { dbOption, jsonOption, printJson, printLines, withStore } from './common.js';
+
+interface MigrateOptions {
+  db: string;
+  json?: boolean;
+}
+
+async function migrate(options: MigrateOptions): Promise<void> {
+  const applied = await withStore(
+    options.db,
+    async (store) => {
+      try {
+        return await store.migrate();
+      } catch (err) {
+        throw new StoreOpenError(`cannot migrate database: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    { migrate: false },
+  );
+  if (options.json) printJson({ applied });
+  else if (applied.length === 0) printLines('database is up to date');
+  else printLines(...applied.map((name) => `applied migration ${name}`));
+}
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((options: MigrateOptions) => migrate(options));
+}

@@ -1,0 +1,195 @@
+/**
+ * `tessera user add|list|show|remove|set-password|disable|enable` (SPEC §2): manage the
+ * people who sign in. Never prints a password or a password hash.
+ */
+import type { Command } from 'commander';
+import { InvalidInputError } from '../oauth/errors.js';
+import { hashPassword } from '../oauth/passwords.js';
+import { addPerson, checkPassword, describePerson } from '../oauth/people.js';
+import type { PersonRecord } from '../store/store.js';
+import {
+  addPasswordOptions,
+  collectList,
+  dbOption,
+  formatFields,
+  formatTable,
+  jsonOption,
+  printJson,
+  printLines,
+  readPassword,
+  requireSubcommand,
+  withStore,
+  type OpenedStore,
+  type PasswordOptions,
+} from './common.js';
+
+interface DbOptions {
+  db: string;
+  json?: boolean;
+}
+
+interface AddOptions extends DbOptions, PasswordOptions {
+  username: string;
+  role?: string[];
+  name?: string;
+}
+
+type SetPasswordOptions = DbOptions & PasswordOptions;
+
+function noUser(username: string): InvalidInputError {
+  return new InvalidInputError(`no user '${username}'`);
+}
+
+async function findPerson(store: OpenedStore, username: string): Promise<PersonRecord> {
+  const person = await store.getPersonByUsername(username);
+  if (!person) throw noUser(username);
+  return person;
+}
+
+function personFields(person: PersonRecord): Array<[string, string]> {
+  return [
+    ['username', person.username],
+    ['name', person.displayName],
+    ['roles', person.roles.join(' ')],
+    ['status', person.disabledAt === null ? 'enabled' : `disabled since ${new Date(person.disabledAt).toISOString()}`],
+    ['id', person.id],
+    ['created', new Date(person.createdAt).toISOString()],
+  ];
+}
+
+function printPerson(person: PersonRecord, options: DbOptions, headline: string): void {
+  if (options.json) printJson(describePerson(person));
+  else printLines(headline, ...formatFields(personFields(person)));
+}
+
+async function addUser(options: AddOptions): Promise<void> {
+  const password = await readPassword(options);
+  const person = await withStore(options.db, (store) =>
+    addPerson(store, { username: options.username, password, roles: options.role ?? [], name: options.name }, Date.now()),
+  );
+  printPerson(person, options, `created user '${person.username}'`);
+}
+
+async function listUsers(options: DbOptions): Promise<void> {
+  const people = await withStore(options.db, (store) => store.listPeople());
+  if (options.json) {
+    printJson(people.map(describePerson));
+    return;
+  }
+  if (people.length === 0) {
+    printLines('no users');
+    return;
+  }
+  printLines(
+    ...formatTable(
+      ['USERNAME', 'NAME', 'ROLES', 'STATUS'],
+      people.map((p) => [p.username, p.displayName, p.roles.join(','), p.disabledAt === null ? 'enabled' : 'disabled']),
+    ),
+  );
+}
+
+async function showUser(username: string, options: DbOptions): Promise<void> {
+  const person = await withStore(options.db, (store) => findPerson(store, username));
+  if (options.json) printJson(describePerson(person));
+  else printLines(...formatFields(personFields(person)));
+}
+
+async function removeUser(username: string, options: DbOptions): Promise<void> {
+  const removed = await withStore(options.db, (store) => store.removePerson(username));
+  if (!removed) throw noUser(username);
+  if (options.json) printJson({ username, removed: true });
+  else printLines(`removed user '${username}', their sign-in sessions and every token issued to them`);
+}
+
+async function setPassword(username: string, options: SetPasswordOptions): Promise<void> {
+  const password = checkPassword(await readPassword(options));
+  const person = await withStore(options.db, async (store) => {
+    await findPerson(store, username);
+    if (!(await store.setPassword(username, await hashPassword(password)))) throw noUser(username);
+    return findPerson(store, username);
+  });
+  printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`);
+}
+
+async function setDisabled(username: string, disable: boolean, options: DbOptions): Promise<void> {
+  const { person, changed } = await withStore(options.db, async (store) => {
+    const before = await findPerson(store, username);
+    // Disabling twice keeps the first time; enabling an enabled person changes nothing.
+    if ((before.disabledAt !== null) === disable) return { person: before, changed: false };
+    if (!(await store.setPersonDisabled(username, disable ? Date.now() : null))) throw noUser(username);
+    return { person: await findPerson(store, username), changed: true };
+  });
+  const headline = disable
+    ? changed
+      ? `disabled user '${username}': their sign-in sessions ended and their tokens were revoked`
+      : `user '${username}' was already disabled`
+    : changed
+      ? `enabled user '${username}'`
+      : `user '${username}' was already enabled`;
+  printPerson(person, options, headline);
+}
+
+export function registerUserCommands(program: Command): void {
+  const user = requireSubcommand(program.command('user').description('manage the people who sign in'));
+
+  addPasswordOptions(
+    user
+      .command('add')
+      .description('create a person')
+      .requiredOption('--username <username>', 'the name they sign in with')
+      .option('--role <role>', 'PATIENT, CLINICIAN or TEAMCOORD (repeatable; at least one)', collectList)
+      .option('--name <display name>', 'the name shown to them and to clients (default: the username)'),
+  )
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((options: AddOptions) => addUser(options));
+
+  user
+    .command('list')
+    .description('list people')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((options: DbOptions) => listUsers(options));
+
+  user
+    .command('show')
+    .description('show one person')
+    .argument('<username>')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: DbOptions) => showUser(username, options));
+
+  user
+    .command('remove')
+    .description('remove a person, their sessions and everything issued to them')
+    .argument('<username>')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: DbOptions) => removeUser(username, options));
+
+  addPasswordOptions(
+    user
+      .command('set-password')
+      .description("set a person's password (ends their sign-in sessions)")
+      .argument('<username>'),
+  )
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: SetPasswordOptions) => setPassword(username, options));
+
+  user
+    .command('disable')
+    .description('stop a person from signing in (ends their sessions, revokes their tokens)')
+    .argument('<username>')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: DbOptions) => setDisabled(username, true, options));
+
+  user
+    .command('enable')
+    .description('let a disabled person sign in again')
+    .argument('<username>')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: DbOptions) => setDisabled(username, false, options));
+}

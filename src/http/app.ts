@@ -1,0 +1,111 @@
+/**
+ * buildApp(config, store): the whole web surface as one Fastify instance, built but not
+ * listening. Cross-cutting concerns (form parsing, headers, request log, errors) are set
+ * up here; each endpoint is its own plugin. Features are wired here too: without
+ * `demo` the demo has no route at all.
+ */
+import cookie from '@fastify/cookie';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authorizationCodeGrant } from '../oauth/grants/authorization-code.js';
+import { refreshTokenGrant } from '../oauth/grants/refresh-token.js';
+import { parseParams } from '../oauth/params.js';
+import { grantRegistry } from '../oauth/token-endpoint.js';
+import type { Store } from '../store/store.js';
+import type { AppConfig, RouteContext } from './context.js';
+import { sendJson, sendPage } from './replies.js';
+import { addSecurityHeaders } from './security-headers.js';
+import { assetRoutes } from './routes/assets.js';
+import { authorizeRoutes } from './routes/authorize.js';
+import { consentRoutes } from './routes/consent.js';
+import { demoRoutes } from './routes/demo.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { homeRoutes } from './routes/home.js';
+import { resourceRoutes } from './routes/resource.js';
+import { signInRoutes } from './routes/sign-in.js';
+import { tokenRoutes } from './routes/token.js';
+import { errorPage } from './views/error.js';
+
+/** SPEC §3.1: a request body over 64 KiB is refused (413, never a 5xx). */
+export const BODY_LIMIT = 64 * 1024;
+
+export interface BuildOptions {
+  /** A pino logger; default none (tests). */
+  logger?: FastifyBaseLogger;
+  /** The clock in milliseconds; default Date.now. */
+  now?: () => number;
+}
+
+/** One line per request: method, route, status, duration — never the query string or a body. */
+function addRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+}
+
+function addFormParser(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, parseParams(body as string)),
+  );
+  // Other bodies are read (within the limit) but not interpreted: the routes answer
+  // with their own invalid_request rather than Fastify's 415.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
+}
+
+function addFallbacks(app: FastifyInstance): void {
+  app.setNotFoundHandler(async (request, reply) => {
+    if (request.headers.accept?.includes('text/html')) {
+      return sendPage(reply, 404, errorPage({ status: 404, title: 'Not found', message: 'There is no page at this address.' }));
+    }
+    return sendJson(reply, 404, { error: 'not_found', error_description: 'There is nothing at this path' });
+  });
+  app.setErrorHandler(async (error: { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'request failed');
+    const description = status === 500 ? 'The server met an unexpected condition' : 'The request could not be read';
+    return sendJson(reply, status, { error: status === 500 ? 'server_error' : 'invalid_request', error_description: description });
+  });
+}
+
+export async function buildApp(config: AppConfig, store: Store, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    // Node's own header limit (16 KiB) bounds the URL; oversized values are refused by oauth/params.
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+    return503OnClosing: true,
+  });
+
+  const ctx: RouteContext = {
+    config,
+    store,
+    grants: grantRegistry([authorizationCodeGrant, refreshTokenGrant]),
+    cookies: { secure: config.issuer.startsWith('https:') },
+    now: options.now ?? Date.now,
+  };
+
+  await app.register(cookie, { secret: config.secret });
+  addFormParser(app);
+  addSecurityHeaders(app);
+  addRequestLog(app);
+  addFallbacks(app);
+
+  await app.register(assetRoutes);
+  await app.register(homeRoutes, ctx);
+  await app.register(discoveryRoutes, ctx);
+  await app.register(authorizeRoutes, ctx);
+  await app.register(signInRoutes, ctx);
+  await app.register(consentRoutes, ctx);
+  await app.register(tokenRoutes, ctx);
+  await app.register(resourceRoutes, ctx);
+  if (config.demo) await app.register(demoRoutes, ctx);
+  return app;
+}

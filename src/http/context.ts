@@ -1,0 +1,22 @@
+/** What every route plugin is given: the validated configuration and the store. */
+import type { Lifetimes } from '../oauth/tokens.js';
+import type { GrantRegistry } from '../oauth/token-endpoint.js';
+import type { Store } from '../store/store.js';
+
+export interface AppConfig {
+  issuer: string;
+  demo: boolean;
+  lifetimes: Lifetimes;
+  /** Signs cookies and derives CSRF tokens; shared by every instance. */
+  secret: string;
+}
+
+export interface RouteContext {
+  config: AppConfig;
+  store: Store;
+  grants: GrantRegistry;
+  /** Cookies are Secure when the issuer is https. */
+  cookies: { secure: boolean };
+  /** The clock, in milliseconds; tests may fix it. */
+  now: () => number;
+}

@@ -1,0 +1,48 @@
+/**
+ * GET/POST /apiAuthorize.action (alias /oauth2/authorize): validates the request, then
+ * keeps it on the server as a pending authorization bound to this browser and sends the
+ * person to sign in. Where they go afterwards comes only from that stored request.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { validateAuthorizationRequest } from '../../oauth/authorize.js';
+import { invalidRequest } from '../../oauth/errors.js';
+import { hashSecret, newSecret } from '../../oauth/tokens.js';
+import { browserBinding } from '../browser.js';
+import type { RouteContext } from '../context.js';
+import { sendAuthorizationError } from '../replies.js';
+import { formParams, queryParams } from '../request-params.js';
+
+export const AUTHORIZE_PATHS = ['/apiAuthorize.action', '/oauth2/authorize'] as const;
+
+export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const { config, store } = ctx;
+
+  async function authorize(request: FastifyRequest, reply: FastifyReply) {
+    const params = request.method === 'GET' ? queryParams(request) : formParams(request);
+    let validated;
+    try {
+      if (!params) {
+        throw invalidRequest('The request body must be application/x-www-form-urlencoded', { redirectable: false });
+      }
+      validated = await validateAuthorizationRequest(params, store);
+    } catch (err) {
+      return sendAuthorizationError(request, reply, err, config.issuer);
+    }
+    const now = ctx.now();
+    const id = newSecret();
+    await store.createPendingAuthorization({
+      id,
+      clientId: validated.client.id,
+      request: JSON.stringify(validated.request),
+      browserHash: hashSecret(browserBinding(request, reply, ctx.cookies)),
+      personId: null,
+      createdAt: now,
+      expiresAt: now + config.lifetimes.pendingAuthorization * 1000,
+    });
+    return reply.redirect(`/login?request=${encodeURIComponent(id)}`, 302);
+  }
+
+  for (const url of AUTHORIZE_PATHS) {
+    app.route({ method: ['GET', 'POST'], url, handler: authorize });
+  }
+};

@@ -1,0 +1,42 @@
+/**
+ * GET /api/v1/me — the sample protected resource (RFC 6750): who the token speaks for.
+ * Errors carry `WWW-Authenticate: Bearer` with the RFC 6750 §3.1 error code.
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { extractBearerToken, MissingToken, verifyAccessToken } from '../../oauth/bearer.js';
+import { asOAuthError } from '../../oauth/errors.js';
+import type { RouteContext } from '../context.js';
+import { sendJson } from '../replies.js';
+import { formParams, queryParams } from '../request-params.js';
+
+function bearerChallenge(reply: FastifyReply, err: unknown): FastifyReply {
+  const error = asOAuthError(err);
+  const challenge =
+    error instanceof MissingToken
+      ? 'Bearer realm="tessera"'
+      : `Bearer realm="tessera", error="${error.code}", error_description="${error.description}"`;
+  reply.header('www-authenticate', challenge);
+  return sendJson(reply, error.status, error instanceof MissingToken ? { error: 'invalid_token', error_description: error.description } : { error: error.code, error_description: error.description });
+}
+
+export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  app.get('/api/v1/me', async (request, reply) => {
+    try {
+      const token = extractBearerToken({
+        authorization: request.headers.authorization,
+        tokenInQueryOrBody: queryParams(request).has('access_token') || (formParams(request)?.has('access_token') ?? false),
+      });
+      const { person, client, token: record } = await verifyAccessToken(token, ctx.store, ctx.now());
+      return sendJson(reply, 200, {
+        sub: person.id,
+        username: person.username,
+        name: person.displayName,
+        scope: record.scope,
+        client_id: client.id,
+      });
+    } catch (err) {
+      if (asOAuthError(err).status >= 500) request.log.error({ err }, 'resource request failed');
+      return bearerChallenge(reply, err);
+    }
+  });
+};

@@ -1,0 +1,91 @@
+/**
+ * The sign-in page. GET shows it; POST checks the password and answers with a 303
+ * (post/redirect/get) to the consent page, or back to this page with a message. There is
+ * no `next` URL: the way on comes only from the pending authorization on the server.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { authenticatePerson } from '../../oauth/people.js';
+import { single } from '../../oauth/params.js';
+import { ROLE_LABELS } from '../../oauth/scope.js';
+import { hashSecret, newSecret } from '../../oauth/tokens.js';
+import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
+import type { RouteContext } from '../context.js';
+import { sendPage } from '../replies.js';
+import { formParams, queryParams } from '../request-params.js';
+import { loginPage } from '../views/login.js';
+import { consentUrl, loadPending, loginUrl, rolesFor, type PendingContext } from './pending.js';
+
+function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
+  if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
+  if (error === 'role') {
+    const wanted = flow.request.role
+      ? `the ${ROLE_LABELS[flow.request.role]} role`
+      : `one of the roles ${flow.client.name} accepts (${flow.client.scopes.map((r) => ROLE_LABELS[r]).join(', ')})`;
+    return {
+      kind: 'error',
+      text: `That account does not hold ${wanted}, so it cannot be used with ${flow.client.name}. You may sign in as someone else.`,
+    };
+  }
+  return undefined;
+}
+
+export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const { store } = ctx;
+
+  app.get('/login', async (request, reply) => {
+    const query = queryParams(request);
+    const flow = await loadPending(ctx, request, reply, query.get('request')?.[0]);
+    if (!flow) return reply;
+    const message = messageFor(query.get('error')?.[0], flow);
+    return sendPage(
+      reply,
+      200,
+      loginPage({ requestId: flow.pending.id, csrf: flow.csrf, clientName: flow.client.name, ...(message && { message }) }),
+    );
+  });
+
+  app.post('/login', async (request, reply) => {
+    const form = formParams(request) ?? new Map();
+    const requestId = form.get('request')?.[0];
+    const flow = await loadPending(ctx, request, reply, requestId, form);
+    if (!flow) return reply;
+    const id = flow.pending.id;
+    const person = await authenticatePerson(
+      store,
+      form.get('username')?.[0]?.trim() ?? '',
+      form.get('password')?.[0] ?? '',
+    );
+    if (!person) {
+      request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
+      return reply.redirect(loginUrl(id, 'credentials'), 303);
+    }
+    if (rolesFor(person, flow).length === 0) return reply.redirect(loginUrl(id, 'role'), 303);
+
+    // A new session on every sign-in (no session fixation); the old one ends.
+    const old = sessionCookieValue(request);
+    if (old) await store.deleteSignInSession(hashSecret(old));
+    const session = newSecret();
+    const now = ctx.now();
+    await store.createSignInSession({
+      hash: hashSecret(session),
+      personId: person.id,
+      createdAt: now,
+      expiresAt: now + ctx.config.lifetimes.signInSession * 1000,
+    });
+    await store.setPendingAuthorizationPerson(id, person.id);
+    setSessionCookie(reply, session, ctx.config.lifetimes.signInSession, ctx.cookies);
+    request.log.info({ event: 'signed_in', person: person.id }, 'signed in');
+    return reply.redirect(consentUrl(id), 303);
+  });
+
+  /** "Sign in as someone else": ends the session and goes back to the sign-in page. */
+  app.post('/login/switch', async (request, reply) => {
+    const form = formParams(request) ?? new Map();
+    const flow = await loadPending(ctx, request, reply, single(form, 'request'), form);
+    if (!flow) return reply;
+    const old = sessionCookieValue(request);
+    if (old) await store.deleteSignInSession(hashSecret(old));
+    clearSessionCookie(reply, ctx.cookies);
+    return reply.redirect(loginUrl(flow.pending.id), 303);
+  });
+};

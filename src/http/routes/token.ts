@@ -1,0 +1,46 @@
+/**
+ * POST /apiToken.action (alias /oauth2/token): HTTP in, `handleTokenRequest` out.
+ * Every answer — tokens or error — goes through replies.ts, which adds `no-store`.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { invalidRequest } from '../../oauth/errors.js';
+import { handleTokenRequest } from '../../oauth/token-endpoint.js';
+import type { RouteContext } from '../context.js';
+import { sendJson, sendTokenError } from '../replies.js';
+import { formParams } from '../request-params.js';
+
+export const TOKEN_PATHS = ['/apiToken.action', '/oauth2/token'] as const;
+
+export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  // Framework errors in this scope (body too large, unreadable body) are OAuth JSON too.
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) return sendTokenError(request, reply, error);
+    return sendJson(reply, status, { error: 'invalid_request', error_description: 'The request could not be read' });
+  });
+
+  async function token(request: FastifyRequest, reply: FastifyReply) {
+    try {
+      const params = formParams(request);
+      if (!params) throw invalidRequest('Content-Type must be application/x-www-form-urlencoded');
+      const response = await handleTokenRequest(
+        { params, authorization: request.headers.authorization },
+        ctx.grants,
+        { store: ctx.store, lifetimes: ctx.config.lifetimes, now: ctx.now() },
+      );
+      return sendJson(reply, 200, response);
+    } catch (err) {
+      return sendTokenError(request, reply, err);
+    }
+  }
+
+  async function wrongMethod(request: FastifyRequest, reply: FastifyReply) {
+    reply.header('allow', 'POST');
+    return sendJson(reply, 405, { error: 'invalid_request', error_description: 'The token endpoint accepts only POST' });
+  }
+
+  for (const url of TOKEN_PATHS) {
+    app.post(url, token);
+    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: wrongMethod });
+  }
+};

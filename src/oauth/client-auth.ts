@@ -1,0 +1,81 @@
+/**
+ * Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1): HTTP Basic
+ * (`client_secret_basic`, with RFC 6749 §2.3.1's form-urlencoding inside the base64),
+ * `client_secret` in the body (`client_secret_post`), or nothing but `client_id` for a
+ * public client (`none`). Using two methods at once is refused (§2.3).
+ */
+import { invalidClient, invalidRequest, OAuthError } from './errors.js';
+import { single, type Params } from './params.js';
+import { secretMatches } from './tokens.js';
+import type { ClientRecord, Store } from '../store/store.js';
+
+export interface BasicCredentials {
+  clientId: string;
+  secret: string;
+}
+
+/** invalid_client after Basic was tried: RFC 6749 §5.2 requires 401 + WWW-Authenticate. */
+export class BasicAuthFailure extends OAuthError {}
+
+const basicFailure = (description: string) => new BasicAuthFailure('invalid_client', description, { status: 401 });
+
+/** RFC 6749 §2.3.1 / Appendix B: the application/x-www-form-urlencoded decoding. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+/** Parses an Authorization header; undefined when it is not Basic. */
+export function parseBasic(header: string | undefined): BasicCredentials | undefined {
+  if (header === undefined) return undefined;
+  const match = /^basic +([A-Za-z0-9+/=._~-]*) *$/i.exec(header);
+  if (!match) {
+    if (/^basic\b/i.test(header)) throw basicFailure('The Basic credentials are malformed');
+    return undefined;
+  }
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw basicFailure('The Basic credentials are malformed');
+  try {
+    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    throw basicFailure('The Basic credentials are not properly form-urlencoded');
+  }
+}
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+}
+
+export async function authenticateClient(
+  params: Params,
+  authorization: string | undefined,
+  store: Pick<Store, 'getClient'>,
+): Promise<AuthenticatedClient> {
+  const basic = parseBasic(authorization);
+  const bodyId = single(params, 'client_id');
+  const bodySecret = single(params, 'client_secret');
+  if (authorization !== undefined && !basic) {
+    throw invalidRequest('Only HTTP Basic client authentication is supported in the Authorization header');
+  }
+  if (basic && bodySecret !== undefined) {
+    throw invalidRequest('The client authenticated in two ways at once (Basic and client_secret)');
+  }
+  if (basic && bodyId !== undefined && bodyId !== basic.clientId) {
+    throw invalidRequest('client_id in the body does not match the Basic credentials');
+  }
+  const fail = basic ? basicFailure : (d: string) => invalidClient(d);
+  const clientId = basic?.clientId ?? bodyId;
+  if (clientId === undefined) throw invalidClient('Client authentication is missing: send client_id');
+  const secret = basic ? basic.secret : bodySecret;
+  const client = await store.getClient(clientId);
+  if (!client || client.disabledAt !== null) throw fail('Client authentication failed');
+
+  if (client.secretHash === null) {
+    // A public client has no secret; an empty Basic password is how some libraries say so.
+    if (secret !== undefined && secret !== '') throw fail('Client authentication failed');
+    return { client, method: 'none' };
+  }
+  if (secret === undefined || !secretMatches(secret, client.secretHash)) throw fail('Client authentication failed');
+  return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
+}

@@ -1,0 +1,46 @@
+/**
+ * The token endpoint (RFC 6749 §3.2, §5) as ordered, named steps: refuse repeated or
+ * oversized parameters → authenticate the client → look the grant type up → check the
+ * client may use it → let the grant handle it. The HTTP layer writes the result.
+ */
+import { authenticateClient } from './client-auth.js';
+import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
+import type { GrantDeps, GrantHandler, TokenResponse } from './grants/grant.js';
+import { firstOversized, firstRepeated, single, type Params } from './params.js';
+import type { Store } from '../store/store.js';
+
+export type GrantRegistry = ReadonlyMap<string, GrantHandler>;
+
+/** Built once at start-up from the handlers that are enabled: a disabled grant has no entry. */
+export function grantRegistry(handlers: readonly GrantHandler[]): GrantRegistry {
+  return new Map(handlers.map((h) => [h.grantType, h]));
+}
+
+export interface TokenRequest {
+  params: Params;
+  authorization: string | undefined;
+}
+
+export function refuseRepeatedAndOversized(params: Params): void {
+  const repeated = firstRepeated(params);
+  if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
+  const oversized = firstOversized(params);
+  if (oversized) throw invalidRequest(`The ${oversized} parameter is too long`);
+}
+
+export async function handleTokenRequest(
+  request: TokenRequest,
+  registry: GrantRegistry,
+  deps: GrantDeps & { store: Pick<Store, 'getClient'> },
+): Promise<TokenResponse> {
+  refuseRepeatedAndOversized(request.params);
+  const grantType = single(request.params, 'grant_type');
+  if (grantType === undefined) throw invalidRequest('The grant_type parameter is missing');
+  const { client } = await authenticateClient(request.params, request.authorization, deps.store);
+  const handler = registry.get(grantType);
+  if (!handler) throw unsupportedGrantType(`grant_type ${grantType} is not supported`);
+  if (!client.grantTypes.includes(handler.grantType)) {
+    throw unauthorizedClient(`This client is not allowed to use grant_type ${grantType}`);
+  }
+  return handler.handle(request.params, client, deps);
+}
