@@ -1,0 +1,200 @@
+/**
+ * Test harness: a real SQLite file per test, the real app built by buildApp, and a
+ * browserless driver for the sign-in and consent pages (cookies carried like a browser).
+ * HTTP goes through Fastify's inject unless a test listens on a real port itself.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/http/app.js';
+import type { AppConfig } from '../../src/http/context.js';
+import { registerClient, type NewClient } from '../../src/oauth/clients.js';
+import { addPerson } from '../../src/oauth/people.js';
+import { DEFAULT_LIFETIMES, type Lifetimes } from '../../src/oauth/tokens.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
+import { openStore } from '../../src/store/open.js';
+import type { ClientRecord, PersonRecord } from '../../src/store/store.js';
+
+export const ISSUER = 'http://tessera.test';
+export const PASSWORD = 'correct horse battery';
+
+/** A migrated store on a fresh SQLite file; `cleanup` closes it and deletes the folder. */
+export async function tempStore(): Promise<{ store: KyselyStore; url: string; dir: string; cleanup: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  const url = `sqlite:${join(dir, 'tessera.db')}`;
+  const store = await openStore(url);
+  return {
+    store,
+    url,
+    dir,
+    cleanup: async () => {
+      await store.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: KyselyStore;
+  config: AppConfig;
+  /** Moves the app's clock forward (ms). */
+  advance: (ms: number) => void;
+  close: () => Promise<void>;
+}
+
+export async function testApp(options: { demo?: boolean; lifetimes?: Partial<Lifetimes>; issuer?: string } = {}): Promise<TestApp> {
+  const { store, cleanup } = await tempStore();
+  const config: AppConfig = {
+    issuer: options.issuer ?? ISSUER,
+    demo: options.demo ?? false,
+    lifetimes: { ...DEFAULT_LIFETIMES, ...options.lifetimes },
+    secret: randomBytes(32).toString('base64url'),
+  };
+  let offset = 0;
+  const app = await buildApp(config, store, { now: () => Date.now() + offset });
+  return {
+    app,
+    store,
+    config,
+    advance: (ms) => {
+      offset += ms;
+    },
+    close: async () => {
+      await app.close();
+      await cleanup();
+    },
+  };
+}
+
+export async function addClient(
+  store: KyselyStore,
+  input: Partial<NewClient> = {},
+): Promise<{ client: ClientRecord; secret?: string }> {
+  return registerClient(store, { name: 'Test App', redirectUris: ['https://app.example/cb'], ...input }, Date.now());
+}
+
+export async function addUser(store: KyselyStore, username: string, roles: string[], name?: string): Promise<PersonRecord> {
+  return addPerson(store, { username, password: PASSWORD, roles, ...(name && { name }) }, Date.now());
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export function basic(clientId: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
+}
+
+export function form(values: Record<string, string | string[] | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) params.append(k, one);
+  }
+  return params.toString();
+}
+
+/** A cookie jar for inject: keeps name=value pairs from Set-Cookie. */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  store(response: LightMyRequestResponse): void {
+    for (const c of response.cookies as Array<{ name: string; value: string; maxAge?: number; expires?: Date }>) {
+      const expired = c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() < Date.now());
+      if (expired || c.value === '') this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+export function hiddenValue(html: string, name: string): string {
+  const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+  if (!match) throw new Error(`no hidden input ${name} in page`);
+  return match[1] as string;
+}
+
+export interface PageFlowOptions {
+  query: Record<string, string | undefined>;
+  username?: string;
+  password?: string;
+  decision?: 'allow' | 'deny';
+  /** The role to pick on the consent page (when several are offered). */
+  scope?: string;
+  jar?: CookieJar;
+}
+
+export interface PageFlowResult {
+  /** The final Location the person is sent to (the client's redirect URI with the response). */
+  location: string;
+  status: number;
+  /** Responses along the way, for assertions. */
+  steps: LightMyRequestResponse[];
+}
+
+/**
+ * Drives a person through /apiAuthorize.action → /login → /consent with real page
+ * requests, as a browser without JavaScript would. Throws when a step does not lead on.
+ */
+export async function authorizeThroughPages(app: FastifyInstance, options: PageFlowOptions): Promise<PageFlowResult> {
+  const jar = options.jar ?? new CookieJar();
+  const steps: LightMyRequestResponse[] = [];
+  const get = async (url: string) => {
+    const res = await app.inject({ method: 'GET', url, headers: { cookie: jar.header() } });
+    jar.store(res);
+    steps.push(res);
+    return res;
+  };
+  const post = async (url: string, body: Record<string, string | undefined>) => {
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form(body),
+    });
+    jar.store(res);
+    steps.push(res);
+    return res;
+  };
+
+  const start = await get(`/apiAuthorize.action?${form(options.query)}`);
+  if (start.statusCode !== 302 || !String(start.headers.location).startsWith('/login')) {
+    return { location: String(start.headers.location ?? ''), status: start.statusCode, steps };
+  }
+  const login = await get(String(start.headers.location));
+  const request = hiddenValue(login.body, 'request');
+  const csrf = hiddenValue(login.body, 'csrf');
+  const signedIn = await post('/login', {
+    request,
+    csrf,
+    username: options.username ?? 'alice',
+    password: options.password ?? PASSWORD,
+  });
+  const next = String(signedIn.headers.location ?? '');
+  if (signedIn.statusCode !== 303 || !next.startsWith('/consent')) {
+    return { location: next, status: signedIn.statusCode, steps };
+  }
+  const consent = await get(next);
+  if (consent.statusCode !== 200) return { location: String(consent.headers.location ?? ''), status: consent.statusCode, steps };
+  const decided = await post('/consent', {
+    request,
+    csrf: hiddenValue(consent.body, 'csrf'),
+    decision: options.decision ?? 'allow',
+    scope: options.scope,
+  });
+  return { location: String(decided.headers.location ?? ''), status: decided.statusCode, steps };
+}
+
+/** The response parameters of a redirect: from the query, or the fragment. */
+export function responseParams(location: string, mode: 'query' | 'fragment' = 'query'): URLSearchParams {
+  const url = new URL(location);
+  return new URLSearchParams(mode === 'query' ? url.search : url.hash.slice(1));
+}
