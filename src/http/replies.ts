@@ -24,11 +24,17 @@ function logFailure(request: FastifyRequest, error: OAuthError): void {
   if (error.status >= 500) request.log.error({ err: error.cause ?? error }, 'request failed');
 }
 
-/** RFC 6749 §5.2 error JSON; 401 + WWW-Authenticate when Basic authentication failed. */
+/**
+ * RFC 6749 §5.2 error JSON. invalid_client is 401 with a Basic challenge: required when
+ * Basic was tried (RFC 6749 §5.2), and every 401 must carry one (RFC 9110 §15.5.2), so
+ * a client that authenticated in the body gets it too.
+ */
 export function sendTokenError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const error = asOAuthError(err);
   logFailure(request, error);
-  if (error instanceof BasicAuthFailure) reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+  if (error instanceof BasicAuthFailure || error.status === 401) {
+    reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+  }
   return sendJson(reply, error.status, { error: error.code, error_description: error.description });
 }
 

@@ -2,7 +2,7 @@
  * Opening a store from a database URL. Engine differences live here: the dialect, the
  * connection settings, and how each driver reports a unique-key violation.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -32,11 +32,32 @@ export function parseDatabaseUrl(url: string): DatabaseUrl {
   throw new StoreOpenError(`database URL '${url}' is not understood: use sqlite:PATH or postgres://…`);
 }
 
+/**
+ * Creates the missing directories above `file`, one level at a time. Node's
+ * `mkdirSync(dir, { recursive: true })` never returns for a directory under /proc (the
+ * kernel answers ENOENT, which it reads as "parent missing" and retries forever).
+ */
+function makeParentDirectories(file: string): void {
+  const missing: string[] = [];
+  for (let dir = dirname(resolve(file)); !existsSync(dir); dir = dirname(dir)) {
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      // Another process (a second CLI, a starting server) may have made it meanwhile.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 function openSqlite(path: string): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
   try {
-    if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (!inMemory) makeParentDirectories(path);
     database = new SQLite(path);
     // WAL lets readers and one writer work together; busy_timeout lets the CLI and a
     // running server share the file. synchronous stays at its durable default (FULL).

@@ -3,7 +3,7 @@
  * browserless driver for the sign-in and consent pages (cookies carried like a browser).
  * HTTP goes through Fastify's inject unless a test listens on a real port itself.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,8 @@ import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
 import { addPerson } from '../../src/oauth/people.js';
-import { DEFAULT_LIFETIMES, type Lifetimes } from '../../src/oauth/tokens.js';
+import { parseRole, ROLES } from '../../src/oauth/scope.js';
+import { DEFAULT_LIFETIMES, newId, type Lifetimes } from '../../src/oauth/tokens.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openStore } from '../../src/store/open.js';
 import type { ClientRecord, PersonRecord } from '../../src/store/store.js';
@@ -130,6 +131,10 @@ export interface PageFlowOptions {
   /** The role to pick on the consent page (when several are offered). */
   scope?: string;
   jar?: CookieJar;
+  /** How the authorization request is sent: GET with a query (default) or POST with a form. */
+  authorizeMethod?: 'GET' | 'POST';
+  /** The authorization endpoint path; default /apiAuthorize.action. */
+  authorizePath?: string;
 }
 
 export interface PageFlowResult {
@@ -165,7 +170,11 @@ export async function authorizeThroughPages(app: FastifyInstance, options: PageF
     return res;
   };
 
-  const start = await get(`/apiAuthorize.action?${form(options.query)}`);
+  const authorizePath = options.authorizePath ?? '/apiAuthorize.action';
+  const start =
+    options.authorizeMethod === 'POST'
+      ? await post(authorizePath, options.query)
+      : await get(`${authorizePath}?${form(options.query)}`);
   if (start.statusCode !== 302 || !String(start.headers.location).startsWith('/login')) {
     return { location: String(start.headers.location ?? ''), status: start.statusCode, steps };
   }
@@ -197,4 +206,140 @@ export async function authorizeThroughPages(app: FastifyInstance, options: PageF
 export function responseParams(location: string, mode: 'query' | 'fragment' = 'query'): URLSearchParams {
   const url = new URL(location);
   return new URLSearchParams(mode === 'query' ? url.search : url.hash.slice(1));
+}
+
+// ---------------------------------------------------------------------------------------
+// Additions for the HTTP suite (test/http/*)
+// ---------------------------------------------------------------------------------------
+
+export interface TokenCallOptions {
+  /** The Authorization header, e.g. basic(id, secret). */
+  authorization?: string;
+  /** Default application/x-www-form-urlencoded. */
+  contentType?: string;
+  /** Default /apiToken.action. */
+  url?: string;
+  /** A raw body instead of form(body). */
+  payload?: string;
+}
+
+/** POSTs a token request (form-encoded body; arrays repeat a parameter). */
+export async function postToken(
+  app: FastifyInstance,
+  body: Record<string, string | string[] | undefined>,
+  options: TokenCallOptions = {},
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: options.url ?? '/apiToken.action',
+    headers: {
+      'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
+      ...(options.authorization !== undefined && { authorization: options.authorization }),
+    },
+    payload: options.payload ?? form(body),
+  });
+}
+
+/**
+ * Runs the pages with `options` and returns the code from the final redirect; throws
+ * when the flow did not end with a code (so a broken flow fails loudly, not later).
+ */
+export async function codeThroughPages(app: FastifyInstance, options: PageFlowOptions): Promise<string> {
+  const flow = await authorizeThroughPages(app, options);
+  const code = flow.location.includes('?') ? responseParams(flow.location).get('code') : null;
+  if (flow.status !== 303 || !code) throw new Error(`no code: ${flow.status} ${flow.location}`);
+  return code;
+}
+
+export interface LoginStart {
+  jar: CookieJar;
+  /** The response of the authorization endpoint (302 to /login). */
+  start: LightMyRequestResponse;
+  /** The sign-in page. */
+  login: LightMyRequestResponse;
+  /** The pending authorization's id and the page's CSRF token (hidden inputs). */
+  request: string;
+  csrf: string;
+}
+
+/** Sends an authorization request from a browser (`jar`) and opens the sign-in page it leads to. */
+export async function openLogin(
+  app: FastifyInstance,
+  query: Record<string, string | undefined>,
+  jar: CookieJar = new CookieJar(),
+): Promise<LoginStart> {
+  const start = await app.inject({ method: 'GET', url: `/apiAuthorize.action?${form(query)}`, headers: { cookie: jar.header() } });
+  jar.store(start);
+  const location = String(start.headers.location ?? '');
+  if (start.statusCode !== 302 || !location.startsWith('/login?')) {
+    throw new Error(`authorization request did not lead to sign-in: ${start.statusCode} ${location}`);
+  }
+  const login = await app.inject({ method: 'GET', url: location, headers: { cookie: jar.header() } });
+  jar.store(login);
+  return { jar, start, login, request: hiddenValue(login.body, 'request'), csrf: hiddenValue(login.body, 'csrf') };
+}
+
+/** A form POST from a browser (`jar`); the jar keeps the cookies it sets. */
+export async function postPage(
+  app: FastifyInstance,
+  url: string,
+  body: Record<string, string | string[] | undefined>,
+  jar: CookieJar,
+): Promise<LightMyRequestResponse> {
+  const res = await app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form(body),
+  });
+  jar.store(res);
+  return res;
+}
+
+/** A page GET from a browser (`jar`); the jar keeps the cookies it sets. */
+export async function getPage(app: FastifyInstance, url: string, jar: CookieJar): Promise<LightMyRequestResponse> {
+  const res = await app.inject({ method: 'GET', url, headers: { cookie: jar.header() } });
+  jar.store(res);
+  return res;
+}
+
+let cheapPasswordHash: string | undefined;
+
+/**
+ * PASSWORD hashed in the stored format of src/oauth/passwords.ts
+ * (`scrypt$<log2 N>$<r>$<p>$<salt>$<hash>`) but with N = 2^10 instead of 2^15. The format
+ * carries its own parameters, so signing in runs the very same verifyPassword code path,
+ * only about 30 times faster. For suites that sign in many times.
+ */
+function cheapHashOfPassword(): string {
+  if (cheapPasswordHash === undefined) {
+    const salt = randomBytes(16);
+    const key = scryptSync(PASSWORD.normalize('NFKC'), salt, 32, { N: 2 ** 10, r: 8, p: 1 });
+    cheapPasswordHash = ['scrypt', 10, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+  }
+  return cheapPasswordHash;
+}
+
+/**
+ * Like addUser (same PASSWORD, same record), but with a cheap scrypt hash (see
+ * cheapHashOfPassword): creating the person costs nothing and signing in is fast.
+ */
+export async function addTestUser(store: KyselyStore, username: string, roles: string[], name?: string): Promise<PersonRecord> {
+  const person: PersonRecord = {
+    id: newId(),
+    username,
+    displayName: name ?? username,
+    passwordHash: cheapHashOfPassword(),
+    roles: ROLES.filter((role) =>
+      roles.map((r) => {
+        const parsed = parseRole(r);
+        if (!parsed) throw new Error(`unknown role ${r}`);
+        return parsed;
+      }).includes(role),
+    ),
+    createdAt: Date.now(),
+    disabledAt: null,
+  };
+  if (!(await store.createPerson(person))) throw new Error(`user ${username} exists`);
+  return person;
 }

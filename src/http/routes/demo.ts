@@ -1,7 +1,512 @@
-/** GET /demo — the built-in demo client (only with --demo). */
-import type { FastifyPluginAsync } from 'fastify';
+/**
+ * GET /demo … — the built-in demo client (only with --demo). It behaves as a separate
+ * client application that happens to live on the same server: it uses only Tessera's
+ * public OAuth surface, and its token requests and API calls are real HTTP requests
+ * through the app (`inject`) so that the exact request and response can be shown.
+ *
+ *   GET  /demo           what will happen, who can sign in, choose a scope
+ *   GET  /demo/start     step 1: state + PKCE, the authorization URL explained
+ *   GET  /demo/callback  step 2: the redirect back, state (and iss) checked
+ *   POST /demo/exchange  step 3: authorization_code grant at /apiToken.action
+ *   POST /demo/call      step 4: GET /api/v1/me with the bearer token
+ *   POST /demo/refresh   step 5: refresh_token grant, tokens rotated
+ *
+ * The demo's own state (state, code_verifier, tokens, a CSRF value) lives in a signed,
+ * HttpOnly, SameSite=Lax cookie on /demo — the client's "session", nothing on the server.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { firstRepeated } from '../../oauth/params.js';
+import { parseRole, ROLE_LABELS, ROLES, type Role } from '../../oauth/scope.js';
+import { newSecret } from '../../oauth/tokens.js';
+import type { ClientRecord } from '../../store/store.js';
 import type { RouteContext } from '../context.js';
+import { sendPage } from '../replies.js';
+import { formParams, queryParams } from '../request-params.js';
+import {
+  demoCallbackPage,
+  demoCallPage,
+  demoExchangePage,
+  demoIntroPage,
+  demoRefreshPage,
+  demoStartOverPage,
+  demoStartPage,
+  demoUnavailablePage,
+  type DemoCallbackView,
+  type ParamRow,
+  type ShownRequest,
+  type ShownResponse,
+} from '../views/demo.js';
 
-export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app) => {
-  app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send('<h1>Demo</h1>'));
+/** The demo client seeded by `serve --demo` (src/cli/demo-seed.ts; http does not import cli). */
+const DEMO_CLIENT_ID = 'tessera-demo';
+/** The password the demo people are seeded with, shown on the demo page. */
+const DEMO_PASSWORD = 'tessera-demo';
+
+export const DEMO_COOKIE = 'tessera_demo';
+const DEMO_COOKIE_PATH = '/demo';
+/** The demo's session lasts an hour; then the person starts over. */
+const DEMO_COOKIE_MAX_AGE = 3600;
+const TOKEN_PATH = '/apiToken.action';
+const AUTHORIZE_PATH = '/apiAuthorize.action';
+const RESOURCE_PATH = '/api/v1/me';
+/** Tokens from our own server are 43 characters; anything far longer is not kept. */
+const MAX_TOKEN_LENGTH = 512;
+
+/** What the demo app remembers between steps, in its signed cookie. */
+interface DemoSession {
+  /** Random; every demo form carries it and it is compared in constant time. */
+  csrf: string;
+  state: string;
+  verifier: string;
+  scope?: Role;
+  accessToken?: string;
+  refreshToken?: string;
+}
+
+const BASE64URL_43 = /^[A-Za-z0-9_-]{43}$/;
+
+function isShortString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_TOKEN_LENGTH;
+}
+
+function encodeSession(s: DemoSession): string {
+  return Buffer.from(JSON.stringify(s), 'utf8').toString('base64url');
+}
+
+function decodeSession(value: string): DemoSession | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const o = parsed as Record<string, unknown>;
+  if (typeof o.csrf !== 'string' || !BASE64URL_43.test(o.csrf)) return undefined;
+  if (typeof o.state !== 'string' || !BASE64URL_43.test(o.state)) return undefined;
+  if (typeof o.verifier !== 'string' || !BASE64URL_43.test(o.verifier)) return undefined;
+  const session: DemoSession = { csrf: o.csrf, state: o.state, verifier: o.verifier };
+  if (o.scope !== undefined) {
+    const role = typeof o.scope === 'string' ? parseRole(o.scope) : undefined;
+    if (!role) return undefined;
+    session.scope = role;
+  }
+  if (o.accessToken !== undefined) {
+    if (!isShortString(o.accessToken)) return undefined;
+    session.accessToken = o.accessToken;
+  }
+  if (o.refreshToken !== undefined) {
+    if (!isShortString(o.refreshToken)) return undefined;
+    session.refreshToken = o.refreshToken;
+  }
+  return session;
+}
+
+/** The demo cookie's session, or undefined when it is missing, unsigned, tampered or malformed. */
+function readSession(request: FastifyRequest): DemoSession | undefined {
+  const raw = request.cookies[DEMO_COOKIE];
+  if (!raw) return undefined;
+  const unsigned = request.unsignCookie(raw);
+  if (!unsigned.valid) return undefined;
+  return decodeSession(unsigned.value);
+}
+
+function sameSecret(a: string | undefined, b: string): boolean {
+  if (a === undefined) return false;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function pkceChallenge(verifier: string): string {
+  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
+}
+
+function parseJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function headerPairs(headers: Record<string, string | string[] | number | undefined>): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) pairs.push([name, String(one)]);
+  }
+  return pairs;
+}
+
+function prettyBody(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
+interface Call {
+  request: ShownRequest;
+  response: ShownResponse;
+  json: Record<string, unknown> | undefined;
+}
+
+export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const { config, store } = ctx;
+  const issuer = config.issuer;
+  const redirectUri = `${issuer}/demo/callback`;
+  const host = new URL(issuer).host;
+  const cookieOptions = {
+    path: DEMO_COOKIE_PATH,
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: ctx.cookies.secure,
+    signed: true,
+    maxAge: DEMO_COOKIE_MAX_AGE,
+  };
+
+  function saveSession(reply: FastifyReply, session: DemoSession): void {
+    reply.setCookie(DEMO_COOKIE, encodeSession(session), cookieOptions);
+  }
+
+  /** The demo client, when it is registered, enabled and registered for this issuer. */
+  async function demoClient(reply: FastifyReply): Promise<ClientRecord | undefined> {
+    const client = await store.getClient(DEMO_CLIENT_ID);
+    if (client && client.disabledAt === null && client.redirectUris.includes(redirectUri)) return client;
+    sendPage(
+      reply,
+      503,
+      demoUnavailablePage({
+        title: 'The demo app is not set up',
+        message: client
+          ? `The demo app ${DEMO_CLIENT_ID} is disabled or not registered for ${redirectUri}.`
+          : `There is no demo app (${DEMO_CLIENT_ID}) in this server's database.`,
+      }),
+    );
+    return undefined;
+  }
+
+  function startOver(reply: FastifyReply, title: string, message: string): FastifyReply {
+    return sendPage(reply, 400, demoStartOverPage({ title, message, demoUrl: `${issuer}/demo` }));
+  }
+
+  /**
+   * The session of a demo form post, after the CSRF check; undefined (after answering with
+   * a friendly 400 page) when the cookie is missing or invalid or the token does not match.
+   */
+  function postedSession(request: FastifyRequest, reply: FastifyReply): DemoSession | undefined {
+    const session = readSession(request);
+    if (!session) {
+      startOver(reply, 'Please start over', 'The demo could not find where you were in the flow: its cookie is missing, has expired, or was changed.');
+      return undefined;
+    }
+    const form = formParams(request);
+    const given = form?.get('csrf');
+    if (!given || given.length !== 1 || !sameSecret(given[0], session.csrf)) {
+      startOver(
+        reply,
+        'This form was refused',
+        'This form did not come from the demo page you were on (its CSRF token is missing or wrong), so the demo did nothing. That protects you from other sites posting forms in your name.',
+      );
+      return undefined;
+    }
+    return session;
+  }
+
+  /** A real HTTP request through the app, as a separate client would make it. */
+  async function send(
+    request: FastifyRequest,
+    method: 'GET' | 'POST',
+    path: string,
+    extraHeaders: [string, string][],
+    body?: string,
+  ): Promise<Call> {
+    const headers: [string, string][] = [
+      ['Host', host],
+      ['User-Agent', 'tessera-demo'],
+      ['Accept', 'application/json'],
+      ...extraHeaders,
+    ];
+    if (body !== undefined) {
+      headers.push(['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(Buffer.byteLength(body))]);
+    }
+    const res = await request.server.inject({
+      method,
+      url: path,
+      headers: Object.fromEntries(headers.map(([k, v]) => [k.toLowerCase(), v])),
+      ...(body !== undefined && { payload: body }),
+    });
+    return {
+      request: { method, path, headers, ...(body !== undefined && { body }) },
+      response: {
+        status: res.statusCode,
+        statusText: res.statusMessage || STATUS_CODES[res.statusCode] || '',
+        headers: headerPairs(res.headers),
+        body: prettyBody(res.body),
+      },
+      json: parseJson(res.body),
+    };
+  }
+
+  function errorOf(json: Record<string, unknown> | undefined): { error?: string; errorDescription?: string } {
+    return {
+      ...(typeof json?.error === 'string' && { error: json.error }),
+      ...(typeof json?.error_description === 'string' && { errorDescription: json.error_description }),
+    };
+  }
+
+  // ------------------------------------------------------------ the introduction
+
+  app.get('/demo', async (_request, reply) => {
+    const client = await demoClient(reply);
+    if (!client) return reply;
+    const people = (await store.listPeople()).filter((p) => p.disabledAt === null);
+    return sendPage(
+      reply,
+      200,
+      demoIntroPage({
+        clientId: client.id,
+        clientName: client.name,
+        redirectUri,
+        people: people.map((p) => ({ username: p.username, name: p.displayName, roles: p.roles.map((r) => ROLE_LABELS[r]) })),
+        password: DEMO_PASSWORD,
+        scopes: [
+          { value: '', label: 'No scope: pick the role on the consent page' },
+          ...client.scopes.map((r) => ({ value: r, label: `${r} (${ROLE_LABELS[r]})` })),
+        ],
+        codeLifetime: config.lifetimes.code,
+        accessTokenLifetime: config.lifetimes.accessToken,
+      }),
+    );
+  });
+
+  // ------------------------------------------------------------ step 1
+
+  app.get('/demo/start', async (request, reply) => {
+    const client = await demoClient(reply);
+    if (!client) return reply;
+    const query = queryParams(request);
+    const scopes = query.get('scope') ?? [];
+    if (scopes.length > 1) return startOver(reply, 'Choose one scope', 'Choose one of the scopes offered on the demo page.');
+    const wanted = scopes[0] ?? '';
+    const scope = wanted === '' ? undefined : parseRole(wanted);
+    if (wanted !== '' && !scope) {
+      return startOver(reply, 'Choose one scope', `The scope must be one of ${ROLES.join(', ')}, or none.`);
+    }
+
+    const session: DemoSession = { csrf: newSecret(), state: newSecret(), verifier: newSecret(), ...(scope && { scope }) };
+    saveSession(reply, session);
+
+    const challenge = pkceChallenge(session.verifier);
+    const params: [string, string][] = [
+      ['response_type', 'code'],
+      ['client_id', client.id],
+      ['redirect_uri', redirectUri],
+      ...(scope ? [['scope', scope] as [string, string]] : []),
+      ['state', session.state],
+      ['code_challenge', challenge],
+      ['code_challenge_method', 'S256'],
+    ];
+    const meanings: Record<string, string> = {
+      response_type: 'The app wants an authorization code (the authorization code grant), not a token in the address bar.',
+      client_id: `Which app is asking: ${client.name}. It is a public client, so it has no secret to prove who it is.`,
+      redirect_uri: 'Where Tessera sends the browser back. It must be exactly one of the addresses registered for the app.',
+      scope: `The role the app asks for (${scope ? ROLE_LABELS[scope] : ''}). Only someone holding it can say yes, and the token will carry it.`,
+      state: 'A random value the app keeps. Tessera sends it back unchanged; if it does not match, the answer was not for this browser (CSRF protection).',
+      code_challenge: 'PKCE: the SHA-256 of a random secret, the code_verifier, which the app keeps to itself until step 3. A stolen code is useless without it.',
+      code_challenge_method: 'How the challenge was made from the verifier: S256 (SHA-256). Tessera accepts no weaker method.',
+    };
+    const authorizationUrl = `${issuer}${AUTHORIZE_PATH}?${new URLSearchParams(params).toString()}`;
+    return sendPage(
+      reply,
+      200,
+      demoStartPage({
+        authorizationUrl,
+        params: params.map(([name, value]) => ({ name, value, meaning: meanings[name] ?? '' })),
+        hasScope: scope !== undefined,
+      }),
+    );
+  });
+
+  // ------------------------------------------------------------ step 2
+
+  app.get('/demo/callback', async (request, reply) => {
+    const session = readSession(request);
+    if (!session) {
+      return startOver(
+        reply,
+        'Please start over',
+        'Tessera sent you back to the demo, but the demo cannot tell which request this answers: its cookie is missing, has expired, or was changed.',
+      );
+    }
+    const query = queryParams(request);
+    const value = (name: string) => query.get(name)?.[0];
+    const meanings: Record<string, string> = {
+      code: 'The authorization code: single-use, short-lived, bound to this app, its redirect URI and the PKCE challenge.',
+      state: 'Must be exactly the state the app sent in step 1.',
+      iss: 'Which authorization server answered (RFC 9207); the app checks it is the one it sent you to.',
+      error: 'Why there is no code.',
+      error_description: 'A human-readable explanation from Tessera.',
+      error_uri: 'A page about the error.',
+    };
+    const params: ParamRow[] = [...query].map(([name, values]) => ({
+      name,
+      value: values.join(', '),
+      meaning: meanings[name] ?? 'Not a parameter the app expects; it is ignored.',
+    }));
+    const view = (outcome: DemoCallbackView['outcome']): DemoCallbackView => ({
+      receivedUrl: `${issuer}${request.url}`,
+      params,
+      outcome,
+    });
+
+    const repeated = firstRepeated(query);
+    if (repeated) {
+      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'malformed', reason: `The ${repeated} parameter came more than once.` })));
+    }
+    if (!sameSecret(value('state'), session.state)) {
+      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'state-mismatch' })));
+    }
+    const iss = value('iss');
+    if (iss !== undefined && iss !== issuer) {
+      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuer })));
+    }
+    const error = value('error');
+    if (error !== undefined) {
+      const description = value('error_description');
+      return sendPage(reply, 200, demoCallbackPage(view({ kind: 'error', error, ...(description !== undefined && { description }) })));
+    }
+    const code = value('code');
+    if (!code) {
+      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'malformed', reason: 'It has neither a code nor an error.' })));
+    }
+    return sendPage(
+      reply,
+      200,
+      demoCallbackPage(view({ kind: 'code', code, csrf: session.csrf, codeLifetime: config.lifetimes.code })),
+    );
+  });
+
+  // ------------------------------------------------------------ step 3
+
+  app.post('/demo/exchange', async (request, reply) => {
+    const session = postedSession(request, reply);
+    if (!session) return reply;
+    const code = formParams(request)?.get('code');
+    if (!code || code.length !== 1 || !code[0]) {
+      return startOver(reply, 'There is no code to exchange', 'Go through steps 1 and 2 first: the exchange needs the code Tessera sent back.');
+    }
+    const form = {
+      grant_type: 'authorization_code',
+      code: code[0],
+      redirect_uri: redirectUri,
+      client_id: DEMO_CLIENT_ID,
+      code_verifier: session.verifier,
+    };
+    const call = await send(request, 'POST', TOKEN_PATH, [], new URLSearchParams(form).toString());
+    const json = call.json;
+    const ok = call.response.status === 200 && isShortString(json?.access_token);
+    if (ok) {
+      const { accessToken: _a, refreshToken: _r, ...rest } = session;
+      saveSession(reply, {
+        ...rest,
+        accessToken: json?.access_token as string,
+        ...(isShortString(json?.refresh_token) && { refreshToken: json.refresh_token }),
+      });
+    }
+    return sendPage(
+      reply,
+      200,
+      demoExchangePage({
+        request: call.request,
+        response: call.response,
+        params: [
+          { name: 'grant_type', value: form.grant_type, meaning: 'Swap an authorization code for tokens.' },
+          { name: 'code', value: form.code, meaning: 'The code from step 2. It works once.', secret: true },
+          { name: 'redirect_uri', value: form.redirect_uri, meaning: 'Must be the same as in step 1: the code is bound to it.' },
+          { name: 'client_id', value: form.client_id, meaning: 'A public client names itself; it has no secret to send.' },
+          {
+            name: 'code_verifier',
+            value: form.code_verifier,
+            meaning: 'The PKCE secret from step 1, revealed only now. Its SHA-256 must equal the code_challenge.',
+            secret: true,
+          },
+        ],
+        ok,
+        ...errorOf(json),
+        ...(ok && { csrf: session.csrf }),
+        accessTokenLifetime: config.lifetimes.accessToken,
+      }),
+    );
+  });
+
+  // ------------------------------------------------------------ step 4
+
+  app.post('/demo/call', async (request, reply) => {
+    const session = postedSession(request, reply);
+    if (!session) return reply;
+    if (!session.accessToken) {
+      return startOver(reply, 'There is no access token yet', 'Exchange a code for tokens (step 3) before calling the API.');
+    }
+    const call = await send(request, 'GET', RESOURCE_PATH, [['Authorization', `Bearer ${session.accessToken}`]]);
+    const ok = call.response.status === 200 && typeof call.json?.username === 'string';
+    return sendPage(
+      reply,
+      200,
+      demoCallPage({
+        request: call.request,
+        response: call.response,
+        params: [],
+        ok,
+        ...errorOf(call.json),
+        ...(session.refreshToken !== undefined && { csrf: session.csrf }),
+      }),
+    );
+  });
+
+  // ------------------------------------------------------------ step 5
+
+  app.post('/demo/refresh', async (request, reply) => {
+    const session = postedSession(request, reply);
+    if (!session) return reply;
+    if (!session.refreshToken) {
+      return startOver(reply, 'There is no refresh token yet', 'Exchange a code for tokens (step 3) before refreshing.');
+    }
+    const form = { grant_type: 'refresh_token', refresh_token: session.refreshToken, client_id: DEMO_CLIENT_ID };
+    const call = await send(request, 'POST', TOKEN_PATH, [], new URLSearchParams(form).toString());
+    const json = call.json;
+    const ok = call.response.status === 200 && isShortString(json?.access_token);
+    const newRefreshToken = ok && isShortString(json?.refresh_token) ? json.refresh_token : undefined;
+    if (ok) {
+      const { accessToken: _a, refreshToken: _r, ...rest } = session;
+      saveSession(reply, {
+        ...rest,
+        accessToken: json?.access_token as string,
+        ...(newRefreshToken !== undefined && { refreshToken: newRefreshToken }),
+      });
+    }
+    return sendPage(
+      reply,
+      200,
+      demoRefreshPage({
+        request: call.request,
+        response: call.response,
+        params: [
+          { name: 'grant_type', value: form.grant_type, meaning: 'Swap a refresh token for new tokens.' },
+          { name: 'refresh_token', value: form.refresh_token, meaning: 'The refresh token from the last exchange. It works once.', secret: true },
+          { name: 'client_id', value: form.client_id, meaning: 'The same public client the tokens were issued to.' },
+        ],
+        ok,
+        ...errorOf(json),
+        ...(ok && newRefreshToken !== undefined && { csrf: session.csrf }),
+        oldRefreshToken: session.refreshToken,
+        ...(newRefreshToken !== undefined && { newRefreshToken }),
+      }),
+    );
+  });
 };

@@ -316,4 +316,71 @@ th { font-weight: 600; color: var(--muted); }
 @media (prefers-reduced-motion: reduce) {
   * { transition: none !important; animation: none !important; }
 }
+
+/* The demo client (/demo): a wider column, the progress list, HTTP exchanges, secrets */
+.main:has(> .demo) { max-width: 56rem; }
+.demo-progress {
+  list-style: none;
+  counter-reset: demo-step;
+  display: flex;
+  flex-wrap: wrap;
+  gap: 0.5rem;
+  padding: 0;
+  margin: 0.25rem 0 1.25rem;
+  font-size: 0.875rem;
+}
+.demo-progress li {
+  counter-increment: demo-step;
+  padding: 0.25rem 0.75rem;
+  border: 1px solid var(--border);
+  border-radius: 999px;
+  background: var(--surface);
+  color: var(--muted);
+}
+.demo-progress li::before { content: counter(demo-step) ". "; font-weight: 700; }
+.demo-progress li.done { color: var(--text); border-color: var(--primary); }
+.demo-progress li.done::before { content: counter(demo-step) ". \\2713  "; }
+.demo-progress li.current {
+  background: var(--primary);
+  border-color: var(--primary);
+  color: var(--on-primary);
+  font-weight: 600;
+}
+.demo-params caption { text-align: left; font-weight: 600; padding: 0 0 0.5rem; }
+@media (min-width: 40rem) {
+  .demo-params th[scope="row"] { white-space: nowrap; }
+}
+@media (max-width: 39.99rem) {
+  .demo-params, .demo-params caption, .demo-params tbody, .demo-params tr, .demo-params th, .demo-params td { display: block; }
+  .demo-params thead { display: none; }
+  .demo-params tr { padding: 0.5rem 0; border-bottom: 1px solid var(--border); }
+  .demo-params th, .demo-params td { padding: 0.125rem 0; border: 0; }
+}
+.demo-url code, .demo-http code { overflow-wrap: anywhere; }
+.demo-secret {
+  display: inline-block;
+  margin-left: 0.25rem;
+  padding: 0 0.4em;
+  font-size: 0.75rem;
+  font-weight: 700;
+  text-transform: uppercase;
+  letter-spacing: 0.05em;
+  border: 1px solid var(--error-border);
+  border-radius: 0.25rem;
+  background: var(--error-bg);
+  color: var(--error-text);
+}
+.demo-actions {
+  display: flex;
+  flex-direction: column;
+  gap: 0.75rem;
+  margin: 1.25rem 0 0;
+}
+.demo-actions .demo-form { margin: 0; }
+.demo-actions .button { width: 100%; }
+@media (min-width: 30rem) {
+  .demo-actions { flex-direction: row; }
+  .demo-actions .demo-form { flex: 1; }
+}
+.demo-restart { margin-top: 1rem; }
 `;

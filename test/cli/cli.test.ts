@@ -1,0 +1,553 @@
+/**
+ * The `tessera` command line (SPEC §2), black-box: every case spawns the REAL built
+ * command, `node dist/cli/main.js …` (`npm test` builds it first), against a fresh
+ * SQLite file, and checks what an operator sees — stdout, stderr and the exit code.
+ *
+ * Refusals are one `tessera: …` line on stderr, nothing on stdout, exit code 2, and
+ * never a stack trace.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../src/oauth/passwords.js';
+import { openStore } from '../../src/store/open.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without any TESSERA_* variable, so that only what a test sets counts. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TESSERA_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** Each case spawns the CLI several times; a loaded CI machine needs room. */
+const SLOW = { timeout: 120_000 };
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A fresh database: its folder, its file and its `--db` arguments. */
+function freshDb(): { dir: string; file: string; url: string; db: string[] } {
+  const dir = tempDir();
+  const file = join(dir, 'tessera.db');
+  return { dir, file, url: `sqlite:${file}`, db: ['--db', `sqlite:${file}`] };
+}
+
+/** Runs `tessera ARGS` to completion (killed after 20 s); `input` goes to its stdin. */
+function tessera(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? tempDir(),
+      env: cleanEnv(options.env),
+      timeout: 20_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs a command that must succeed with `--json` and returns its one JSON value. */
+async function tesseraJson<T = Record<string, unknown>>(args: string[], options: { input?: string } = {}): Promise<T> {
+  const r = await tessera([...args, '--json'], options);
+  expect(r.stderr, `stderr of tessera ${args.join(' ')}`).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout.endsWith('\n')).toBe(true);
+  expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** A refusal: exit 2, nothing on stdout, exactly one `tessera: …` line on stderr, no stack trace. */
+function expectRefused(r: Run, message?: RegExp | string): void {
+  expect(r.status, `stderr: ${r.stderr}`).toBe(2);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n');
+  expect(lines, `stderr: ${JSON.stringify(r.stderr)}`).toHaveLength(2);
+  expect(lines[1]).toBe('');
+  expect(lines[0]).toMatch(/^tessera: \S/);
+  expect(r.stderr).not.toMatch(/\n\s+at |Error:|node:internal/);
+  if (typeof message === 'string') expect(lines[0]).toBe(message);
+  else if (message) expect(lines[0]).toMatch(message);
+}
+
+async function addClient(db: string[], ...extra: string[]): Promise<Record<string, unknown>> {
+  return tesseraJson(['client', 'add', ...db, '--name', 'App', '--redirect-uri', 'https://app.example/cb', ...extra]);
+}
+
+async function addUser(db: string[], username: string, ...extra: string[]): Promise<Record<string, unknown>> {
+  return tesseraJson(['user', 'add', ...db, '--username', username, '--password', 'correct horse battery', '--role', 'PATIENT', ...extra]);
+}
+
+/** The stored password hash of a person, read straight from the database. */
+async function storedPasswordHash(url: string, username: string): Promise<string | undefined> {
+  const store = await openStore(url);
+  try {
+    return (await store.getPersonByUsername(username))?.passwordHash;
+  } finally {
+    await store.close();
+  }
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run 'npm run build' first ('npm test' does)`);
+});
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.concurrent('tessera --help and --version', SLOW, () => {
+  const commands = [
+    [],
+    ['serve'],
+    ['migrate'],
+    ['client'],
+    ['client', 'add'],
+    ['client', 'list'],
+    ['client', 'show'],
+    ['client', 'remove'],
+    ['client', 'rotate-secret'],
+    ['user'],
+    ['user', 'add'],
+    ['user', 'list'],
+    ['user', 'show'],
+    ['user', 'remove'],
+    ['user', 'set-password'],
+    ['user', 'disable'],
+    ['user', 'enable'],
+  ];
+
+  it.each(commands.map((c) => [c.join(' ') || '(program)', c] as const))('%s --help exits 0 with usage on stdout', async (_, command) => {
+    const r = await tessera([...command, '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`Usage: ${['tessera', ...command].join(' ')}`);
+    if (command.length === 2 || command[0] === 'migrate') expect(r.stdout).toContain('--db <url>');
+    if (command[0] === 'client' || command[0] === 'user') {
+      if (command.length === 2) expect(r.stdout).toContain('--json');
+    }
+  });
+
+  it('help COMMAND works like COMMAND --help', async () => {
+    const r = await tessera(['help', 'client']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: tessera client');
+    expect(r.stdout).toContain('rotate-secret');
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await tessera(['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(PACKAGE_VERSION);
+  });
+
+  it('--help documents the --db default and TESSERA_DB', async () => {
+    const r = await tessera(['client', 'list', '--help']);
+    expect(r.stdout).toContain('sqlite:./.tessera/tessera.db');
+    expect(r.stdout).toContain('TESSERA_DB');
+  });
+
+  it('a missing or unknown command is one line and exit 2', async () => {
+    expectRefused(await tessera([]), /needs a command/);
+    expectRefused(await tessera(['client']), /'tessera client' needs a command: add, list, show, remove, rotate-secret/);
+    expectRefused(await tessera(['user']), /'tessera user' needs a command/);
+    expectRefused(await tessera(['client', 'frobnicate']), /unknown command 'tessera client frobnicate'/);
+    expectRefused(await tessera(['frobnicate']), /unknown command/);
+  });
+});
+
+describe.concurrent('tessera client add', SLOW, () => {
+  it('prints a confidential client with its secret once, and stores only a hash of it', async () => {
+    const { db, file } = freshDb();
+    const r = await tessera(['client', 'add', ...db, '--name', 'My App', '--redirect-uri', 'https://app.example/cb']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const id = /^client_id:\s+(\S+)$/m.exec(r.stdout)?.[1];
+    const secret = /^client_secret:\s+(\S+)$/m.exec(r.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(r.stdout.split(secret as string)).toHaveLength(2); // printed exactly once
+    expect(r.stdout).toMatch(/only this once/);
+    expect(r.stdout).toContain('https://app.example/cb');
+    expect(r.stdout).toMatch(/PATIENT CLINICIAN TEAMCOORD/);
+    expect(r.stdout).toMatch(/authorization_code refresh_token/);
+
+    // Never again: not in show or list, and not in the database.
+    for (const args of [['client', 'show', id as string], ['client', 'list'], ['client', 'list', '--json'], ['client', 'show', id as string, '--json']]) {
+      const again = await tessera([...args, ...db]);
+      expect(again.status).toBe(0);
+      expect(again.stdout).toContain(id);
+      expect(again.stdout).not.toContain(secret);
+      expect(again.stdout).not.toMatch(/client_secret["\s]*:/);
+    }
+    for (const f of [file, `${file}-wal`]) {
+      if (existsSync(f)) expect(readFileSync(f).includes(Buffer.from(secret as string))).toBe(false);
+    }
+  });
+
+  it('--json prints exactly one object with the registration fields and the secret', async () => {
+    const { db } = freshDb();
+    const client = await addClient(db);
+    expect(client).toMatchObject({
+      client_name: 'App',
+      redirect_uris: ['https://app.example/cb'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      scope: 'PATIENT CLINICIAN TEAMCOORD',
+      token_endpoint_auth_method: 'client_secret_basic',
+      disabled: false,
+    });
+    expect(client.client_id).toMatch(/^\S{8,}$/);
+    expect(client.client_secret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(client).not.toHaveProperty('warning');
+  });
+
+  it('registers a public client: no secret, PKCE required, no warning', async () => {
+    const { db } = freshDb();
+    const r = await tessera(['client', 'add', ...db, '--name', 'Mobile', '--public', '--redirect-uri', 'com.example.app:/cb', '--json']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const client = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(client).toMatchObject({ token_endpoint_auth_method: 'none', pkce_required: true, redirect_uris: ['com.example.app:/cb'] });
+    expect(client).not.toHaveProperty('client_secret');
+    expect(client).not.toHaveProperty('warning');
+
+    const human = await tessera(['client', 'add', ...db, '--name', 'Mobile 2', '--public', '--redirect-uri', 'http://127.0.0.1/cb']);
+    expect(human.status).toBe(0);
+    expect(human.stdout).not.toMatch(/client_secret:/);
+    expect(human.stdout).toMatch(/public/);
+  });
+
+  it('warns plainly about a public client with --pkce optional, in add and in show', async () => {
+    const { db } = freshDb();
+    const args = ['client', 'add', ...db, '--name', 'Legacy', '--public', '--pkce', 'optional', '--redirect-uri', 'https://legacy.example/cb'];
+    const json = await tessera([...args, '--json']);
+    expect(json.status).toBe(0);
+    const client = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(client).toMatchObject({ token_endpoint_auth_method: 'none', pkce_required: false });
+    expect(client.warning).toMatch(/without PKCE/);
+    expect(json.stderr).toMatch(/warning: .*without PKCE/);
+
+    const human = await tessera(args);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/PKCE optional: weaker/);
+    expect(human.stderr).toMatch(/warning: .*without PKCE/);
+
+    const shown = await tesseraJsonAllowingWarning(['client', 'show', client.client_id as string, ...db]);
+    expect(shown.warning).toMatch(/without PKCE/);
+    const shownHuman = await tessera(['client', 'show', client.client_id as string, ...db]);
+    expect(shownHuman.status).toBe(0);
+    expect(shownHuman.stderr).toMatch(/warning: .*without PKCE/);
+  });
+
+  it('takes repeated and case-insensitive --scope and --grant values', async () => {
+    const { db } = freshDb();
+    const client = await addClient(db, '--scope', 'clinician', '--scope', 'PATIENT', '--grant', 'authorization_code', '--grant', 'implicit');
+    expect(client.scope).toBe('PATIENT CLINICIAN');
+    expect(client.grant_types).toEqual(['authorization_code', 'implicit']);
+    const two = await addClient(db, '--redirect-uri', 'http://localhost:8080/cb', '--scope', 'TEAMCOORD');
+    expect(two.redirect_uris).toEqual(['https://app.example/cb', 'http://localhost:8080/cb']);
+    expect(two.scope).toBe('TEAMCOORD');
+  });
+
+  const refusals: Array<[string, string[], RegExp]> = [
+    ['missing --name', ['--redirect-uri', 'https://a.example/cb'], /required option '--name <name>'/],
+    ['empty --name', ['--name', ' ', '--redirect-uri', 'https://a.example/cb'], /--name must not be empty/],
+    ['no redirect URI', ['--name', 'X'], /at least one --redirect-uri/],
+    ['a fragment', ['--name', 'X', '--redirect-uri', 'https://a.example/cb#frag'], /fragment/],
+    ['javascript:', ['--name', 'X', '--redirect-uri', 'javascript:alert(1)'], /javascript/],
+    ['data:', ['--name', 'X', '--redirect-uri', 'data:text/html,hi'], /data/],
+    ['http: on a public host', ['--name', 'X', '--redirect-uri', 'http://example.com/cb'], /https/],
+    ['a wildcard', ['--name', 'X', '--redirect-uri', 'https://*.example.com/cb'], /wildcard/],
+    ['a relative URI', ['--name', 'X', '--redirect-uri', '/cb'], /absolute/],
+    ['an unknown scope', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--scope', 'ADMIN'], /unknown scope 'ADMIN'/],
+    ['an unknown grant', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--grant', 'password'], /unknown grant 'password'/],
+    ['a bad --pkce', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--public', '--pkce', 'maybe'], /--pkce/],
+    ['an unknown option', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--colour', 'blue'], /unknown option '--colour'/],
+    ['a misspelt option (with a suggestion, still one line)', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--publik'], /unknown option '--publik'.*--public/],
+    ['an option without its value', ['--name'], /argument missing/],
+    ['a newline in a value', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--scope', 'PAT\nIENT'], /unknown scope/],
+  ];
+
+  it.each(refusals)('refuses %s with one line and exit 2, creating nothing', async (_, args, message) => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['client', 'add', ...db, ...args]), message);
+    const list = await tessera(['client', 'list', ...db, '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+});
+
+/** --json output of a command that may also warn on stderr (client show of a pkce-optional client). */
+async function tesseraJsonAllowingWarning(args: string[]): Promise<Record<string, unknown>> {
+  const r = await tessera([...args, '--json']);
+  expect(r.status).toBe(0);
+  expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe.concurrent('tessera client list, show, remove, rotate-secret', SLOW, () => {
+  it('lists, shows, rotates and removes clients', async () => {
+    const { db } = freshDb();
+    expect(await tesseraJson<unknown[]>(['client', 'list', ...db])).toEqual([]);
+    expect((await tessera(['client', 'list', ...db])).stdout).toMatch(/no clients/);
+
+    const one = await addClient(db);
+    const two = await tesseraJson(['client', 'add', ...db, '--name', 'Other', '--public', '--redirect-uri', 'https://other.example/cb']);
+    const { client_secret: secret, ...described } = one;
+
+    const list = await tesseraJson<Array<Record<string, unknown>>>(['client', 'list', ...db]);
+    expect(list.map((c) => c.client_id).sort()).toEqual([one.client_id, two.client_id].sort());
+    const table = await tessera(['client', 'list', ...db]);
+    expect(table.stdout).toContain(one.client_id as string);
+    expect(table.stdout).toContain('Other');
+
+    expect(await tesseraJson(['client', 'show', one.client_id as string, ...db])).toEqual(described);
+    const shown = await tessera(['client', 'show', one.client_id as string, ...db]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain('https://app.example/cb');
+
+    const rotated = await tesseraJson(['client', 'rotate-secret', one.client_id as string, ...db]);
+    expect(Object.keys(rotated).sort()).toEqual(['client_id', 'client_secret']);
+    expect(rotated.client_id).toBe(one.client_id);
+    expect(rotated.client_secret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(rotated.client_secret).not.toBe(secret);
+    const rotatedHuman = await tessera(['client', 'rotate-secret', one.client_id as string, ...db]);
+    expect(rotatedHuman.status).toBe(0);
+    const newSecret = /^client_secret:\s+(\S+)$/m.exec(rotatedHuman.stdout)?.[1];
+    expect(newSecret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(newSecret).not.toBe(rotated.client_secret);
+
+    // A public client has no secret to rotate.
+    expectRefused(await tessera(['client', 'rotate-secret', two.client_id as string, ...db]), /public/);
+
+    const removed = await tessera(['client', 'remove', one.client_id as string, ...db]);
+    expect(removed.status).toBe(0);
+    expect(removed.stderr).toBe('');
+    expectRefused(await tessera(['client', 'show', one.client_id as string, ...db]), `tessera: no client '${one.client_id as string}'`);
+    expect((await tesseraJson<unknown[]>(['client', 'list', ...db])).length).toBe(1);
+    expect(await tesseraJson(['client', 'remove', two.client_id as string, ...db])).toEqual({ client_id: two.client_id, removed: true });
+  });
+
+  it.each([['show'], ['remove'], ['rotate-secret']])('client %s of an unknown id is exit 2', async (command) => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['client', command, 'nope', ...db]), "tessera: no client 'nope'");
+    expectRefused(await tessera(['client', command, 'nope', ...db, '--json']), "tessera: no client 'nope'");
+  });
+
+  it('client show without an id is exit 2', async () => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['client', 'show', ...db]), /missing required argument 'id'/);
+  });
+});
+
+describe.concurrent('tessera user', SLOW, () => {
+  it('adds a person with --password, showing them without any password or hash', async () => {
+    const { db, url } = freshDb();
+    const person = await addUser(db, 'alice', '--name', 'Alice Patel', '--role', 'clinician');
+    expect(person).toMatchObject({ username: 'alice', name: 'Alice Patel', roles: ['PATIENT', 'CLINICIAN'], disabled: false });
+    expect(Object.keys(person).sort()).toEqual(['created_at', 'disabled', 'id', 'name', 'roles', 'username']);
+
+    const hash = await storedPasswordHash(url, 'alice');
+    expect(await verifyPassword('correct horse battery', hash as string)).toBe(true);
+    for (const args of [['user', 'list'], ['user', 'list', '--json'], ['user', 'show', 'alice'], ['user', 'show', 'alice', '--json']]) {
+      const r = await tessera([...args, ...db]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('alice');
+      expect(r.stdout).not.toContain('correct horse battery');
+      expect(r.stdout).not.toContain(hash);
+      expect(r.stdout).not.toMatch(/scrypt|password/i);
+    }
+    expect(await tesseraJson(['user', 'show', 'alice', ...db])).toEqual(person);
+    const human = await tessera(['user', 'add', ...db, '--username', 'bob', '--password', 'another password', '--role', 'TEAMCOORD']);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toContain('bob');
+    expect(human.stdout).not.toContain('another password');
+    const list = await tesseraJson<Array<Record<string, unknown>>>(['user', 'list', ...db]);
+    expect(list.map((p) => p.username).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('adds a person with --password-stdin, removing exactly one trailing newline', async () => {
+    const { db, url } = freshDb();
+    await tesseraJson(['user', 'add', ...db, '--username', 'carol', '--password-stdin', '--role', 'TEAMCOORD'], {
+      input: 'stdin password \n\n',
+    });
+    const hash = (await storedPasswordHash(url, 'carol')) as string;
+    expect(await verifyPassword('stdin password \n', hash)).toBe(true);
+    expect(await verifyPassword('stdin password ', hash)).toBe(false);
+
+    await tesseraJson(['user', 'add', ...db, '--username', 'dave', '--password-stdin', '--role', 'PATIENT'], { input: 'crlf password\r\n' });
+    expect(await verifyPassword('crlf password', (await storedPasswordHash(url, 'dave')) as string)).toBe(true);
+
+    await tesseraJson(['user', 'add', ...db, '--username', 'erin', '--password-stdin', '--role', 'PATIENT'], { input: 'no newline at all' });
+    expect(await verifyPassword('no newline at all', (await storedPasswordHash(url, 'erin')) as string)).toBe(true);
+  });
+
+  const refusals: Array<[string, string[], RegExp, string?]> = [
+    ['a short password', ['--username', 'x', '--password', 'short', '--role', 'PATIENT'], /at least 8 characters/],
+    ['no role', ['--username', 'x', '--password', 'long enough pw'], /at least one --role/],
+    ['an unknown role', ['--username', 'x', '--password', 'long enough pw', '--role', 'DOCTOR'], /unknown role 'DOCTOR'/],
+    ['no password', ['--username', 'x', '--role', 'PATIENT'], /--password/],
+    ['both password options', ['--username', 'x', '--password', 'long enough pw', '--password-stdin', '--role', 'PATIENT'], /not both/, 'long enough pw\n'],
+    ['an empty stdin', ['--username', 'x', '--password-stdin', '--role', 'PATIENT'], /no password/, ''],
+    ['a short stdin password', ['--username', 'x', '--password-stdin', '--role', 'PATIENT'], /at least 8 characters/, 'short\n'],
+    ['no --username', ['--password', 'long enough pw', '--role', 'PATIENT'], /required option '--username/],
+    ['a username with a space', ['--username', 'a b', '--password', 'long enough pw', '--role', 'PATIENT'], /username/],
+  ];
+
+  it.each(refusals)('user add refuses %s with exit 2, creating nobody', async (_, args, message, input) => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['user', 'add', ...db, ...args], { input }), message);
+    expect(await tesseraJson<unknown[]>(['user', 'list', ...db])).toEqual([]);
+  });
+
+  it('refuses a username that is taken', async () => {
+    const { db, url } = freshDb();
+    await addUser(db, 'alice');
+    const before = await storedPasswordHash(url, 'alice');
+    expectRefused(
+      await tessera(['user', 'add', ...db, '--username', 'alice', '--password', 'a different one', '--role', 'CLINICIAN']),
+      "tessera: user 'alice' already exists",
+    );
+    expect(await storedPasswordHash(url, 'alice')).toBe(before);
+  });
+
+  it('set-password changes the password (from --password or stdin) and never prints it', async () => {
+    const { db, url } = freshDb();
+    await addUser(db, 'alice');
+    const r = await tessera(['user', 'set-password', 'alice', ...db, '--password', 'brand new password']);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('brand new password');
+    const hash = (await storedPasswordHash(url, 'alice')) as string;
+    expect(await verifyPassword('brand new password', hash)).toBe(true);
+    expect(await verifyPassword('correct horse battery', hash)).toBe(false);
+
+    const viaStdin = await tessera(['user', 'set-password', 'alice', ...db, '--password-stdin', '--json'], { input: 'from stdin pw\n' });
+    expect(viaStdin.status).toBe(0);
+    expect(JSON.parse(viaStdin.stdout)).toMatchObject({ username: 'alice' });
+    expect(await verifyPassword('from stdin pw', (await storedPasswordHash(url, 'alice')) as string)).toBe(true);
+
+    expectRefused(await tessera(['user', 'set-password', 'alice', ...db, '--password', 'short']), /at least 8 characters/);
+    expectRefused(await tessera(['user', 'set-password', 'alice', ...db]), /--password/);
+    expect(await verifyPassword('from stdin pw', (await storedPasswordHash(url, 'alice')) as string)).toBe(true);
+  });
+
+  it('disable and enable show in user show and list', async () => {
+    const { db } = freshDb();
+    await addUser(db, 'alice');
+    const disabled = await tessera(['user', 'disable', 'alice', ...db]);
+    expect(disabled.status).toBe(0);
+    expect(disabled.stdout).toMatch(/disabled/);
+    expect(await tesseraJson(['user', 'show', 'alice', ...db])).toMatchObject({ disabled: true });
+    expect((await tessera(['user', 'show', 'alice', ...db])).stdout).toMatch(/disabled since/);
+    expect((await tessera(['user', 'list', ...db])).stdout).toMatch(/alice.*disabled/);
+    // Disabling twice is not an error.
+    expect(await tesseraJson(['user', 'disable', 'alice', ...db])).toMatchObject({ disabled: true });
+
+    expect(await tesseraJson(['user', 'enable', 'alice', ...db])).toMatchObject({ username: 'alice', disabled: false });
+    expect(await tesseraJson(['user', 'show', 'alice', ...db])).toMatchObject({ disabled: false });
+    expect((await tessera(['user', 'list', ...db])).stdout).toMatch(/alice.*enabled/);
+  });
+
+  it('remove deletes the person', async () => {
+    const { db } = freshDb();
+    await addUser(db, 'alice');
+    await addUser(db, 'bob');
+    const r = await tessera(['user', 'remove', 'alice', ...db]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('alice');
+    expectRefused(await tessera(['user', 'show', 'alice', ...db]), "tessera: no user 'alice'");
+    expectRefused(await tessera(['user', 'remove', 'alice', ...db]), "tessera: no user 'alice'");
+    expect((await tesseraJson<Array<Record<string, unknown>>>(['user', 'list', ...db])).map((p) => p.username)).toEqual(['bob']);
+    // The username is free again.
+    await addUser(db, 'alice');
+  });
+
+  it.each([['show'], ['remove'], ['disable'], ['enable'], ['set-password']])('user %s of an unknown username is exit 2', async (command) => {
+    const { db } = freshDb();
+    const extra = command === 'set-password' ? ['--password', 'long enough pw'] : [];
+    expectRefused(await tessera(['user', command, 'nobody', ...db, ...extra]), "tessera: no user 'nobody'");
+  });
+});
+
+describe.concurrent('the database', SLOW, () => {
+  it.each([
+    ['sqlite:/proc/nope/x.db', /cannot open SQLite database/],
+    ['sqlite:/proc/nope/deeper/x.db', /cannot open SQLite database/],
+    ['mysql://localhost/tessera', /not understood/],
+    ['sqlite:', /names no file/],
+  ])('--db %s is one line and exit 2 for every command', async (url, message) => {
+    expectRefused(await tessera(['client', 'list', '--db', url]), message);
+    expectRefused(await tessera(['user', 'add', '--db', url, '--username', 'x', '--password', 'long enough pw', '--role', 'PATIENT']), message);
+    expectRefused(await tessera(['migrate', '--db', url]), message);
+  });
+
+  it('a file that is not a database is one line and exit 2', async () => {
+    const dir = tempDir();
+    expectRefused(await tessera(['client', 'list', '--db', `sqlite:${dir}`]), /cannot open SQLite database/);
+    expectRefused(await tessera(['client', 'list', '--db', `sqlite:${CLI}`]), /cannot open SQLite database|not a database/);
+  });
+
+  it('TESSERA_DB is honoured, and --db wins over it', async () => {
+    const env = freshDb();
+    const flag = freshDb();
+    const client = await (async () => {
+      const r = await tessera(['client', 'add', '--name', 'Env', '--redirect-uri', 'https://env.example/cb', '--json'], { env: { TESSERA_DB: env.url } });
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    })();
+    expect(existsSync(env.file)).toBe(true);
+    expect((await tesseraJson<Array<Record<string, unknown>>>(['client', 'list', ...env.db])).map((c) => c.client_id)).toEqual([client.client_id]);
+    const overridden = await tessera(['client', 'list', ...flag.db, '--json'], { env: { TESSERA_DB: env.url } });
+    expect(JSON.parse(overridden.stdout)).toEqual([]);
+    expectRefused(await tessera(['client', 'list'], { env: { TESSERA_DB: 'sqlite:/proc/nope/x.db' } }), /cannot open/);
+  });
+
+  it('without --db or TESSERA_DB uses ./.tessera/tessera.db', async () => {
+    const cwd = tempDir();
+    const r = await tessera(['user', 'add', '--username', 'alice', '--password', 'long enough pw', '--role', 'PATIENT'], { cwd });
+    expect(r.status).toBe(0);
+    expect(existsSync(join(cwd, '.tessera', 'tessera.db'))).toBe(true);
+    expect((await tessera(['user', 'show', 'alice'], { cwd })).status).toBe(0);
+  });
+
+  it('migrate applies the migrations once, then says the database is up to date', async () => {
+    const { db, file } = freshDb();
+    const first = await tessera(['migrate', ...db]);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/applied migration 0001_initial/);
+    expect(existsSync(file)).toBe(true);
+    const second = await tessera(['migrate', ...db]);
+    expect(second.status).toBe(0);
+    expect(second.stdout.trim()).toBe('database is up to date');
+    expect(await tesseraJson(['migrate', ...db])).toEqual({ applied: [] });
+    // The migrated database is usable.
+    await addUser(db, 'alice');
+  });
+
+  it('migrate --json lists what it applied', async () => {
+    const { db } = freshDb();
+    const result = await tesseraJson<{ applied: string[] }>(['migrate', ...db]);
+    expect(result.applied).toContain('0001_initial');
+  });
+});
