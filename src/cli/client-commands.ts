@@ -43,7 +43,9 @@ function clientJson(client: ClientRecord): Record<string, unknown> {
 
 function clientType(client: ClientRecord): string {
   if (client.secretHash !== null) return 'confidential (client_secret_basic or client_secret_post)';
-  return client.pkceRequired ? 'public (no secret; PKCE required)' : 'public (no secret; PKCE optional: weaker, legacy PKB mode)';
+  return client.pkceRequired
+    ? 'public (no secret; PKCE required)'
+    : 'public (no secret; PKCE optional: weaker, legacy PKB mode)';
 }
 
 function clientFields(client: ClientRecord): Array<[string, string]> {
@@ -165,7 +167,11 @@ export function registerClientCommands(program: Command): void {
     .description('register a client')
     .requiredOption('--name <name>', 'the name people see on the consent page')
     .option('--redirect-uri <uri>', 'a redirect URI (repeatable; at least one for grants that redirect)', collect)
-    .option('--scope <role>', 'a role scope the client may ask for: PATIENT, CLINICIAN, TEAMCOORD (repeatable; default all)', collectList)
+    .option(
+      '--scope <role>',
+      'a role scope the client may ask for: PATIENT, CLINICIAN, TEAMCOORD (repeatable; default all)',
+      collectList,
+    )
     .option(
       '--grant <grant>',
       'authorization_code, refresh_token or implicit (repeatable; default authorization_code and refresh_token)',

@@ -122,7 +122,8 @@ export async function readPassword(options: PasswordOptions, stdin?: NodeJS.Read
     throw new InvalidInputError('use either --password or --password-stdin, not both');
   }
   if (options.password !== undefined) return options.password;
-  if (!options.passwordStdin) throw new InvalidInputError('a password is required: use --password P or --password-stdin');
+  if (!options.passwordStdin)
+    throw new InvalidInputError('a password is required: use --password P or --password-stdin');
   const text = await readStdin(stdin);
   const password = text.replace(/\r?\n$/, '');
   if (password === '') throw new InvalidInputError('--password-stdin read no password from stdin');
@@ -132,7 +133,10 @@ export async function readPassword(options: PasswordOptions, stdin?: NodeJS.Read
 /** The `--password` / `--password-stdin` pair, for commands that set a password. */
 export function addPasswordOptions(command: Command): Command {
   return command
-    .option('--password <password>', 'the password (visible to other local users in the process list; prefer --password-stdin)')
+    .option(
+      '--password <password>',
+      'the password (visible to other local users in the process list; prefer --password-stdin)',
+    )
     .option('--password-stdin', 'read the password from stdin (one trailing newline is removed)');
 }
 

@@ -6,20 +6,9 @@
 import { registerClient } from '../oauth/clients.js';
 import { addPerson } from '../oauth/people.js';
 import type { Store } from '../store/store.js';
+import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUri } from '../http/demo-fixtures.js';
 
-export const DEMO_CLIENT_ID = 'tessera-demo';
-export const DEMO_PASSWORD = 'tessera-demo';
-
-export const DEMO_PEOPLE = [
-  { username: 'alice', name: 'Alice Patel', roles: ['PATIENT'] },
-  { username: 'bob', name: 'Dr Bob Chen', roles: ['CLINICIAN'] },
-  { username: 'carol', name: 'Carol Diaz', roles: ['TEAMCOORD'] },
-  { username: 'dana', name: 'Dr Dana Reyes', roles: ['CLINICIAN', 'PATIENT'] },
-] as const;
-
-export function demoRedirectUri(issuer: string): string {
-  return `${issuer}/demo/callback`;
-}
+export { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE };
 
 export async function seedDemo(store: Store, issuer: string, now: number): Promise<void> {
   const redirectUri = demoRedirectUri(issuer);

@@ -65,7 +65,11 @@ function printPerson(person: PersonRecord, options: DbOptions, headline: string)
 async function addUser(options: AddOptions): Promise<void> {
   const password = await readPassword(options);
   const person = await withStore(options.db, (store) =>
-    addPerson(store, { username: options.username, password, roles: options.role ?? [], name: options.name }, Date.now()),
+    addPerson(
+      store,
+      { username: options.username, password, roles: options.role ?? [], name: options.name },
+      Date.now(),
+    ),
   );
   printPerson(person, options, `created user '${person.username}'`);
 }

@@ -93,6 +93,10 @@ export async function validateAuthorizationRequest(
   params: Params,
   store: Pick<Store, 'getClient'>,
 ): Promise<{ request: AuthorizationRequest; client: ClientRecord }> {
+  // SPEC §3.1: a value over 4 KiB is refused with a 4xx, so it is shown on the page
+  // rather than redirected (and echoed back in a Location header no proxy would pass).
+  const oversized = firstOversized(params);
+  if (oversized) throw invalidRequest(`The ${oversized} parameter is too long`, page);
   const client = await establishClient(params, store);
   const givenRedirectUri = single(params, 'redirect_uri', page);
   const redirectUri = resolveRedirectUri(givenRedirectUri, client.redirectUris);
@@ -105,8 +109,6 @@ export async function validateAuthorizationRequest(
   try {
     const repeated = firstRepeated(params);
     if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
-    const oversized = firstOversized(params);
-    if (oversized) throw invalidRequest(`The ${oversized} parameter is too long`);
     const responseType = checkResponseType(single(params, 'response_type'), client);
     const role = requestedRole(single(params, 'scope'), client.scopes);
     const codeChallenge = responseType === 'code' ? checkPkce(params, client) : undefined;

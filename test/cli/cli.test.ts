@@ -7,17 +7,22 @@
  * never a stack trace.
  */
 import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeError, readPassword } from '../../src/cli/common.js';
+import { InvalidInputError } from '../../src/oauth/errors.js';
 import { verifyPassword } from '../../src/oauth/passwords.js';
-import { openStore } from '../../src/store/open.js';
+import { openStore, StoreOpenError } from '../../src/store/open.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 interface Run {
   status: number | null;
@@ -50,7 +55,10 @@ function freshDb(): { dir: string; file: string; url: string; db: string[] } {
 }
 
 /** Runs `tessera ARGS` to completion (killed after 20 s); `input` goes to its stdin. */
-function tessera(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+function tessera(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? tempDir(),
@@ -96,7 +104,18 @@ async function addClient(db: string[], ...extra: string[]): Promise<Record<strin
 }
 
 async function addUser(db: string[], username: string, ...extra: string[]): Promise<Record<string, unknown>> {
-  return tesseraJson(['user', 'add', ...db, '--username', username, '--password', 'correct horse battery', '--role', 'PATIENT', ...extra]);
+  return tesseraJson([
+    'user',
+    'add',
+    ...db,
+    '--username',
+    username,
+    '--password',
+    'correct horse battery',
+    '--role',
+    'PATIENT',
+    ...extra,
+  ]);
 }
 
 /** The stored password hash of a person, read straight from the database. */
@@ -138,16 +157,19 @@ describe.concurrent('tessera --help and --version', SLOW, () => {
     ['user', 'enable'],
   ];
 
-  it.each(commands.map((c) => [c.join(' ') || '(program)', c] as const))('%s --help exits 0 with usage on stdout', async (_, command) => {
-    const r = await tessera([...command, '--help']);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain(`Usage: ${['tessera', ...command].join(' ')}`);
-    if (command.length === 2 || command[0] === 'migrate') expect(r.stdout).toContain('--db <url>');
-    if (command[0] === 'client' || command[0] === 'user') {
-      if (command.length === 2) expect(r.stdout).toContain('--json');
-    }
-  });
+  it.each(commands.map((c) => [c.join(' ') || '(program)', c] as const))(
+    '%s --help exits 0 with usage on stdout',
+    async (_, command) => {
+      const r = await tessera([...command, '--help']);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain(`Usage: ${['tessera', ...command].join(' ')}`);
+      if (command.length === 2 || command[0] === 'migrate') expect(r.stdout).toContain('--db <url>');
+      if (command[0] === 'client' || command[0] === 'user') {
+        if (command.length === 2) expect(r.stdout).toContain('--json');
+      }
+    },
+  );
 
   it('help COMMAND works like COMMAND --help', async () => {
     const r = await tessera(['help', 'client']);
@@ -170,7 +192,10 @@ describe.concurrent('tessera --help and --version', SLOW, () => {
 
   it('a missing or unknown command is one line and exit 2', async () => {
     expectRefused(await tessera([]), /needs a command/);
-    expectRefused(await tessera(['client']), /'tessera client' needs a command: add, list, show, remove, rotate-secret/);
+    expectRefused(
+      await tessera(['client']),
+      /'tessera client' needs a command: add, list, show, remove, rotate-secret/,
+    );
     expectRefused(await tessera(['user']), /'tessera user' needs a command/);
     expectRefused(await tessera(['client', 'frobnicate']), /unknown command 'tessera client frobnicate'/);
     expectRefused(await tessera(['frobnicate']), /unknown command/);
@@ -194,7 +219,12 @@ describe.concurrent('tessera client add', SLOW, () => {
     expect(r.stdout).toMatch(/authorization_code refresh_token/);
 
     // Never again: not in show or list, and not in the database.
-    for (const args of [['client', 'show', id as string], ['client', 'list'], ['client', 'list', '--json'], ['client', 'show', id as string, '--json']]) {
+    for (const args of [
+      ['client', 'show', id as string],
+      ['client', 'list'],
+      ['client', 'list', '--json'],
+      ['client', 'show', id as string, '--json'],
+    ]) {
       const again = await tessera([...args, ...db]);
       expect(again.status).toBe(0);
       expect(again.stdout).toContain(id);
@@ -224,15 +254,38 @@ describe.concurrent('tessera client add', SLOW, () => {
 
   it('registers a public client: no secret, PKCE required, no warning', async () => {
     const { db } = freshDb();
-    const r = await tessera(['client', 'add', ...db, '--name', 'Mobile', '--public', '--redirect-uri', 'com.example.app:/cb', '--json']);
+    const r = await tessera([
+      'client',
+      'add',
+      ...db,
+      '--name',
+      'Mobile',
+      '--public',
+      '--redirect-uri',
+      'com.example.app:/cb',
+      '--json',
+    ]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const client = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(client).toMatchObject({ token_endpoint_auth_method: 'none', pkce_required: true, redirect_uris: ['com.example.app:/cb'] });
+    expect(client).toMatchObject({
+      token_endpoint_auth_method: 'none',
+      pkce_required: true,
+      redirect_uris: ['com.example.app:/cb'],
+    });
     expect(client).not.toHaveProperty('client_secret');
     expect(client).not.toHaveProperty('warning');
 
-    const human = await tessera(['client', 'add', ...db, '--name', 'Mobile 2', '--public', '--redirect-uri', 'http://127.0.0.1/cb']);
+    const human = await tessera([
+      'client',
+      'add',
+      ...db,
+      '--name',
+      'Mobile 2',
+      '--public',
+      '--redirect-uri',
+      'http://127.0.0.1/cb',
+    ]);
     expect(human.status).toBe(0);
     expect(human.stdout).not.toMatch(/client_secret:/);
     expect(human.stdout).toMatch(/public/);
@@ -240,7 +293,18 @@ describe.concurrent('tessera client add', SLOW, () => {
 
   it('warns plainly about a public client with --pkce optional, in add and in show', async () => {
     const { db } = freshDb();
-    const args = ['client', 'add', ...db, '--name', 'Legacy', '--public', '--pkce', 'optional', '--redirect-uri', 'https://legacy.example/cb'];
+    const args = [
+      'client',
+      'add',
+      ...db,
+      '--name',
+      'Legacy',
+      '--public',
+      '--pkce',
+      'optional',
+      '--redirect-uri',
+      'https://legacy.example/cb',
+    ];
     const json = await tessera([...args, '--json']);
     expect(json.status).toBe(0);
     const client = JSON.parse(json.stdout) as Record<string, unknown>;
@@ -262,7 +326,17 @@ describe.concurrent('tessera client add', SLOW, () => {
 
   it('takes repeated and case-insensitive --scope and --grant values', async () => {
     const { db } = freshDb();
-    const client = await addClient(db, '--scope', 'clinician', '--scope', 'PATIENT', '--grant', 'authorization_code', '--grant', 'implicit');
+    const client = await addClient(
+      db,
+      '--scope',
+      'clinician',
+      '--scope',
+      'PATIENT',
+      '--grant',
+      'authorization_code',
+      '--grant',
+      'implicit',
+    );
     expect(client.scope).toBe('PATIENT CLINICIAN');
     expect(client.grant_types).toEqual(['authorization_code', 'implicit']);
     const two = await addClient(db, '--redirect-uri', 'http://localhost:8080/cb', '--scope', 'TEAMCOORD');
@@ -280,13 +354,37 @@ describe.concurrent('tessera client add', SLOW, () => {
     ['http: on a public host', ['--name', 'X', '--redirect-uri', 'http://example.com/cb'], /https/],
     ['a wildcard', ['--name', 'X', '--redirect-uri', 'https://*.example.com/cb'], /wildcard/],
     ['a relative URI', ['--name', 'X', '--redirect-uri', '/cb'], /absolute/],
-    ['an unknown scope', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--scope', 'ADMIN'], /unknown scope 'ADMIN'/],
-    ['an unknown grant', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--grant', 'password'], /unknown grant 'password'/],
-    ['a bad --pkce', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--public', '--pkce', 'maybe'], /--pkce/],
-    ['an unknown option', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--colour', 'blue'], /unknown option '--colour'/],
-    ['a misspelt option (with a suggestion, still one line)', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--publik'], /unknown option '--publik'.*--public/],
+    [
+      'an unknown scope',
+      ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--scope', 'ADMIN'],
+      /unknown scope 'ADMIN'/,
+    ],
+    [
+      'an unknown grant',
+      ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--grant', 'password'],
+      /unknown grant 'password'/,
+    ],
+    [
+      'a bad --pkce',
+      ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--public', '--pkce', 'maybe'],
+      /--pkce/,
+    ],
+    [
+      'an unknown option',
+      ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--colour', 'blue'],
+      /unknown option '--colour'/,
+    ],
+    [
+      'a misspelt option (with a suggestion, still one line)',
+      ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--publik'],
+      /unknown option '--publik'.*--public/,
+    ],
     ['an option without its value', ['--name'], /argument missing/],
-    ['a newline in a value', ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--scope', 'PAT\nIENT'], /unknown scope/],
+    [
+      'a newline in a value',
+      ['--name', 'X', '--redirect-uri', 'https://a.example/cb', '--scope', 'PAT\nIENT'],
+      /unknown scope/,
+    ],
   ];
 
   it.each(refusals)('refuses %s with one line and exit 2, creating nothing', async (_, args, message) => {
@@ -312,7 +410,16 @@ describe.concurrent('tessera client list, show, remove, rotate-secret', SLOW, ()
     expect((await tessera(['client', 'list', ...db])).stdout).toMatch(/no clients/);
 
     const one = await addClient(db);
-    const two = await tesseraJson(['client', 'add', ...db, '--name', 'Other', '--public', '--redirect-uri', 'https://other.example/cb']);
+    const two = await tesseraJson([
+      'client',
+      'add',
+      ...db,
+      '--name',
+      'Other',
+      '--public',
+      '--redirect-uri',
+      'https://other.example/cb',
+    ]);
     const { client_secret: secret, ...described } = one;
 
     const list = await tesseraJson<Array<Record<string, unknown>>>(['client', 'list', ...db]);
@@ -343,9 +450,15 @@ describe.concurrent('tessera client list, show, remove, rotate-secret', SLOW, ()
     const removed = await tessera(['client', 'remove', one.client_id as string, ...db]);
     expect(removed.status).toBe(0);
     expect(removed.stderr).toBe('');
-    expectRefused(await tessera(['client', 'show', one.client_id as string, ...db]), `tessera: no client '${one.client_id as string}'`);
+    expectRefused(
+      await tessera(['client', 'show', one.client_id as string, ...db]),
+      `tessera: no client '${one.client_id as string}'`,
+    );
     expect((await tesseraJson<unknown[]>(['client', 'list', ...db])).length).toBe(1);
-    expect(await tesseraJson(['client', 'remove', two.client_id as string, ...db])).toEqual({ client_id: two.client_id, removed: true });
+    expect(await tesseraJson(['client', 'remove', two.client_id as string, ...db])).toEqual({
+      client_id: two.client_id,
+      removed: true,
+    });
   });
 
   it.each([['show'], ['remove'], ['rotate-secret']])('client %s of an unknown id is exit 2', async (command) => {
@@ -364,12 +477,22 @@ describe.concurrent('tessera user', SLOW, () => {
   it('adds a person with --password, showing them without any password or hash', async () => {
     const { db, url } = freshDb();
     const person = await addUser(db, 'alice', '--name', 'Alice Patel', '--role', 'clinician');
-    expect(person).toMatchObject({ username: 'alice', name: 'Alice Patel', roles: ['PATIENT', 'CLINICIAN'], disabled: false });
+    expect(person).toMatchObject({
+      username: 'alice',
+      name: 'Alice Patel',
+      roles: ['PATIENT', 'CLINICIAN'],
+      disabled: false,
+    });
     expect(Object.keys(person).sort()).toEqual(['created_at', 'disabled', 'id', 'name', 'roles', 'username']);
 
     const hash = await storedPasswordHash(url, 'alice');
     expect(await verifyPassword('correct horse battery', hash as string)).toBe(true);
-    for (const args of [['user', 'list'], ['user', 'list', '--json'], ['user', 'show', 'alice'], ['user', 'show', 'alice', '--json']]) {
+    for (const args of [
+      ['user', 'list'],
+      ['user', 'list', '--json'],
+      ['user', 'show', 'alice'],
+      ['user', 'show', 'alice', '--json'],
+    ]) {
       const r = await tessera([...args, ...db]);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('alice');
@@ -378,7 +501,17 @@ describe.concurrent('tessera user', SLOW, () => {
       expect(r.stdout).not.toMatch(/scrypt|password/i);
     }
     expect(await tesseraJson(['user', 'show', 'alice', ...db])).toEqual(person);
-    const human = await tessera(['user', 'add', ...db, '--username', 'bob', '--password', 'another password', '--role', 'TEAMCOORD']);
+    const human = await tessera([
+      'user',
+      'add',
+      ...db,
+      '--username',
+      'bob',
+      '--password',
+      'another password',
+      '--role',
+      'TEAMCOORD',
+    ]);
     expect(human.status).toBe(0);
     expect(human.stdout).toContain('bob');
     expect(human.stdout).not.toContain('another password');
@@ -395,21 +528,39 @@ describe.concurrent('tessera user', SLOW, () => {
     expect(await verifyPassword('stdin password \n', hash)).toBe(true);
     expect(await verifyPassword('stdin password ', hash)).toBe(false);
 
-    await tesseraJson(['user', 'add', ...db, '--username', 'dave', '--password-stdin', '--role', 'PATIENT'], { input: 'crlf password\r\n' });
+    await tesseraJson(['user', 'add', ...db, '--username', 'dave', '--password-stdin', '--role', 'PATIENT'], {
+      input: 'crlf password\r\n',
+    });
     expect(await verifyPassword('crlf password', (await storedPasswordHash(url, 'dave')) as string)).toBe(true);
 
-    await tesseraJson(['user', 'add', ...db, '--username', 'erin', '--password-stdin', '--role', 'PATIENT'], { input: 'no newline at all' });
+    await tesseraJson(['user', 'add', ...db, '--username', 'erin', '--password-stdin', '--role', 'PATIENT'], {
+      input: 'no newline at all',
+    });
     expect(await verifyPassword('no newline at all', (await storedPasswordHash(url, 'erin')) as string)).toBe(true);
   });
 
   const refusals: Array<[string, string[], RegExp, string?]> = [
     ['a short password', ['--username', 'x', '--password', 'short', '--role', 'PATIENT'], /at least 8 characters/],
     ['no role', ['--username', 'x', '--password', 'long enough pw'], /at least one --role/],
-    ['an unknown role', ['--username', 'x', '--password', 'long enough pw', '--role', 'DOCTOR'], /unknown role 'DOCTOR'/],
+    [
+      'an unknown role',
+      ['--username', 'x', '--password', 'long enough pw', '--role', 'DOCTOR'],
+      /unknown role 'DOCTOR'/,
+    ],
     ['no password', ['--username', 'x', '--role', 'PATIENT'], /--password/],
-    ['both password options', ['--username', 'x', '--password', 'long enough pw', '--password-stdin', '--role', 'PATIENT'], /not both/, 'long enough pw\n'],
+    [
+      'both password options',
+      ['--username', 'x', '--password', 'long enough pw', '--password-stdin', '--role', 'PATIENT'],
+      /not both/,
+      'long enough pw\n',
+    ],
     ['an empty stdin', ['--username', 'x', '--password-stdin', '--role', 'PATIENT'], /no password/, ''],
-    ['a short stdin password', ['--username', 'x', '--password-stdin', '--role', 'PATIENT'], /at least 8 characters/, 'short\n'],
+    [
+      'a short stdin password',
+      ['--username', 'x', '--password-stdin', '--role', 'PATIENT'],
+      /at least 8 characters/,
+      'short\n',
+    ],
     ['no --username', ['--password', 'long enough pw', '--role', 'PATIENT'], /required option '--username/],
     ['a username with a space', ['--username', 'a b', '--password', 'long enough pw', '--role', 'PATIENT'], /username/],
   ];
@@ -425,7 +576,17 @@ describe.concurrent('tessera user', SLOW, () => {
     await addUser(db, 'alice');
     const before = await storedPasswordHash(url, 'alice');
     expectRefused(
-      await tessera(['user', 'add', ...db, '--username', 'alice', '--password', 'a different one', '--role', 'CLINICIAN']),
+      await tessera([
+        'user',
+        'add',
+        ...db,
+        '--username',
+        'alice',
+        '--password',
+        'a different one',
+        '--role',
+        'CLINICIAN',
+      ]),
       "tessera: user 'alice' already exists",
     );
     expect(await storedPasswordHash(url, 'alice')).toBe(before);
@@ -441,12 +602,17 @@ describe.concurrent('tessera user', SLOW, () => {
     expect(await verifyPassword('brand new password', hash)).toBe(true);
     expect(await verifyPassword('correct horse battery', hash)).toBe(false);
 
-    const viaStdin = await tessera(['user', 'set-password', 'alice', ...db, '--password-stdin', '--json'], { input: 'from stdin pw\n' });
+    const viaStdin = await tessera(['user', 'set-password', 'alice', ...db, '--password-stdin', '--json'], {
+      input: 'from stdin pw\n',
+    });
     expect(viaStdin.status).toBe(0);
     expect(JSON.parse(viaStdin.stdout)).toMatchObject({ username: 'alice' });
     expect(await verifyPassword('from stdin pw', (await storedPasswordHash(url, 'alice')) as string)).toBe(true);
 
-    expectRefused(await tessera(['user', 'set-password', 'alice', ...db, '--password', 'short']), /at least 8 characters/);
+    expectRefused(
+      await tessera(['user', 'set-password', 'alice', ...db, '--password', 'short']),
+      /at least 8 characters/,
+    );
     expectRefused(await tessera(['user', 'set-password', 'alice', ...db]), /--password/);
     expect(await verifyPassword('from stdin pw', (await storedPasswordHash(url, 'alice')) as string)).toBe(true);
   });
@@ -477,16 +643,21 @@ describe.concurrent('tessera user', SLOW, () => {
     expect(r.stdout).toContain('alice');
     expectRefused(await tessera(['user', 'show', 'alice', ...db]), "tessera: no user 'alice'");
     expectRefused(await tessera(['user', 'remove', 'alice', ...db]), "tessera: no user 'alice'");
-    expect((await tesseraJson<Array<Record<string, unknown>>>(['user', 'list', ...db])).map((p) => p.username)).toEqual(['bob']);
+    expect((await tesseraJson<Array<Record<string, unknown>>>(['user', 'list', ...db])).map((p) => p.username)).toEqual(
+      ['bob'],
+    );
     // The username is free again.
     await addUser(db, 'alice');
   });
 
-  it.each([['show'], ['remove'], ['disable'], ['enable'], ['set-password']])('user %s of an unknown username is exit 2', async (command) => {
-    const { db } = freshDb();
-    const extra = command === 'set-password' ? ['--password', 'long enough pw'] : [];
-    expectRefused(await tessera(['user', command, 'nobody', ...db, ...extra]), "tessera: no user 'nobody'");
-  });
+  it.each([['show'], ['remove'], ['disable'], ['enable'], ['set-password']])(
+    'user %s of an unknown username is exit 2',
+    async (command) => {
+      const { db } = freshDb();
+      const extra = command === 'set-password' ? ['--password', 'long enough pw'] : [];
+      expectRefused(await tessera(['user', command, 'nobody', ...db, ...extra]), "tessera: no user 'nobody'");
+    },
+  );
 });
 
 describe.concurrent('the database', SLOW, () => {
@@ -497,26 +668,48 @@ describe.concurrent('the database', SLOW, () => {
     ['sqlite:', /names no file/],
   ])('--db %s is one line and exit 2 for every command', async (url, message) => {
     expectRefused(await tessera(['client', 'list', '--db', url]), message);
-    expectRefused(await tessera(['user', 'add', '--db', url, '--username', 'x', '--password', 'long enough pw', '--role', 'PATIENT']), message);
+    expectRefused(
+      await tessera([
+        'user',
+        'add',
+        '--db',
+        url,
+        '--username',
+        'x',
+        '--password',
+        'long enough pw',
+        '--role',
+        'PATIENT',
+      ]),
+      message,
+    );
     expectRefused(await tessera(['migrate', '--db', url]), message);
   });
 
   it('a file that is not a database is one line and exit 2', async () => {
     const dir = tempDir();
     expectRefused(await tessera(['client', 'list', '--db', `sqlite:${dir}`]), /cannot open SQLite database/);
-    expectRefused(await tessera(['client', 'list', '--db', `sqlite:${CLI}`]), /cannot open SQLite database|not a database/);
+    expectRefused(
+      await tessera(['client', 'list', '--db', `sqlite:${CLI}`]),
+      /cannot open SQLite database|not a database/,
+    );
   });
 
   it('TESSERA_DB is honoured, and --db wins over it', async () => {
     const env = freshDb();
     const flag = freshDb();
     const client = await (async () => {
-      const r = await tessera(['client', 'add', '--name', 'Env', '--redirect-uri', 'https://env.example/cb', '--json'], { env: { TESSERA_DB: env.url } });
+      const r = await tessera(
+        ['client', 'add', '--name', 'Env', '--redirect-uri', 'https://env.example/cb', '--json'],
+        { env: { TESSERA_DB: env.url } },
+      );
       expect(r.status).toBe(0);
       return JSON.parse(r.stdout) as Record<string, unknown>;
     })();
     expect(existsSync(env.file)).toBe(true);
-    expect((await tesseraJson<Array<Record<string, unknown>>>(['client', 'list', ...env.db])).map((c) => c.client_id)).toEqual([client.client_id]);
+    expect(
+      (await tesseraJson<Array<Record<string, unknown>>>(['client', 'list', ...env.db])).map((c) => c.client_id),
+    ).toEqual([client.client_id]);
     const overridden = await tessera(['client', 'list', ...flag.db, '--json'], { env: { TESSERA_DB: env.url } });
     expect(JSON.parse(overridden.stdout)).toEqual([]);
     expectRefused(await tessera(['client', 'list'], { env: { TESSERA_DB: 'sqlite:/proc/nope/x.db' } }), /cannot open/);
@@ -524,7 +717,10 @@ describe.concurrent('the database', SLOW, () => {
 
   it('without --db or TESSERA_DB uses ./.tessera/tessera.db', async () => {
     const cwd = tempDir();
-    const r = await tessera(['user', 'add', '--username', 'alice', '--password', 'long enough pw', '--role', 'PATIENT'], { cwd });
+    const r = await tessera(
+      ['user', 'add', '--username', 'alice', '--password', 'long enough pw', '--role', 'PATIENT'],
+      { cwd },
+    );
     expect(r.status).toBe(0);
     expect(existsSync(join(cwd, '.tessera', 'tessera.db'))).toBe(true);
     expect((await tessera(['user', 'show', 'alice'], { cwd })).status).toBe(0);
@@ -549,5 +745,46 @@ describe.concurrent('the database', SLOW, () => {
     const { db } = freshDb();
     const result = await tesseraJson<{ applied: string[] }>(['migrate', ...db]);
     expect(result.applied).toContain('0001_initial');
+  });
+});
+
+describe('the error handler and password reading (in process)', () => {
+  it('maps errors to one line and an exit code', () => {
+    expect(describeError(new InvalidInputError("no client 'x'"))).toEqual({ exitCode: 2, message: "no client 'x'" });
+    expect(describeError(new StoreOpenError('cannot open\nthe file'))).toEqual({
+      exitCode: 2,
+      message: 'cannot open the file',
+    });
+    expect(
+      describeError(
+        new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'\n(Did you mean --y?)"),
+      ),
+    ).toEqual({
+      exitCode: 2,
+      message: "unknown option '--x' (Did you mean --y?)",
+    });
+    expect(describeError(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toEqual({
+      exitCode: 0,
+      message: undefined,
+    });
+    expect(describeError(new CommanderError(0, 'commander.version', '0.1.0'))).toEqual({
+      exitCode: 0,
+      message: undefined,
+    });
+    const unexpected = describeError(new TypeError('boom\n    at somewhere (file.js:1:1)'));
+    expect(unexpected.exitCode).toBe(1);
+    expect(unexpected.message).toBe('unexpected error: boom at somewhere (file.js:1:1)');
+    expect(describeError('a string')).toEqual({ exitCode: 1, message: 'unexpected error: a string' });
+  });
+
+  it('reads exactly one of --password and --password-stdin', async () => {
+    const stdin = (text: string) => Readable.from([Buffer.from(text)]);
+    expect(await readPassword({ password: 'given' })).toBe('given');
+    expect(await readPassword({ passwordStdin: true }, stdin('a b\n\n'))).toBe('a b\n');
+    expect(await readPassword({ passwordStdin: true }, stdin('crlf\r\n'))).toBe('crlf');
+    expect(await readPassword({ passwordStdin: true }, stdin('none'))).toBe('none');
+    await expect(readPassword({})).rejects.toThrow(InvalidInputError);
+    await expect(readPassword({ password: 'x', passwordStdin: true }, stdin('y'))).rejects.toThrow(/not both/);
+    await expect(readPassword({ passwordStdin: true }, stdin('\n'))).rejects.toThrow(/no password/);
   });
 });

@@ -75,10 +75,15 @@ function expectErrorPage(res: LightMyRequestResponse, says: string): void {
 }
 
 const LONG = 'a'.repeat(4097);
+const STATE = 'xyz';
 
 describe('errors shown on a page, never redirected', () => {
   const cases: Array<{ name: string; query: Query; says: string }> = [
-    { name: 'client_id missing', query: { response_type: 'code', state: 's' }, says: 'The client_id parameter is missing' },
+    {
+      name: 'client_id missing',
+      query: { response_type: 'code', state: 's' },
+      says: 'The client_id parameter is missing',
+    },
     {
       name: 'client_id unknown',
       query: { response_type: 'code', client_id: 'no-such-client', redirect_uri: CB, state: 's' },
@@ -103,6 +108,37 @@ describe('errors shown on a page, never redirected', () => {
       name: 'client_id over 4 KiB',
       query: { response_type: 'code', client_id: LONG, state: 's' },
       says: 'The client_id parameter is too long',
+    },
+    // SPEC §3.1: any value over 4 KiB is refused with a 4xx — not redirected.
+    {
+      name: 'state over 4 KiB',
+      query: { response_type: 'code', client_id: 'conf', state: 's'.repeat(4097) },
+      says: 'The state parameter is too long',
+    },
+    {
+      name: 'state over 4 KiB (response_type=token)',
+      query: { response_type: 'token', client_id: 'implicit-only', state: 'q'.repeat(4097) },
+      says: 'The state parameter is too long',
+    },
+    {
+      name: 'scope over 4 KiB',
+      query: { response_type: 'code', client_id: 'conf', scope: 'P'.repeat(4097), state: STATE },
+      says: 'The scope parameter is too long',
+    },
+    {
+      name: 'code_challenge over 4 KiB',
+      query: {
+        response_type: 'code',
+        client_id: 'pub',
+        code_challenge: 'c'.repeat(5000),
+        code_challenge_method: 'S256',
+      },
+      says: 'The code_challenge parameter is too long',
+    },
+    {
+      name: 'an extension parameter over 4 KiB',
+      query: { response_type: 'code', client_id: 'conf', login_hint: 'h'.repeat(4097), state: STATE },
+      says: 'The login_hint parameter is too long',
     },
     {
       name: 'redirect_uri repeated',
@@ -189,9 +225,18 @@ describe('errors shown on a page, never redirected', () => {
     expectErrorPage(await authorizePost(query), says);
   });
 
+  it('a value of exactly 4 KiB is accepted', async () => {
+    const res = await authorizeGet({ response_type: 'code', client_id: 'conf', state: 's'.repeat(4096) });
+    expect(res.statusCode).toBe(302);
+    expect(String(res.headers.location)).toMatch(/^\/login\?request=/);
+  });
+
   it('the same on the /oauth2/authorize alias', async () => {
     expectErrorPage(
-      await authorizeGet({ response_type: 'code', client_id: 'conf', redirect_uri: 'https://evil.example/cb' }, '/oauth2/authorize'),
+      await authorizeGet(
+        { response_type: 'code', client_id: 'conf', redirect_uri: 'https://evil.example/cb' },
+        '/oauth2/authorize',
+      ),
       'redirect_uri is not registered for this client',
     );
   });
@@ -227,13 +272,15 @@ function errorRedirect(res: LightMyRequestResponse, to: string, mode: 'query' | 
   return params;
 }
 
-const STATE = 'xyz';
-
 describe('errors redirected to the client in the query (response_type=code)', () => {
   const cases: RedirectCase[] = [
     // invalid_request
     { name: 'response_type missing', query: { client_id: 'conf', state: STATE }, error: 'invalid_request' },
-    { name: 'response_type empty', query: { response_type: '', client_id: 'conf', state: STATE }, error: 'invalid_request' },
+    {
+      name: 'response_type empty',
+      query: { response_type: '', client_id: 'conf', state: STATE },
+      error: 'invalid_request',
+    },
     {
       name: 'response_type repeated',
       query: { response_type: ['code', 'code'], client_id: 'conf', state: STATE },
@@ -250,16 +297,6 @@ describe('errors redirected to the client in the query (response_type=code)', ()
       query: { response_type: 'code', client_id: 'conf', state: ['one', 'two'] },
       error: 'invalid_request',
       state: null,
-    },
-    {
-      name: 'state over 4 KiB',
-      query: { response_type: 'code', client_id: 'conf', state: 's'.repeat(4097) },
-      error: 'invalid_request',
-    },
-    {
-      name: 'scope over 4 KiB',
-      query: { response_type: 'code', client_id: 'conf', scope: 'P'.repeat(4097), state: STATE },
-      error: 'invalid_request',
     },
     {
       name: 'code_challenge without method (means plain)',
@@ -279,12 +316,24 @@ describe('errors redirected to the client in the query (response_type=code)', ()
     },
     {
       name: 'code_challenge_method=s256 (case matters)',
-      query: { response_type: 'code', client_id: 'conf', code_challenge: challenge, code_challenge_method: 's256', state: STATE },
+      query: {
+        response_type: 'code',
+        client_id: 'conf',
+        code_challenge: challenge,
+        code_challenge_method: 's256',
+        state: STATE,
+      },
       error: 'invalid_request',
     },
     {
       name: 'S256 with a malformed challenge (too short)',
-      query: { response_type: 'code', client_id: 'conf', code_challenge: 'abc', code_challenge_method: 'S256', state: STATE },
+      query: {
+        response_type: 'code',
+        client_id: 'conf',
+        code_challenge: 'abc',
+        code_challenge_method: 'S256',
+        state: STATE,
+      },
       error: 'invalid_request',
     },
     {
@@ -310,7 +359,13 @@ describe('errors redirected to the client in the query (response_type=code)', ()
     },
     {
       name: 'public client with plain PKCE',
-      query: { response_type: 'code', client_id: 'pub', code_challenge: challenge, code_challenge_method: 'plain', state: STATE },
+      query: {
+        response_type: 'code',
+        client_id: 'pub',
+        code_challenge: challenge,
+        code_challenge_method: 'plain',
+        state: STATE,
+      },
       error: 'invalid_request',
     },
     // unauthorized_client
@@ -392,7 +447,13 @@ describe('errors redirected to the client in the query (response_type=code)', ()
     },
     {
       name: 'to a registered URI with extra query parameters the client added',
-      query: { response_type: 'code', client_id: 'tenant', redirect_uri: `${TENANT_CB}&lang=en`, scope: 'ADMIN', state: STATE },
+      query: {
+        response_type: 'code',
+        client_id: 'tenant',
+        redirect_uri: `${TENANT_CB}&lang=en`,
+        scope: 'ADMIN',
+        state: STATE,
+      },
       error: 'invalid_scope',
       to: `${TENANT_CB}&lang=en&`,
     },
@@ -482,11 +543,6 @@ describe('errors redirected in the fragment (response_type=token, RFC 6749 §4.2
       state: null,
     },
     {
-      name: 'state over 4 KiB',
-      query: { response_type: 'token', client_id: 'implicit-only', state: 'q'.repeat(4097) },
-      error: 'invalid_request',
-    },
-    {
       name: 'state with special characters comes back exactly',
       query: { response_type: 'token', client_id: 'conf', state: 'a+b c&d=é%20"<>#/?' },
       error: 'unauthorized_client',
@@ -533,7 +589,12 @@ describe('role scopes in any letter case', () => {
     expect(flow.status).toBe(303);
     const code = responseParams(flow.location).get('code') as string;
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const res = await postToken(t.app, { grant_type: 'authorization_code', code, client_id: client.id, client_secret: secret });
+    const res = await postToken(t.app, {
+      grant_type: 'authorization_code',
+      code,
+      client_id: client.id,
+      client_secret: secret,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().scope).toBe(role);
   });

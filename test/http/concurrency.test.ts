@@ -65,7 +65,9 @@ function expectOneWinner(outcomes: Outcome[]): Outcome {
 
 describe('races on a real port', () => {
   it(`${RACERS} simultaneous redemptions of one code: exactly one 200, the rest invalid_grant`, async () => {
-    const code = await codeThroughPages(t.app, { query: { response_type: 'code', client_id: clientId, scope: 'PATIENT' } });
+    const code = await codeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: clientId, scope: 'PATIENT' },
+    });
     const outcomes = await race({ grant_type: 'authorization_code', code });
     expectOneWinner(outcomes);
     // And it stays used.
@@ -75,7 +77,9 @@ describe('races on a real port', () => {
   });
 
   it(`${RACERS} simultaneous uses of one refresh token: exactly one 200, the rest invalid_grant`, async () => {
-    const code = await codeThroughPages(t.app, { query: { response_type: 'code', client_id: clientId, scope: 'PATIENT' } });
+    const code = await codeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: clientId, scope: 'PATIENT' },
+    });
     const first = await tokenRequest({ grant_type: 'authorization_code', code });
     expect(first.status).toBe(200);
     const refreshToken = first.body.refresh_token as string;

@@ -64,7 +64,12 @@ describe('the implicit grant', () => {
     const token = responseParams(flow.location, 'fragment').get('access_token') as string;
     const res = await me(token);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ username: 'alice', name: 'Alice Patel', scope: 'PATIENT', client_id: implicitId });
+    expect(res.json()).toMatchObject({
+      username: 'alice',
+      name: 'Alice Patel',
+      scope: 'PATIENT',
+      client_id: implicitId,
+    });
     t.advance(601_000);
     const expired = await me(token);
     expect(expired.statusCode).toBe(401);
@@ -83,7 +88,9 @@ describe('the implicit grant', () => {
       redirectUris: [CB],
       grants: ['authorization_code', 'refresh_token', 'implicit'],
     });
-    const flow = await authorizeThroughPages(t.app, { query: { response_type: 'token', client_id: client.id, scope: 'PATIENT' } });
+    const flow = await authorizeThroughPages(t.app, {
+      query: { response_type: 'token', client_id: client.id, scope: 'PATIENT' },
+    });
     const params = responseParams(flow.location, 'fragment');
     expect(params.get('access_token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(params.get('refresh_token')).toBeNull();
@@ -104,7 +111,9 @@ describe('the implicit grant', () => {
   it('a registered URI with a query keeps it, and the answer goes in the fragment', async () => {
     const tenant = 'https://tenant.example/cb?tenant=7';
     const { client } = await addClient(t.store, { redirectUris: [tenant], grants: ['implicit'] });
-    const flow = await authorizeThroughPages(t.app, { query: { response_type: 'token', client_id: client.id, state: 's' } });
+    const flow = await authorizeThroughPages(t.app, {
+      query: { response_type: 'token', client_id: client.id, state: 's' },
+    });
     expect(flow.location.startsWith(`${tenant}#access_token=`)).toBe(true);
     const url = new URL(flow.location);
     expect(url.searchParams.get('tenant')).toBe('7');
@@ -151,7 +160,11 @@ describe('the implicit grant', () => {
     const { client, secret } = await addClient(t.store, { redirectUris: [CB], grants: ['implicit'] });
     const flow = await authorizeThroughPages(t.app, { query: { response_type: 'token', client_id: client.id } });
     const token = responseParams(flow.location, 'fragment').get('access_token') as string;
-    const res = await postToken(t.app, { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic(client.id, secret as string) });
+    const res = await postToken(
+      t.app,
+      { grant_type: 'refresh_token', refresh_token: token },
+      { authorization: basic(client.id, secret as string) },
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('unauthorized_client');
   });

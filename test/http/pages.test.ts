@@ -99,8 +99,18 @@ describe('the sign-in page', () => {
 
   it('a wrong password and an unknown username give the same 303 and the same message', async () => {
     const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
-    const wrongPassword = await postPage(t.app, '/login', { request, csrf, username: 'alice', password: 'not the password' }, jar);
-    const unknownUser = await postPage(t.app, '/login', { request, csrf, username: 'mallory', password: PASSWORD }, jar);
+    const wrongPassword = await postPage(
+      t.app,
+      '/login',
+      { request, csrf, username: 'alice', password: 'not the password' },
+      jar,
+    );
+    const unknownUser = await postPage(
+      t.app,
+      '/login',
+      { request, csrf, username: 'mallory', password: PASSWORD },
+      jar,
+    );
     expect(wrongPassword.statusCode).toBe(303);
     expect(unknownUser.statusCode).toBe(303);
     expect(wrongPassword.headers.location).toBe(`/login?request=${request}&error=credentials`);
@@ -116,7 +126,12 @@ describe('the sign-in page', () => {
 
     // And a person can still sign in after the mistakes (here one with a production-cost hash).
     await addUser(t.store, 'dana', ['PATIENT'], 'Dana Real');
-    const wrongForDana = await postPage(t.app, '/login', { request, csrf, username: 'dana', password: `${PASSWORD}!` }, jar);
+    const wrongForDana = await postPage(
+      t.app,
+      '/login',
+      { request, csrf, username: 'dana', password: `${PASSWORD}!` },
+      jar,
+    );
     expect(wrongForDana.headers.location).toBe(wrongPassword.headers.location);
     const ok = await postPage(t.app, '/login', { request, csrf, username: 'dana', password: PASSWORD }, jar);
     expect(ok.statusCode).toBe(303);
@@ -141,12 +156,22 @@ describe('the sign-in page', () => {
     );
     expect(page.body).toContain('<label for="username">Username</label>');
 
-    const asCarl = await postPage(t.app, '/login', { request, csrf: hiddenValue(page.body, 'csrf'), username: 'carl', password: PASSWORD }, jar);
+    const asCarl = await postPage(
+      t.app,
+      '/login',
+      { request, csrf: hiddenValue(page.body, 'csrf'), username: 'carl', password: PASSWORD },
+      jar,
+    );
     expect(asCarl.statusCode).toBe(303);
     expect(asCarl.headers.location).toBe(`/consent?request=${request}`);
     const consent = await getPage(t.app, String(asCarl.headers.location), jar);
     expect(consent.body).toContain('Carl Clinician');
-    const done = await postPage(t.app, '/consent', { request, csrf: hiddenValue(consent.body, 'csrf'), decision: 'allow' }, jar);
+    const done = await postPage(
+      t.app,
+      '/consent',
+      { request, csrf: hiddenValue(consent.body, 'csrf'), decision: 'allow' },
+      jar,
+    );
     expect(done.statusCode).toBe(303);
     expect(responseParams(String(done.headers.location)).get('state')).toBe('role-check');
     const token = await redeem(codeOf(String(done.headers.location)));
@@ -155,7 +180,11 @@ describe('the sign-in page', () => {
   });
 
   it('with no scope, a person holding none of the client’s roles is told which roles it accepts', async () => {
-    const { client } = await addClient(t.store, { name: 'Ward Board', redirectUris: [CB], scopes: ['CLINICIAN', 'TEAMCOORD'] });
+    const { client } = await addClient(t.store, {
+      name: 'Ward Board',
+      redirectUris: [CB],
+      scopes: ['CLINICIAN', 'TEAMCOORD'],
+    });
     const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: client.id });
     const res = await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar);
     expect(res.headers.location).toBe(`/login?request=${request}&error=role`);
@@ -168,7 +197,11 @@ describe('the sign-in page', () => {
   it('accepts no next or return_to URL: where the person goes comes only from the pending request', async () => {
     const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId, state: 's1' });
     const evil = 'https://evil.example/steal';
-    const page = await getPage(t.app, `/login?request=${request}&next=${encodeURIComponent(evil)}&return_to=${encodeURIComponent(evil)}`, jar);
+    const page = await getPage(
+      t.app,
+      `/login?request=${request}&next=${encodeURIComponent(evil)}&return_to=${encodeURIComponent(evil)}`,
+      jar,
+    );
     expect(page.statusCode).toBe(200);
     expect(page.body).not.toContain('evil.example');
     const signedIn = await postPage(
@@ -209,7 +242,12 @@ describe('the consent page and the role', () => {
 
   async function toConsent(query: Record<string, string>, username: string) {
     const flow = await openLogin(t.app, { response_type: 'code', ...query });
-    const signedIn = await postPage(t.app, '/login', { request: flow.request, csrf: flow.csrf, username, password: PASSWORD }, flow.jar);
+    const signedIn = await postPage(
+      t.app,
+      '/login',
+      { request: flow.request, csrf: flow.csrf, username, password: PASSWORD },
+      flow.jar,
+    );
     expect(signedIn.statusCode).toBe(303);
     const consent = await getPage(t.app, String(signedIn.headers.location), flow.jar);
     expect(consent.statusCode).toBe(200);
@@ -244,7 +282,10 @@ describe('the consent page and the role', () => {
     const token = await redeem(codeOf(String(done.headers.location)));
     expect(token.statusCode).toBe(200);
     expect(token.json().scope).toBe(role);
-    const me = await t.app.inject({ url: '/api/v1/me', headers: { authorization: `Bearer ${token.json().access_token}` } });
+    const me = await t.app.inject({
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${token.json().access_token}` },
+    });
     expect(me.json()).toMatchObject({ username: 'robin', scope: role });
   });
 
@@ -302,7 +343,10 @@ describe('the consent page and the role', () => {
   it('a person with two roles of which the client accepts one gets that one without a choice', async () => {
     await addTestUser(t.store, 'pat', ['PATIENT', 'CLINICIAN'], 'Pat Two');
     const { client, secret } = await addClient(t.store, { redirectUris: [CB], scopes: ['CLINICIAN'] });
-    const flow = await authorizeThroughPages(t.app, { query: { response_type: 'code', client_id: client.id }, username: 'pat' });
+    const flow = await authorizeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: client.id },
+      username: 'pat',
+    });
     expect(flow.steps.some((s) => s.body.includes('type="radio"'))).toBe(false);
     const token = await postToken(t.app, {
       grant_type: 'authorization_code',
@@ -430,7 +474,11 @@ describe('CSRF, browser binding and replayed forms', () => {
   });
 
   it('the consent form posted twice completes only once', async () => {
-    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId, state: 'once' });
+    const { jar, request, csrf } = await openLogin(t.app, {
+      response_type: 'code',
+      client_id: clientId,
+      state: 'once',
+    });
     await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar);
     const first = await postPage(t.app, '/consent', { request, csrf, decision: 'allow' }, jar);
     const second = await postPage(t.app, '/consent', { request, csrf, decision: 'allow' }, jar);
@@ -438,7 +486,11 @@ describe('CSRF, browser binding and replayed forms', () => {
     expect(responseParams(String(first.headers.location)).get('state')).toBe('once');
     expectRefusedPage(second, 400, 'This sign-in has expired');
     // A Deny after the Allow changes nothing either.
-    expectRefusedPage(await postPage(t.app, '/consent', { request, csrf, decision: 'deny' }, jar), 400, 'This sign-in has expired');
+    expectRefusedPage(
+      await postPage(t.app, '/consent', { request, csrf, decision: 'deny' }, jar),
+      400,
+      'This sign-in has expired',
+    );
     expect((await redeem(codeOf(String(first.headers.location)))).statusCode).toBe(200);
   });
 
@@ -483,7 +535,12 @@ describe('security headers and cookies', () => {
     const error = await t.app.inject({ url: '/apiAuthorize.action?response_type=code&client_id=nobody' });
     expect(error.statusCode).toBe(400);
     expectPageHeaders(error);
-    const refused = await postPage(t.app, '/login', { request, csrf: 'bad', username: 'alice', password: PASSWORD }, jar);
+    const refused = await postPage(
+      t.app,
+      '/login',
+      { request, csrf: 'bad', username: 'alice', password: PASSWORD },
+      jar,
+    );
     expect(refused.statusCode).toBe(403);
     expectPageHeaders(refused);
   });
@@ -523,10 +580,20 @@ describe('security headers and cookies', () => {
   it('a new sign-in replaces the session: no session fixation', async () => {
     await setUp();
     const first = await openLogin(t.app, { response_type: 'code', client_id: clientId });
-    const a = await postPage(t.app, '/login', { request: first.request, csrf: first.csrf, username: 'alice', password: PASSWORD }, first.jar);
+    const a = await postPage(
+      t.app,
+      '/login',
+      { request: first.request, csrf: first.csrf, username: 'alice', password: PASSWORD },
+      first.jar,
+    );
     const oldSession = a.cookies.find((c) => c.name === 'tessera_session')?.value;
     const second = await openLogin(t.app, { response_type: 'code', client_id: clientId }, first.jar);
-    const b = await postPage(t.app, '/login', { request: second.request, csrf: second.csrf, username: 'alice', password: PASSWORD }, first.jar);
+    const b = await postPage(
+      t.app,
+      '/login',
+      { request: second.request, csrf: second.csrf, username: 'alice', password: PASSWORD },
+      first.jar,
+    );
     const newSession = b.cookies.find((c) => c.name === 'tessera_session')?.value;
     expect(newSession).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(newSession).not.toBe(oldSession);

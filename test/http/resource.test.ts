@@ -31,11 +31,24 @@ async function issue(options: Parameters<typeof testApp>[0] = {}): Promise<Issue
   const t = await testApp(options);
   const { client, secret } = await addClient(t.store, { name: 'Reader', redirectUris: [CB] });
   const person = await addTestUser(t.store, 'alice', ['PATIENT', 'CLINICIAN'], 'Alice Patel');
-  const code = await codeThroughPages(t.app, { query: { response_type: 'code', client_id: client.id, scope: 'clinician' } });
-  const res = await postToken(t.app, { grant_type: 'authorization_code', code }, { authorization: basic(client.id, secret as string) });
+  const code = await codeThroughPages(t.app, {
+    query: { response_type: 'code', client_id: client.id, scope: 'clinician' },
+  });
+  const res = await postToken(
+    t.app,
+    { grant_type: 'authorization_code', code },
+    { authorization: basic(client.id, secret as string) },
+  );
   expect(res.statusCode).toBe(200);
   const body = res.json() as { access_token: string; refresh_token: string };
-  return { t, person, clientId: client.id, secret: secret as string, access: body.access_token, refresh: body.refresh_token };
+  return {
+    t,
+    person,
+    clientId: client.id,
+    secret: secret as string,
+    access: body.access_token,
+    refresh: body.refresh_token,
+  };
 }
 
 async function me(t: TestApp, headers: Record<string, string> = {}, query = ''): Promise<LightMyRequestResponse> {
@@ -107,7 +120,12 @@ describe('/api/v1/me with a valid token', () => {
     ['the refresh token', 'REFRESH'],
     ['the token with a character changed', 'CHANGED'],
   ])('%s: 401 invalid_token', async (_what, value) => {
-    const token = value === 'REFRESH' ? s.refresh : value === 'CHANGED' ? `${s.access.slice(0, -1)}${s.access.endsWith('A') ? 'B' : 'A'}` : value;
+    const token =
+      value === 'REFRESH'
+        ? s.refresh
+        : value === 'CHANGED'
+          ? `${s.access.slice(0, -1)}${s.access.endsWith('A') ? 'B' : 'A'}`
+          : value;
     expectBearerError(await me(s.t, { authorization: `Bearer ${token}` }), 401, 'invalid_token');
   });
 
@@ -184,7 +202,11 @@ describe('metadata, liveness, readiness', () => {
     expect([...meta.grant_types_supported].sort()).toEqual(['authorization_code', 'implicit', 'refresh_token']);
     expect([...meta.response_types_supported].sort()).toEqual(['code', 'token']);
     expect(meta.scopes_supported).toEqual(['PATIENT', 'CLINICIAN', 'TEAMCOORD']);
-    expect([...meta.token_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect([...meta.token_endpoint_auth_methods_supported].sort()).toEqual([
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ]);
     expect(meta.authorization_response_iss_parameter_supported).toBe(true);
   });
 

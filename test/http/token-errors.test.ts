@@ -119,13 +119,19 @@ describe('success', () => {
   });
 
   it('a form Content-Type with a charset parameter is accepted', async () => {
-    const res = await exchange(await codeFor('conf'), {}, { ...confBasic(), contentType: 'application/x-www-form-urlencoded; charset=UTF-8' });
+    const res = await exchange(
+      await codeFor('conf'),
+      {},
+      { ...confBasic(), contentType: 'application/x-www-form-urlencoded; charset=UTF-8' },
+    );
     expectTokens(res);
   });
 
   it('the /oauth2/token alias works for both grants', async () => {
     const first = expectTokens(await exchange(await codeFor('conf'), {}, { ...confBasic(), url: '/oauth2/token' }));
-    const second = expectTokens(await refresh(first.refresh_token as string, {}, { ...confBasic(), url: '/oauth2/token' }));
+    const second = expectTokens(
+      await refresh(first.refresh_token as string, {}, { ...confBasic(), url: '/oauth2/token' }),
+    );
     expect(second.refresh_token).not.toBe(first.refresh_token);
   });
 
@@ -206,10 +212,13 @@ describe('success', () => {
     expect(res.json()).toMatchObject({ username: 'alice', scope: 'PATIENT', client_id: 'conf' });
   });
 
-  it.each(['PATIENT', 'patient', ' PATIENT ', 'PATIENT PATIENT'])('refresh with the same scope (%j) works', async (scope) => {
-    const first = expectTokens(await exchange(await codeFor('conf'), {}, confBasic()));
-    expectTokens(await refresh(first.refresh_token as string, { scope }));
-  });
+  it.each(['PATIENT', 'patient', ' PATIENT ', 'PATIENT PATIENT'])(
+    'refresh with the same scope (%j) works',
+    async (scope) => {
+      const first = expectTokens(await exchange(await codeFor('conf'), {}, confBasic()));
+      expectTokens(await refresh(first.refresh_token as string, { scope }));
+    },
+  );
 
   it('refresh with client_secret_post works', async () => {
     const first = expectTokens(await exchange(await codeFor('conf'), {}, confBasic()));
@@ -255,44 +264,77 @@ describe('invalid_request (400)', () => {
 
   it('repeated client_id or client_secret', async () => {
     expectError(
-      await postToken(t.app, { grant_type: 'authorization_code', code: 'a', client_id: [conf.id, conf.id], client_secret: conf.secret }),
+      await postToken(t.app, {
+        grant_type: 'authorization_code',
+        code: 'a',
+        client_id: [conf.id, conf.id],
+        client_secret: conf.secret,
+      }),
       400,
       'invalid_request',
     );
     expectError(
-      await postToken(t.app, { grant_type: 'authorization_code', code: 'a', client_id: conf.id, client_secret: [conf.secret, conf.secret] }),
+      await postToken(t.app, {
+        grant_type: 'authorization_code',
+        code: 'a',
+        client_id: conf.id,
+        client_secret: [conf.secret, conf.secret],
+      }),
       400,
       'invalid_request',
     );
   });
 
   it('a parameter over 4 KiB', async () => {
-    expectError(await postToken(t.app, { grant_type: 'authorization_code', code: 'c'.repeat(4097) }, confBasic()), 400, 'invalid_request');
+    expectError(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'c'.repeat(4097) }, confBasic()),
+      400,
+      'invalid_request',
+    );
   });
 
   it('a body over 64 KiB is a 4xx with the token headers, not a 5xx', async () => {
-    const res = await postToken(t.app, { grant_type: 'authorization_code', code: 'a', pad: 'p'.repeat(70 * 1024) }, confBasic());
+    const res = await postToken(
+      t.app,
+      { grant_type: 'authorization_code', code: 'a', pad: 'p'.repeat(70 * 1024) },
+      confBasic(),
+    );
     expectError(res, 413, 'invalid_request');
   });
 
   it.each([
     ['application/json', JSON.stringify({ grant_type: 'authorization_code', code: 'a' })],
     ['text/plain', 'grant_type=authorization_code&code=a'],
-    ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nauthorization_code\r\n--x--\r\n'],
+    [
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nauthorization_code\r\n--x--\r\n',
+    ],
   ])('Content-Type %s', async (contentType, payload) => {
     const code = await codeFor('conf');
-    const res = await postToken(t.app, {}, { ...confBasic(), contentType, payload: payload.replace('"a"', `"${code}"`).replace('code=a', `code=${code}`) });
+    const res = await postToken(
+      t.app,
+      {},
+      { ...confBasic(), contentType, payload: payload.replace('"a"', `"${code}"`).replace('code=a', `code=${code}`) },
+    );
     expectError(res, 400, 'invalid_request');
     // Nothing was redeemed.
     expectTokens(await exchange(code, {}, confBasic()));
   });
 
   it('malformed JSON under application/json is invalid_request, not a 5xx', async () => {
-    expectError(await postToken(t.app, {}, { ...confBasic(), contentType: 'application/json', payload: '{"grant_type":' }), 400, 'invalid_request');
+    expectError(
+      await postToken(t.app, {}, { ...confBasic(), contentType: 'application/json', payload: '{"grant_type":' }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('no body at all', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/apiToken.action', headers: { authorization: basic(conf.id, conf.secret) } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/apiToken.action',
+      headers: { authorization: basic(conf.id, conf.secret) },
+    });
     expectError(res, 400, 'invalid_request');
   });
 
@@ -317,11 +359,15 @@ describe('invalid_client (401)', () => {
   }
 
   it('unknown client in the body', async () => {
-    expectBasicChallenge(await postToken(t.app, { grant_type: 'authorization_code', code: 'a', client_id: 'nobody', client_secret: 'x' }));
+    expectBasicChallenge(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'a', client_id: 'nobody', client_secret: 'x' }),
+    );
   });
 
   it('unknown client via Basic: 401 with WWW-Authenticate Basic', async () => {
-    expectBasicChallenge(await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: basic('nobody', 'x') }));
+    expectBasicChallenge(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: basic('nobody', 'x') }),
+    );
   });
 
   it('wrong secret via Basic: 401 with WWW-Authenticate Basic', async () => {
@@ -331,19 +377,32 @@ describe('invalid_client (401)', () => {
   });
 
   it('an empty secret via Basic for a confidential client', async () => {
-    expectBasicChallenge(await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: basic(conf.id, '') }));
+    expectBasicChallenge(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: basic(conf.id, '') }),
+    );
   });
 
   it('malformed Basic credentials', async () => {
     expectBasicChallenge(
-      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` }),
+      await postToken(
+        t.app,
+        { grant_type: 'authorization_code', code: 'a' },
+        { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` },
+      ),
     );
-    expectBasicChallenge(await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: 'Basic !!!' }));
+    expectBasicChallenge(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: 'Basic !!!' }),
+    );
   });
 
   // RFC 9110 §15.5.2: a 401 always carries a challenge, however the client authenticated.
   it('wrong secret in the body: 401 with a challenge', async () => {
-    const res = await postToken(t.app, { grant_type: 'authorization_code', code: 'a', client_id: conf.id, client_secret: 'wrong' });
+    const res = await postToken(t.app, {
+      grant_type: 'authorization_code',
+      code: 'a',
+      client_id: conf.id,
+      client_secret: 'wrong',
+    });
     expectBasicChallenge(res);
   });
 
@@ -360,14 +419,23 @@ describe('invalid_client (401)', () => {
   it('a public client that sends a secret: 401', async () => {
     const { client } = await addClient(t.store, { redirectUris: [CB], public: true });
     expectError(
-      await postToken(t.app, { grant_type: 'authorization_code', code: 'a', client_id: client.id, client_secret: 'made-up' }),
+      await postToken(t.app, {
+        grant_type: 'authorization_code',
+        code: 'a',
+        client_id: client.id,
+        client_secret: 'made-up',
+      }),
       401,
       'invalid_client',
     );
   });
 
   it('the client is checked before the grant type', async () => {
-    expectError(await postToken(t.app, { grant_type: 'password', client_id: conf.id, client_secret: 'wrong' }), 401, 'invalid_client');
+    expectError(
+      await postToken(t.app, { grant_type: 'password', client_id: conf.id, client_secret: 'wrong' }),
+      401,
+      'invalid_client',
+    );
   });
 });
 
@@ -386,7 +454,9 @@ describe('Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1)
   it('percent-encoded characters of the id and the secret are decoded (%41 is A)', async () => {
     const { client, secret } = await addClient(t.store, { id: 'Abc+1', redirectUris: [CB] });
     const code = await codeFor(client.id);
-    const everyCharEncoded = [...(secret as string)].map((ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`).join('');
+    const everyCharEncoded = [...(secret as string)]
+      .map((ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+      .join('');
     const raw = `Basic ${Buffer.from(`%41bc%2B1:${everyCharEncoded}`).toString('base64')}`;
     expectTokens(await exchange(code, {}, { authorization: raw }));
   });
@@ -394,7 +464,11 @@ describe('Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1)
   it('an unencoded + in the id is read as a space, so it names another client', async () => {
     const { client, secret } = await addClient(t.store, { id: 'x+y', redirectUris: [CB] });
     const unencoded = `Basic ${Buffer.from(`x+y:${secret}`).toString('base64')}`;
-    expectError(await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: unencoded }), 401, 'invalid_client');
+    expectError(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: unencoded }),
+      401,
+      'invalid_client',
+    );
     const code = await codeFor(client.id);
     expectTokens(await exchange(code, {}, { authorization: basic('x+y', secret as string) }));
   });
@@ -402,15 +476,23 @@ describe('Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1)
   it('an unencoded colon in the id splits it at the wrong place; encoded it works', async () => {
     const { secret } = await addClient(t.store, { id: 'p:q', redirectUris: [CB] });
     const unencoded = `Basic ${Buffer.from(`p:q:${secret}`).toString('base64')}`;
-    expectError(await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: unencoded }), 401, 'invalid_client');
+    expectError(
+      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: unencoded }),
+      401,
+      'invalid_client',
+    );
     const code = await codeFor('p:q');
     expectTokens(await exchange(code, {}, { authorization: basic('p:q', secret as string) }));
   });
 
   it('invalid percent-encoding is invalid_client with a Basic challenge, not a 5xx', async () => {
-    const res = await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, {
-      authorization: `Basic ${Buffer.from('%zz:secret').toString('base64')}`,
-    });
+    const res = await postToken(
+      t.app,
+      { grant_type: 'authorization_code', code: 'a' },
+      {
+        authorization: `Basic ${Buffer.from('%zz:secret').toString('base64')}`,
+      },
+    );
     expectError(res, 401, 'invalid_client');
     expect(String(res.headers['www-authenticate'])).toMatch(/^Basic /);
   });
@@ -546,7 +628,11 @@ describe('invalid_grant (400): refresh tokens', () => {
   it('the refresh token of another client', async () => {
     const { client: other, secret } = await addClient(t.store, { redirectUris: [CB] });
     const first = expectTokens(await exchange(await codeFor('conf'), {}, confBasic()));
-    expectError(await refresh(first.refresh_token as string, {}, { authorization: basic(other.id, secret as string) }), 400, 'invalid_grant');
+    expectError(
+      await refresh(first.refresh_token as string, {}, { authorization: basic(other.id, secret as string) }),
+      400,
+      'invalid_grant',
+    );
     // Not a reuse by the owner: the owner's family is untouched.
     expectTokens(await refresh(first.refresh_token as string));
   });
@@ -617,13 +703,21 @@ describe('unauthorized_client (400)', () => {
     const body = expectTokens(res);
     expect(body.refresh_token).toBeUndefined();
     expect(Object.keys(body)).toEqual(['access_token', 'token_type', 'expires_in', 'scope']);
-    expectError(await refresh('C'.repeat(43), {}, { authorization: basic(client.id, secret as string) }), 400, 'unauthorized_client');
+    expectError(
+      await refresh('C'.repeat(43), {}, { authorization: basic(client.id, secret as string) }),
+      400,
+      'unauthorized_client',
+    );
   });
 
   it('authorization_code for an implicit-only client', async () => {
     const { client, secret } = await addClient(t.store, { redirectUris: [CB], grants: ['implicit'] });
     expectError(
-      await postToken(t.app, { grant_type: 'authorization_code', code: 'a' }, { authorization: basic(client.id, secret as string) }),
+      await postToken(
+        t.app,
+        { grant_type: 'authorization_code', code: 'a' },
+        { authorization: basic(client.id, secret as string) },
+      ),
       400,
       'unauthorized_client',
     );
@@ -633,13 +727,21 @@ describe('unauthorized_client (400)', () => {
 describe('unsupported_grant_type (400)', () => {
   beforeEach(async () => setUp());
 
-  it.each(['password', 'client_credentials', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'AUTHORIZATION_CODE', 'made-up'])(
-    'grant_type=%s',
-    async (grantType) => {
-      const res = await postToken(t.app, { grant_type: grantType, username: 'alice', password: 'x', code: 'a' }, confBasic());
-      expectError(res, 400, 'unsupported_grant_type');
-    },
-  );
+  it.each([
+    'password',
+    'client_credentials',
+    'implicit',
+    'urn:ietf:params:oauth:grant-type:device_code',
+    'AUTHORIZATION_CODE',
+    'made-up',
+  ])('grant_type=%s', async (grantType) => {
+    const res = await postToken(
+      t.app,
+      { grant_type: grantType, username: 'alice', password: 'x', code: 'a' },
+      confBasic(),
+    );
+    expectError(res, 400, 'unsupported_grant_type');
+  });
 });
 
 describe('invalid_scope (400)', () => {
@@ -659,11 +761,17 @@ describe('invalid_scope (400)', () => {
 describe('methods', () => {
   beforeEach(async () => setUp());
 
-  it.each(['/apiToken.action', '/oauth2/token'])('GET %s is 405 with Allow: POST and the token headers', async (url) => {
-    const res = await t.app.inject({ method: 'GET', url: `${url}?${form({ grant_type: 'authorization_code', code: 'a' })}` });
-    expect(res.statusCode).toBe(405);
-    expect(res.headers.allow).toBe('POST');
-    expectTokenHeaders(res);
-    expect(res.json().error).toBe('invalid_request');
-  });
+  it.each(['/apiToken.action', '/oauth2/token'])(
+    'GET %s is 405 with Allow: POST and the token headers',
+    async (url) => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `${url}?${form({ grant_type: 'authorization_code', code: 'a' })}`,
+      });
+      expect(res.statusCode).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      expectTokenHeaders(res);
+      expect(res.json().error).toBe('invalid_request');
+    },
+  );
 });

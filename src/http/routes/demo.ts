@@ -20,7 +20,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { firstRepeated } from '../../oauth/params.js';
 import { parseRole, ROLE_LABELS, ROLES, type Role } from '../../oauth/scope.js';
 import { newSecret } from '../../oauth/tokens.js';
-import type { ClientRecord } from '../../store/store.js';
+import type { ClientRecord, PersonRecord } from '../../store/store.js';
+import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUri } from '../demo-fixtures.js';
 import type { RouteContext } from '../context.js';
 import { sendPage } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
@@ -39,10 +40,6 @@ import {
   type ShownResponse,
 } from '../views/demo.js';
 
-/** The demo client seeded by `serve --demo` (src/cli/demo-seed.ts; http does not import cli). */
-const DEMO_CLIENT_ID = 'tessera-demo';
-/** The password the demo people are seeded with, shown on the demo page. */
-const DEMO_PASSWORD = 'tessera-demo';
 
 export const DEMO_COOKIE = 'tessera_demo';
 const DEMO_COOKIE_PATH = '/demo';
@@ -158,9 +155,10 @@ interface Call {
 
 export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { config, store } = ctx;
-  const issuer = config.issuer;
-  const redirectUri = `${issuer}/demo/callback`;
-  const host = new URL(issuer).host;
+  // Read on each use: with `serve --port 0` the issuer is completed after registration.
+  const issuer = () => config.issuer;
+  const redirectUri = () => demoRedirectUri(config.issuer);
+  const host = () => new URL(config.issuer).host;
   const cookieOptions = {
     path: DEMO_COOKIE_PATH,
     httpOnly: true,
@@ -177,14 +175,14 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   /** The demo client, when it is registered, enabled and registered for this issuer. */
   async function demoClient(reply: FastifyReply): Promise<ClientRecord | undefined> {
     const client = await store.getClient(DEMO_CLIENT_ID);
-    if (client && client.disabledAt === null && client.redirectUris.includes(redirectUri)) return client;
+    if (client && client.disabledAt === null && client.redirectUris.includes(redirectUri())) return client;
     sendPage(
       reply,
       503,
       demoUnavailablePage({
         title: 'The demo app is not set up',
         message: client
-          ? `The demo app ${DEMO_CLIENT_ID} is disabled or not registered for ${redirectUri}.`
+          ? `The demo app ${DEMO_CLIENT_ID} is disabled or not registered for ${redirectUri()}.`
           : `There is no demo app (${DEMO_CLIENT_ID}) in this server's database.`,
       }),
     );
@@ -192,7 +190,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   }
 
   function startOver(reply: FastifyReply, title: string, message: string): FastifyReply {
-    return sendPage(reply, 400, demoStartOverPage({ title, message, demoUrl: `${issuer}/demo` }));
+    return sendPage(reply, 400, demoStartOverPage({ title, message, demoUrl: `${issuer()}/demo` }));
   }
 
   /**
@@ -227,7 +225,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     body?: string,
   ): Promise<Call> {
     const headers: [string, string][] = [
-      ['Host', host],
+      ['Host', host()],
       ['User-Agent', 'tessera-demo'],
       ['Accept', 'application/json'],
       ...extraHeaders,
@@ -265,14 +263,17 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   app.get('/demo', async (_request, reply) => {
     const client = await demoClient(reply);
     if (!client) return reply;
-    const people = (await store.listPeople()).filter((p) => p.disabledAt === null);
+    // Only the seeded demo people: a server with real accounts must not list them.
+    const people = (
+      await Promise.all(DEMO_PEOPLE.map((d) => store.getPersonByUsername(d.username)))
+    ).filter((p): p is PersonRecord => p !== undefined && p.disabledAt === null);
     return sendPage(
       reply,
       200,
       demoIntroPage({
         clientId: client.id,
         clientName: client.name,
-        redirectUri,
+        redirectUri: redirectUri(),
         people: people.map((p) => ({ username: p.username, name: p.displayName, roles: p.roles.map((r) => ROLE_LABELS[r]) })),
         password: DEMO_PASSWORD,
         scopes: [
@@ -306,7 +307,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const params: [string, string][] = [
       ['response_type', 'code'],
       ['client_id', client.id],
-      ['redirect_uri', redirectUri],
+      ['redirect_uri', redirectUri()],
       ...(scope ? [['scope', scope] as [string, string]] : []),
       ['state', session.state],
       ['code_challenge', challenge],
@@ -321,7 +322,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       code_challenge: 'PKCE: the SHA-256 of a random secret, the code_verifier, which the app keeps to itself until step 3. A stolen code is useless without it.',
       code_challenge_method: 'How the challenge was made from the verifier: S256 (SHA-256). Tessera accepts no weaker method.',
     };
-    const authorizationUrl = `${issuer}${AUTHORIZE_PATH}?${new URLSearchParams(params).toString()}`;
+    const authorizationUrl = `${issuer()}${AUTHORIZE_PATH}?${new URLSearchParams(params).toString()}`;
     return sendPage(
       reply,
       200,
@@ -360,7 +361,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       meaning: meanings[name] ?? 'Not a parameter the app expects; it is ignored.',
     }));
     const view = (outcome: DemoCallbackView['outcome']): DemoCallbackView => ({
-      receivedUrl: `${issuer}${request.url}`,
+      receivedUrl: `${issuer()}${request.url}`,
       params,
       outcome,
     });
@@ -373,8 +374,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       return sendPage(reply, 400, demoCallbackPage(view({ kind: 'state-mismatch' })));
     }
     const iss = value('iss');
-    if (iss !== undefined && iss !== issuer) {
-      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuer })));
+    if (iss !== undefined && iss !== issuer()) {
+      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuer() })));
     }
     const error = value('error');
     if (error !== undefined) {
@@ -404,7 +405,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const form = {
       grant_type: 'authorization_code',
       code: code[0],
-      redirect_uri: redirectUri,
+      redirect_uri: redirectUri(),
       client_id: DEMO_CLIENT_ID,
       code_verifier: session.verifier,
     };
