@@ -1,0 +1,145 @@
+/**
+ * `tessera serve` as an operator runs it: the one stdout line, configuration errors as
+ * one line with exit 2, the demo seeding, and graceful shutdown on SIGTERM/SIGINT.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI_PATH, runCli, startServer, tempDb, type ServerProcess } from '../helpers/server-process.js';
+
+let server: ServerProcess | undefined;
+const cleanups: Array<() => void> = [];
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+  for (const c of cleanups.splice(0)) c();
+});
+
+function temp() {
+  const t = tempDb();
+  cleanups.push(t.cleanup);
+  return t;
+}
+
+/** Runs serve until it prints its line (or exits), then SIGTERMs it; returns all it printed. */
+function serveOnce(args: string[], env: NodeJS.ProcessEnv = {}, signal: NodeJS.Signals = 'SIGTERM') {
+  return new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('\n')) setTimeout(() => child.kill(signal), 200);
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ stdout, stderr, code }));
+    setTimeout(() => child.kill('SIGKILL'), 15_000);
+  });
+}
+
+describe('tessera serve', () => {
+  it('prints exactly one line on stdout with the real port, and exits 0 on SIGTERM', async () => {
+    const { db } = temp();
+    const run = await serveOnce(['--port', '0', '--db', db]);
+    expect(run.stdout).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+    expect(run.stdout).not.toContain(':0\n');
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 0 on SIGINT too', async () => {
+    const { db } = temp();
+    const run = await serveOnce(['--port', '0', '--db', db], {}, 'SIGINT');
+    expect(run.code).toBe(0);
+  });
+
+  it('takes its settings from the environment', async () => {
+    const { db } = temp();
+    const run = await serveOnce([], { TESSERA_PORT: '0', TESSERA_HOST: '127.0.0.1', TESSERA_DB: db });
+    expect(run.stdout).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+  });
+
+  it.each([
+    [['--port', 'abc'], /port/],
+    [['--port', '70000'], /port/],
+    [['--issuer', 'ftp://x'], /issuer/],
+    [['--issuer', 'https://x.example/?q=1'], /issuer/],
+    [['--log-level', 'loud'], /log-level|loud/],
+    [['--session-lifetime', '5'], /session lifetime/],
+    [['--db', 'mysql://x'], /database URL/],
+    [['--db', 'sqlite:/proc/nope/tessera.db'], /cannot open/],
+    [['--bogus'], /unknown option/],
+  ])('refuses %j with one line and exit code 2', async (args, message) => {
+    const { db } = temp();
+    const result = runCli(['serve', '--port', '0', ...args], { db: args.includes('--db') ? (args[args.indexOf('--db') + 1] as string) : db });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^tessera: /);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('refuses a port that is in use with one line and exit code 2', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = runCli(['serve', '--port', String(port)], { db: temp().db });
+      expect(result.status).toBe(2);
+      expect(result.stderr.trim()).toMatch(/^tessera: cannot listen on 127\.0\.0\.1:\d+: the port is in use$/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('seeds the demo on first start and serves /demo, metadata and health', async () => {
+    server = await startServer({ args: ['--demo'] });
+    const metadata = await (await fetch(`${server.baseUrl}/.well-known/oauth-authorization-server`)).json();
+    expect(metadata).toMatchObject({
+      issuer: server.baseUrl,
+      authorization_endpoint: `${server.baseUrl}/apiAuthorize.action`,
+      token_endpoint: `${server.baseUrl}/apiToken.action`,
+    });
+    const demo = await fetch(`${server.baseUrl}/demo`);
+    expect(demo.status).toBe(200);
+    expect(await demo.text()).toContain('alice');
+    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+    const users = runCli(['user', 'list', '--json'], { db: server.db });
+    expect((JSON.parse(users.stdout) as Array<{ username: string }>).map((u) => u.username).sort()).toEqual(['alice', 'bob', 'carol', 'dana']);
+    expect(server.stderr()).not.toMatch(/"level":50/);
+  });
+
+  it('has no /demo without --demo', async () => {
+    server = await startServer();
+    expect((await fetch(`${server.baseUrl}/demo`)).status).toBe(404);
+  });
+
+  it('finishes a request in flight before exiting on SIGTERM', async () => {
+    server = await startServer();
+    const { baseUrl } = server;
+    // A token request that authenticates with a password-strength hash would be too quick
+    // to catch in flight; a slow upload is not: send the body in two parts around SIGTERM.
+    const url = new URL(`${baseUrl}/apiToken.action`);
+    const answer = new Promise<number>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '19' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.write('grant_type=pass');
+        setTimeout(() => {
+          void server!.stop();
+          setTimeout(() => req.end('word'), 300);
+        }, 100);
+      }, reject);
+    });
+    expect(await answer).toBe(401);
+    const exit = await server.stop();
+    expect(exit.code).toBe(0);
+  });
+});
