@@ -6,20 +6,18 @@
 import { registerClient } from '../oauth/clients.js';
 import { addPerson } from '../oauth/people.js';
 import type { Store } from '../store/store.js';
-import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUri } from '../http/demo-fixtures.js';
+import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from '../http/demo-fixtures.js';
 
 export { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE };
 
 export async function seedDemo(store: Store, issuer: string, now: number): Promise<void> {
-  const redirectUri = demoRedirectUri(issuer);
+  const redirectUris = demoRedirectUris(issuer);
   const existing = await store.getClient(DEMO_CLIENT_ID);
-  if (existing && !existing.redirectUris.includes(redirectUri)) await store.removeClient(DEMO_CLIENT_ID);
-  if (!existing || !existing.redirectUris.includes(redirectUri)) {
-    await registerClient(
-      store,
-      { id: DEMO_CLIENT_ID, name: 'Tessera Demo App', redirectUris: [redirectUri], public: true },
-      now,
-    );
+  const current = existing !== undefined && redirectUris.every((uri) => existing.redirectUris.includes(uri));
+  if (!current) {
+    // The issuer changed (another port, say): the demo client follows it.
+    if (existing) await store.removeClient(DEMO_CLIENT_ID);
+    await registerClient(store, { id: DEMO_CLIENT_ID, name: 'Tessera Demo App', redirectUris, public: true }, now);
   }
   for (const person of DEMO_PEOPLE) {
     if (await store.getPersonByUsername(person.username)) continue;

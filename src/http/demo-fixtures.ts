@@ -12,6 +12,15 @@ export const DEMO_PEOPLE = [
   { username: 'dana', name: 'Dr Dana Reyes', roles: ['CLINICIAN', 'PATIENT'] },
 ] as const;
 
-export function demoRedirectUri(issuer: string): string {
-  return `${issuer}/demo/callback`;
+/**
+ * The demo's redirect URIs: the issuer's, and for a loopback issuer the same address
+ * under the other loopback name, so that the demo works whether the person opens
+ * http://localhost:9000 or http://127.0.0.1:9000 (its cookies belong to one host name).
+ */
+export function demoRedirectUris(issuer: string): string[] {
+  const url = new URL(issuer);
+  const alias = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname === '127.0.0.1' ? 'localhost' : undefined;
+  const origins = [issuer];
+  if (alias && url.protocol === 'http:') origins.push(`http://${alias}${url.port ? `:${url.port}` : ''}${url.pathname.replace(/\/$/, '')}`);
+  return origins.map((origin) => `${origin}/demo/callback`);
 }

@@ -388,3 +388,26 @@ describe('without --demo', () => {
     }
   });
 });
+
+describe('the demo at either loopback name', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await testApp({ demo: true, issuer: 'http://127.0.0.1:9000' });
+    await seedDemo(t.store, 'http://127.0.0.1:9000', Date.now());
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it.each([
+    ['localhost:9000', 'http://localhost:9000'],
+    ['127.0.0.1:9000', 'http://127.0.0.1:9000'],
+    ['evil.example', 'http://127.0.0.1:9000'],
+  ])('opened as %s, stays on %s', async (host, origin) => {
+    const res = await t.app.inject({ method: 'GET', url: '/demo/start', headers: { host, accept: 'text/html' } });
+    expect(res.statusCode).toBe(200);
+    const link = authorizationLink(res.body);
+    expect(link.origin).toBe(origin);
+    expect(link.searchParams.get('redirect_uri')).toBe(`${origin}/demo/callback`);
+  });
+});

@@ -3,14 +3,19 @@
  * status and headers, client authentication (Basic with §2.3.1 form-encoding, body,
  * public), PKCE, code replay, refresh rotation and family revocation, session lifetime.
  */
+import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   addClient,
   addTestUser,
+  addUser,
+  authorizeThroughPages,
   basic,
   codeThroughPages,
   form,
+  PASSWORD,
   pkcePair,
   postToken,
   testApp,
@@ -774,4 +779,70 @@ describe('methods', () => {
       expect(res.json().error).toBe('invalid_request');
     },
   );
+});
+
+describe('tokens and secrets at rest (SPEC §3.4)', () => {
+  beforeEach(async () => setUp());
+
+  /** Every value of every row of every table, as one string. */
+  async function everythingStored(): Promise<string> {
+    const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(t.store.db);
+    const dumps: string[] = [];
+    for (const { name } of tables.rows) {
+      const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(t.store.db);
+      dumps.push(JSON.stringify(rows.rows));
+    }
+    return dumps.join('\n');
+  }
+
+  const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+  it('codes, access tokens, refresh tokens, client secrets and session cookies are stored only as hashes', async () => {
+    await addUser(t.store, 'dana', ['PATIENT'], 'Dana Real');
+    const flow = await authorizeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: conf.id, scope: 'PATIENT' },
+      username: 'dana',
+    });
+    const code = new URL(flow.location).searchParams.get('code') as string;
+    const sessionCookie = flow.steps.flatMap((s) => s.cookies).find((c) => c.name === 'tessera_session')
+      ?.value as string;
+    expect(sessionCookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    let stored = await everythingStored();
+    expect(stored).not.toContain(code);
+    expect(stored).toContain(sha256(code));
+    expect(stored).not.toContain(sessionCookie);
+    expect(stored).toContain(sha256(sessionCookie));
+
+    const first = expectTokens(await exchange(code, {}, confBasic()));
+    const second = expectTokens(await refresh(first.refresh_token as string));
+    stored = await everythingStored();
+    for (const secret of [
+      conf.secret,
+      first.access_token,
+      first.refresh_token,
+      second.access_token,
+      second.refresh_token,
+    ]) {
+      expect(stored).not.toContain(secret as string);
+      expect(stored).toContain(sha256(secret as string));
+    }
+    // The password is kept with scrypt (memory-hard), never as itself.
+    expect(stored).not.toContain(PASSWORD);
+    const person = await t.store.getPersonByUsername('dana');
+    expect(person?.passwordHash).toMatch(/^scrypt\$15\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+  });
+
+  it('every issued credential is a distinct 256-bit random value', async () => {
+    const values = new Set<string>();
+    for (let i = 0; i < 3; i += 1) {
+      const code = await codeFor('conf');
+      const tokens = expectTokens(await exchange(code, {}, confBasic()));
+      for (const v of [code, tokens.access_token, tokens.refresh_token as string]) {
+        expect(Buffer.from(v, 'base64url')).toHaveLength(32);
+        values.add(v);
+      }
+    }
+    expect(values.size).toBe(9);
+  });
 });

@@ -21,7 +21,7 @@ import { firstRepeated } from '../../oauth/params.js';
 import { parseRole, ROLE_LABELS, ROLES, type Role } from '../../oauth/scope.js';
 import { newSecret } from '../../oauth/tokens.js';
 import type { ClientRecord, PersonRecord } from '../../store/store.js';
-import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUri } from '../demo-fixtures.js';
+import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from '../demo-fixtures.js';
 import type { RouteContext } from '../context.js';
 import { sendPage } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
@@ -157,8 +157,16 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   const { config, store } = ctx;
   // Read on each use: with `serve --port 0` the issuer is completed after registration.
   const issuer = () => config.issuer;
-  const redirectUri = () => demoRedirectUri(config.issuer);
-  const host = () => new URL(config.issuer).host;
+  /**
+   * Where the person opened the demo: its own address when that is one the demo client is
+   * registered for (localhost or 127.0.0.1), else the issuer. The whole walk stays on
+   * that address, so the demo's cookie is always sent back.
+   */
+  const origin = (request: FastifyRequest) => {
+    const own = `${request.protocol}://${request.host}`;
+    return demoRedirectUris(config.issuer).includes(`${own}/demo/callback`) ? own : config.issuer;
+  };
+  const redirectUri = (request: FastifyRequest) => `${origin(request)}/demo/callback`;
   const cookieOptions = {
     path: DEMO_COOKIE_PATH,
     httpOnly: true,
@@ -173,16 +181,16 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   }
 
   /** The demo client, when it is registered, enabled and registered for this issuer. */
-  async function demoClient(reply: FastifyReply): Promise<ClientRecord | undefined> {
+  async function demoClient(request: FastifyRequest, reply: FastifyReply): Promise<ClientRecord | undefined> {
     const client = await store.getClient(DEMO_CLIENT_ID);
-    if (client && client.disabledAt === null && client.redirectUris.includes(redirectUri())) return client;
+    if (client && client.disabledAt === null && client.redirectUris.includes(redirectUri(request))) return client;
     sendPage(
       reply,
       503,
       demoUnavailablePage({
         title: 'The demo app is not set up',
         message: client
-          ? `The demo app ${DEMO_CLIENT_ID} is disabled or not registered for ${redirectUri()}.`
+          ? `The demo app ${DEMO_CLIENT_ID} is disabled or not registered for ${redirectUri(request)}.`
           : `There is no demo app (${DEMO_CLIENT_ID}) in this server's database.`,
       }),
     );
@@ -190,7 +198,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   }
 
   function startOver(reply: FastifyReply, title: string, message: string): FastifyReply {
-    return sendPage(reply, 400, demoStartOverPage({ title, message, demoUrl: `${issuer()}/demo` }));
+    return sendPage(reply, 400, demoStartOverPage({ title, message, demoUrl: '/demo' }));
   }
 
   /**
@@ -225,7 +233,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     body?: string,
   ): Promise<Call> {
     const headers: [string, string][] = [
-      ['Host', host()],
+      ['Host', new URL(origin(request)).host],
       ['User-Agent', 'tessera-demo'],
       ['Accept', 'application/json'],
       ...extraHeaders,
@@ -260,8 +268,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
 
   // ------------------------------------------------------------ the introduction
 
-  app.get('/demo', async (_request, reply) => {
-    const client = await demoClient(reply);
+  app.get('/demo', async (request, reply) => {
+    const client = await demoClient(request, reply);
     if (!client) return reply;
     // Only the seeded demo people: a server with real accounts must not list them.
     const people = (
@@ -273,7 +281,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       demoIntroPage({
         clientId: client.id,
         clientName: client.name,
-        redirectUri: redirectUri(),
+        redirectUri: redirectUri(request),
         people: people.map((p) => ({ username: p.username, name: p.displayName, roles: p.roles.map((r) => ROLE_LABELS[r]) })),
         password: DEMO_PASSWORD,
         scopes: [
@@ -289,7 +297,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   // ------------------------------------------------------------ step 1
 
   app.get('/demo/start', async (request, reply) => {
-    const client = await demoClient(reply);
+    const client = await demoClient(request, reply);
     if (!client) return reply;
     const query = queryParams(request);
     const scopes = query.get('scope') ?? [];
@@ -307,7 +315,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const params: [string, string][] = [
       ['response_type', 'code'],
       ['client_id', client.id],
-      ['redirect_uri', redirectUri()],
+      ['redirect_uri', redirectUri(request)],
       ...(scope ? [['scope', scope] as [string, string]] : []),
       ['state', session.state],
       ['code_challenge', challenge],
@@ -322,7 +330,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       code_challenge: 'PKCE: the SHA-256 of a random secret, the code_verifier, which the app keeps to itself until step 3. A stolen code is useless without it.',
       code_challenge_method: 'How the challenge was made from the verifier: S256 (SHA-256). Tessera accepts no weaker method.',
     };
-    const authorizationUrl = `${issuer()}${AUTHORIZE_PATH}?${new URLSearchParams(params).toString()}`;
+    const authorizationUrl = `${origin(request)}${AUTHORIZE_PATH}?${new URLSearchParams(params).toString()}`;
     return sendPage(
       reply,
       200,
@@ -361,7 +369,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       meaning: meanings[name] ?? 'Not a parameter the app expects; it is ignored.',
     }));
     const view = (outcome: DemoCallbackView['outcome']): DemoCallbackView => ({
-      receivedUrl: `${issuer()}${request.url}`,
+      receivedUrl: `${origin(request)}${request.url}`,
       params,
       outcome,
     });
@@ -405,7 +413,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const form = {
       grant_type: 'authorization_code',
       code: code[0],
-      redirect_uri: redirectUri(),
+      redirect_uri: redirectUri(request),
       client_id: DEMO_CLIENT_ID,
       code_verifier: session.verifier,
     };

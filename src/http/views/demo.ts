@@ -384,7 +384,7 @@ export function demoStartOverPage(v: DemoProblemView): string {
 <section class="step">
 <div class="alert alert-error" role="alert"><p>${v.message}</p></div>
 <p>Nothing was sent to Tessera. Please start the demo again from the beginning.</p>
-${v.demoUrl ? html`<p class="note">The demo keeps its progress in a cookie, which belongs to one address: open it at <code>${v.demoUrl}</code>, the address Tessera calls itself.</p>` : undefined}
+${v.demoUrl ? html`<p class="note">The demo keeps its progress in a cookie, which belongs to one address: keep to the address you started at.</p>` : undefined}
 <div class="actions"><a class="button button-primary" href="/demo">Start over</a></div>
 </section>`;
   return demoPage(v.title, 0, content);
