@@ -45,18 +45,20 @@ export async function allowAuthorization(
     return buildRedirect(request.redirectUri, { code, state: request.state, iss: ctx.issuer }, mode);
   }
   const accessToken = newSecret();
+  // Like every access token, it ends with the authorization session at the latest.
+  const expiresAt = Math.min(ctx.now + ctx.lifetimes.accessToken * 1000, grant.expiresAt);
   await store.createGrantWithAccessToken(grant, {
     hash: hashSecret(accessToken),
     grantId: grant.id,
     scope: role,
-    expiresAt: ctx.now + ctx.lifetimes.accessToken * 1000,
+    expiresAt,
   });
   return buildRedirect(
     request.redirectUri,
     {
       access_token: accessToken,
       token_type: 'Bearer',
-      expires_in: ctx.lifetimes.accessToken,
+      expires_in: Math.floor((expiresAt - ctx.now) / 1000),
       scope: role,
       state: request.state,
       iss: ctx.issuer,
