@@ -4,7 +4,7 @@
  * engines lives in open.ts. Conditional updates (`… where consumed_at is null`) make
  * every use-once operation single-winner on both engines.
  */
-import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { Migrator, type Kysely, type Selectable, type Transaction, type UpdateResult } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type {
   AccessTokenLookup,
@@ -399,17 +399,19 @@ export class KyselyStore implements Store {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    return this.db.transaction().execute(async (tx) => {
-      const result = await tx
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('hash', '=', hash)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) return this.lostRace(tx, 'authorization_codes', hash);
-      await this.insertTokens(tx, access, refresh);
-      return 'ok';
-    });
+    return this.useOnce(
+      (tx) =>
+        tx
+          .updateTable('authorization_codes')
+          .set({ consumed_at: now })
+          .where('hash', '=', hash)
+          .where('consumed_at', 'is', null)
+          .executeTakeFirst(),
+      'authorization_codes',
+      hash,
+      access,
+      refresh,
+    );
   }
 
   async findRefreshToken(hash: string): Promise<RefreshTokenLookup | undefined> {
@@ -439,17 +441,19 @@ export class KyselyStore implements Store {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    return this.db.transaction().execute(async (tx) => {
-      const result = await tx
-        .updateTable('refresh_tokens')
-        .set({ retired_at: now })
-        .where('hash', '=', oldHash)
-        .where('retired_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) return this.lostRace(tx, 'refresh_tokens', oldHash);
-      await this.insertTokens(tx, access, refresh);
-      return 'ok';
-    });
+    return this.useOnce(
+      (tx) =>
+        tx
+          .updateTable('refresh_tokens')
+          .set({ retired_at: now })
+          .where('hash', '=', oldHash)
+          .where('retired_at', 'is', null)
+          .executeTakeFirst(),
+      'refresh_tokens',
+      oldHash,
+      access,
+      refresh,
+    );
   }
 
   async findAccessToken(hash: string): Promise<AccessTokenLookup | undefined> {
@@ -510,12 +514,25 @@ export class KyselyStore implements Store {
     if (refresh) await tx.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
   }
 
-  private async lostRace(
-    tx: Db,
+  /**
+   * The use-once pattern: a conditional update claims the row; only the transaction that
+   * changed it stores the new tokens. Zero rows changed means someone used it first, or
+   * it does not exist.
+   */
+  private async useOnce(
+    claim: (tx: Transaction<Database>) => Promise<UpdateResult>,
     table: 'authorization_codes' | 'refresh_tokens',
     hash: string,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    const row = await tx.selectFrom(table).select('hash').where('hash', '=', hash).executeTakeFirst();
-    return row ? 'replayed' : 'missing';
+    return this.db.transaction().execute(async (tx) => {
+      if (Number((await claim(tx)).numUpdatedRows) !== 1) {
+        const row = await tx.selectFrom(table).select('hash').where('hash', '=', hash).executeTakeFirst();
+        return row ? 'replayed' : 'missing';
+      }
+      await this.insertTokens(tx, access, refresh);
+      return 'ok';
+    });
   }
 }
