@@ -112,6 +112,8 @@ body {
 }
 
 h1, h2, h3 { line-height: 1.25; margin: 0 0 0.75rem; }
+/* Names come from clients and people: a long unbroken one must not widen the page on a phone. */
+h1, h2, h3, p, legend, label, li { overflow-wrap: anywhere; }
 h1 { font-size: 1.5rem; }
 h2 { font-size: 1.25rem; }
 h3 { font-size: 1.0625rem; }

@@ -13,6 +13,7 @@ export function page(opts: { title: string; body: SafeHtml }): string {
 <meta name="referrer" content="no-referrer">
 <meta name="color-scheme" content="light dark">
 <title>${opts.title} · Tessera</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/tessera.css">
 </head>
 <body>
