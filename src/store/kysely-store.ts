@@ -345,6 +345,38 @@ export class KyselyStore implements Store {
     await this.db.deleteFrom('sign_in_sessions').where('hash', '=', hash).execute();
   }
 
+  async recordSignInFailure(key: string, now: number, windowMs: number): Promise<number> {
+    const since = now - windowMs;
+    await this.db
+      .insertInto('sign_in_failures')
+      .values({ key, window_started_at: now, failures: 1 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => {
+          const live = eb('sign_in_failures.window_started_at', '>', since);
+          return {
+            failures: eb.case().when(live).then(eb('sign_in_failures.failures', '+', 1)).else(1).end(),
+            window_started_at: eb.case().when(live).then(eb.ref('sign_in_failures.window_started_at')).else(now).end(),
+          };
+        }),
+      )
+      .execute();
+    return this.countSignInFailures(key, now, windowMs);
+  }
+
+  async countSignInFailures(key: string, now: number, windowMs: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('sign_in_failures')
+      .select('failures')
+      .where('key', '=', key)
+      .where('window_started_at', '>', now - windowMs)
+      .executeTakeFirst();
+    return row ? Number(row.failures) : 0;
+  }
+
+  async clearSignInFailures(key: string): Promise<void> {
+    await this.db.deleteFrom('sign_in_failures').where('key', '=', key).execute();
+  }
+
   // issuing
 
   async createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord): Promise<void> {

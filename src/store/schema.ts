@@ -72,6 +72,12 @@ export interface SignInSessionsTable {
   expires_at: number | string | bigint;
 }
 
+export interface SignInFailuresTable {
+  key: string;
+  window_started_at: number | string | bigint;
+  failures: number;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -86,5 +92,6 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   pending_authorizations: PendingAuthorizationsTable;
   sign_in_sessions: SignInSessionsTable;
+  sign_in_failures: SignInFailuresTable;
   settings: SettingsTable;
 }

@@ -144,6 +144,16 @@ export interface Store {
   getSignInSession(hash: string, now: number): Promise<SignInSessionRecord | undefined>;
   deleteSignInSession(hash: string): Promise<void>;
 
+  /**
+   * Counts a failed sign-in under `key` within a window that starts at the first failure
+   * and lasts `windowMs`; returns the count in the current window. One upsert: instances
+   * counting together do not lose counts.
+   */
+  recordSignInFailure(key: string, now: number, windowMs: number): Promise<number>;
+  /** Failed sign-ins under `key` in the current window (0 when it has passed). */
+  countSignInFailures(key: string, now: number, windowMs: number): Promise<number>;
+  clearSignInFailures(key: string): Promise<void>;
+
   // issuing
   /** Creates the grant and its code together. */
   createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord): Promise<void>;

@@ -133,6 +133,19 @@ for (const engine of engines) {
       expect(await store.removeClient(grant.clientId)).toBe(false);
     });
 
+    it('counts sign-in failures within a window that starts at the first failure', async () => {
+      const counts = [];
+      for (let i = 0; i < 3; i++) counts.push(await store.recordSignInFailure('k', now + i * 1000, 10_000));
+      expect(counts).toEqual([1, 2, 3]);
+      expect(await store.countSignInFailures('k', now + 9_999, 10_000)).toBe(3);
+      expect(await store.countSignInFailures('k', now + 10_000, 10_000)).toBe(0);
+      expect(await store.recordSignInFailure('k', now + 10_000, 10_000)).toBe(1);
+      const racing = await Promise.all(Array.from({ length: 10 }, () => store.recordSignInFailure('r', now, 10_000)));
+      expect(Math.max(...racing)).toBe(10);
+      await store.clearSignInFailures('k');
+      expect(await store.countSignInFailures('k', now + 10_000, 10_000)).toBe(0);
+    });
+
     it('keeps the first value of a setting', async () => {
       expect(await store.putSettingIfAbsent('k', 'one')).toBe('one');
       expect(await store.putSettingIfAbsent('k', 'two')).toBe('one');

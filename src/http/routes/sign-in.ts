@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticatePerson } from '../../oauth/people.js';
 import { single } from '../../oauth/params.js';
+import { DEFAULT_THROTTLE, isSignInLocked, noteSignInFailure, noteSignInSuccess } from '../../oauth/sign-in-throttle.js';
 import { ROLE_LABELS } from '../../oauth/scope.js';
 import { hashSecret, newSecret } from '../../oauth/tokens.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
@@ -17,6 +18,12 @@ import { consentUrl, loadPending, loginUrl, rolesFor, type PendingContext } from
 
 function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
   if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
+  if (error === 'locked') {
+    return {
+      kind: 'error',
+      text: `Too many failed sign-ins for this username. Wait ${DEFAULT_THROTTLE.windowSeconds / 60} minutes, then try again.`,
+    };
+  }
   if (error === 'role') {
     const wanted = flow.request.role
       ? `the ${ROLE_LABELS[flow.request.role]} role`
@@ -50,15 +57,18 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     const flow = await loadPending(ctx, request, reply, requestId, form);
     if (!flow) return reply;
     const id = flow.pending.id;
-    const person = await authenticatePerson(
-      store,
-      form.get('username')?.[0]?.trim() ?? '',
-      form.get('password')?.[0] ?? '',
-    );
+    const username = form.get('username')?.[0]?.trim() ?? '';
+    if (await isSignInLocked(store, username, ctx.now())) {
+      request.log.warn({ event: 'sign_in_locked' }, 'sign-in refused: too many failures for this username');
+      return reply.redirect(loginUrl(id, 'locked'), 303);
+    }
+    const person = await authenticatePerson(store, username, form.get('password')?.[0] ?? '');
     if (!person) {
+      await noteSignInFailure(store, username, ctx.now());
       request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
       return reply.redirect(loginUrl(id, 'credentials'), 303);
     }
+    await noteSignInSuccess(store, username);
     if (rolesFor(person, flow).length === 0) return reply.redirect(loginUrl(id, 'role'), 303);
 
     // A new session on every sign-in (no session fixation); the old one ends.
