@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -73,20 +74,60 @@ function openSqlite(path: string): KyselyStore {
   return new KyselyStore(db, isUniqueViolation);
 }
 
-/** Opens the store and applies pending migrations. */
-export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<KyselyStore> {
+/** A database URL fit for messages and logs: the password replaced. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** PostgreSQL connection pool size (default 10). */
+  poolSize?: number;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+
+function openPostgres(url: string, poolSize: number): KyselyStore {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle connection dropped by the server (a restart, a failover) must not crash the
+  // process: the pool discards it and the next query opens a new one.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const isUniqueViolation = (err: unknown) =>
+    typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+  return new KyselyStore(db, isUniqueViolation);
+}
+
+/** Opens the store and, unless told not to, applies pending migrations. */
+export async function openStore(url: string, options: OpenOptions = {}): Promise<KyselyStore> {
   const parsed = parseDatabaseUrl(url);
-  if (parsed.engine === 'postgres') {
-    throw new StoreOpenError('PostgreSQL is not supported yet in this build: use sqlite:PATH');
-  }
-  const store = openSqlite(parsed.path);
+  const store =
+    parsed.engine === 'sqlite' ? openSqlite(parsed.path) : openPostgres(parsed.url, options.poolSize ?? DEFAULT_POOL_SIZE);
   if (options.migrate ?? true) {
     try {
       await store.migrate();
     } catch (err) {
       await store.close().catch(() => undefined);
-      throw new StoreOpenError(`cannot migrate database: ${(err as Error).message}`, { cause: err });
+      const where = parsed.engine === 'postgres' ? ` at ${redactDatabaseUrl(parsed.url)}` : '';
+      throw new StoreOpenError(`cannot open the database${where}: ${describeDatabaseError(err)}`, { cause: err });
     }
   }
   return store;
+}
+
+/** A driver error as a short phrase: connection failures by their cause, not a stack. */
+export function describeDatabaseError(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }> };
+  const code = e.code ?? e.errors?.[0]?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused (is the database server running?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the database host name does not resolve';
+  if (code === '3D000') return 'the database does not exist';
+  if (code === '28P01' || code === '28000') return 'the database refused the credentials';
+  return (e.message ?? String(err)).split('\n')[0] || 'unknown database error';
 }

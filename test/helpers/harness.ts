@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
@@ -21,10 +22,38 @@ import type { ClientRecord, PersonRecord } from '../../src/store/store.js';
 export const ISSUER = 'http://tessera.test';
 export const PASSWORD = 'correct horse battery';
 
-/** A migrated store on a fresh SQLite file; `cleanup` closes it and deletes the folder. */
+/**
+ * The engine the store and HTTP tests run on: SQLite always, PostgreSQL in the vitest
+ * project that sets TESSERA_TEST_ENGINE=postgres (when TESSERA_TEST_POSTGRES_URL is set).
+ */
+export const TEST_ENGINE = process.env.TESSERA_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** A fresh, empty PostgreSQL schema in the test database: tests never see each other's rows. */
+async function tempPostgresUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.TESSERA_TEST_POSTGRES_URL;
+  if (!base) throw new Error('TESSERA_TEST_ENGINE=postgres needs TESSERA_TEST_POSTGRES_URL');
+  const schema = `t_${randomBytes(8).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  return {
+    url,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`drop schema ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+/** A migrated store on a fresh database (SQLite file or PostgreSQL schema); `cleanup` closes and removes it. */
 export async function tempStore(): Promise<{ store: KyselyStore; url: string; dir: string; cleanup: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
-  const url = `sqlite:${join(dir, 'tessera.db')}`;
+  const pgTemp = TEST_ENGINE === 'postgres' ? await tempPostgresUrl() : undefined;
+  const url = pgTemp?.url ?? `sqlite:${join(dir, 'tessera.db')}`;
   const store = await openStore(url);
   return {
     store,
@@ -32,6 +61,7 @@ export async function tempStore(): Promise<{ store: KyselyStore; url: string; di
     dir,
     cleanup: async () => {
       await store.close().catch(() => undefined);
+      await pgTemp?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -786,9 +786,9 @@ describe('tokens and secrets at rest (SPEC §3.4)', () => {
 
   /** Every value of every row of every table, as one string. */
   async function everythingStored(): Promise<string> {
-    const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(t.store.db);
+    const tables = await t.store.db.introspection.getTables();
     const dumps: string[] = [];
-    for (const { name } of tables.rows) {
+    for (const { name } of tables) {
       const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(t.store.db);
       dumps.push(JSON.stringify(rows.rows));
     }

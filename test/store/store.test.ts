@@ -7,9 +7,10 @@ import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openStore, parseDatabaseUrl, StoreOpenError } from '../../src/store/open.js';
 import type { AccessTokenRecord, GrantRecord, RefreshTokenRecord } from '../../src/store/store.js';
-import { addClient, addUser, tempStore } from '../helpers/harness.js';
+import { addClient, addUser, tempStore, TEST_ENGINE } from '../helpers/harness.js';
 
-const engines = [{ name: 'SQLite', open: tempStore }];
+// One engine per vitest project: SQLite always, PostgreSQL when configured (vitest.config.ts).
+const engines = [{ name: TEST_ENGINE === 'postgres' ? 'PostgreSQL' : 'SQLite', open: tempStore }];
 
 for (const engine of engines) {
   describe(`Store on ${engine.name}`, () => {
