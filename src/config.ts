@@ -3,11 +3,19 @@
  * never a surprise later. Sources (flags, environment) are read by the CLI; this module
  * only checks and completes what it is given.
  */
+import { isIP } from 'node:net';
 import { InvalidInputError } from './oauth/errors.js';
 import { DEFAULT_LIFETIMES, type Lifetimes } from './oauth/tokens.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Which proxies may tell the client's address, scheme and host (`X-Forwarded-For`,
+ * `-Proto`, `-Host`): none (`false`), any (`true`), the nearest N hops, or the listed
+ * addresses, CIDR ranges and named ranges. Passed to Fastify's `trustProxy` as is.
+ */
+export type TrustProxy = boolean | number | string[];
 
 export interface ServerConfig {
   host: string;
@@ -17,6 +25,7 @@ export interface ServerConfig {
   demo: boolean;
   logLevel: LogLevel;
   lifetimes: Lifetimes;
+  trustProxy: TrustProxy;
 }
 
 export interface ServerConfigInput {
@@ -27,6 +36,8 @@ export interface ServerConfigInput {
   logLevel?: string;
   /** Seconds; the absolute lifetime of an authorization session (refresh tokens stop with it). */
   sessionLifetime?: string | number;
+  /** `true`/`false`, a hop count, or a comma-separated list of addresses and CIDR ranges; a bare flag is `true`. */
+  trustProxy?: string | boolean;
 }
 
 export function parsePort(value: string | number): number {
@@ -68,6 +79,47 @@ function parseLogLevel(value: string): LogLevel {
   return value as LogLevel;
 }
 
+/** proxy-addr's named ranges (127.0.0.0/8 and ::1; 169.254.0.0/16 and fe80::/10; 10/8, 172.16/12, 192.168/16 and fc00::/7). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry.toLowerCase())) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `--trust-proxy` / TESSERA_TRUST_PROXY: `true` (any proxy: only when nothing but the
+ * proxy can reach the server), `false`, a hop count (trust the N nearest proxies), or a
+ * comma-separated list of proxy addresses and CIDR ranges (`127.0.0.1,10.0.0.0/8`) or
+ * the names `loopback`, `linklocal`, `uniquelocal`. An empty value is `false`.
+ */
+export function parseTrustProxy(value: string | boolean): TrustProxy {
+  if (typeof value === 'boolean') return value;
+  const text = value.trim();
+  const lower = text.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false' || text === '') return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > 100) {
+      throw new InvalidInputError(`trust-proxy hop count must be from 1 to 100 (or false), not '${value}'`);
+    }
+    return hops;
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => !isAddressOrRange(entry));
+  if (bad !== undefined) {
+    throw new InvalidInputError(
+      `trust-proxy must be true, false, a hop count, or a comma-separated list of addresses or CIDR ranges, not '${value}' ('${bad}' is none of these)`,
+    );
+  }
+  return entries;
+}
+
 function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
@@ -93,6 +145,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
       ...DEFAULT_LIFETIMES,
       ...(input.sessionLifetime !== undefined && { grant: parseSeconds(input.sessionLifetime, 'session lifetime') }),
     },
+    trustProxy: parseTrustProxy(input.trustProxy ?? false),
   };
 }
 

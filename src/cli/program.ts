@@ -4,7 +4,9 @@ import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { configureErrors, requireSubcommand } from './common.js';
 import { registerMigrateCommand } from './migrate-command.js';
+import { registerPurgeCommand } from './purge-command.js';
 import { registerServeCommand } from './serve.js';
+import { registerTransferCommands } from './transfer-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
 /** The package version, read from package.json two levels up (from src/cli or dist/cli). */
@@ -27,7 +29,9 @@ export function buildProgram(): Command {
   requireSubcommand(program);
   registerServeCommand(program);
   registerMigrateCommand(program);
+  registerPurgeCommand(program);
   registerClientCommands(program);
   registerUserCommands(program);
+  registerTransferCommands(program);
   return program;
 }

@@ -1,19 +1,24 @@
 /**
- * `tessera serve`: validates the configuration, opens the store (applying migrations),
- * listens, and prints exactly one line on stdout — `listening on http://HOST:PORT` —
- * once connections are accepted. Logs and the demo banner go to stderr. SIGTERM/SIGINT
- * stop accepting, finish in-flight requests, close the database and exit 0.
+ * `tessera serve`: validates the configuration, opens the store (applying migrations;
+ * while the database cannot be reached it retries for `--db-wait` seconds, see
+ * database-wait.ts), listens, and prints exactly one line on stdout — `listening on
+ * http://HOST:PORT` — once connections are accepted. Logs and the demo banner go to
+ * stderr. SIGTERM/SIGINT stop accepting, finish in-flight requests, close the database
+ * and exit 0.
  */
 import type { AddressInfo } from 'node:net';
 import { Option, type Command } from 'commander';
 import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
 import type { AppConfig } from '../http/context.js';
+import { loopbackIssuers } from '../http/issuer.js';
 import { InvalidInputError } from '../oauth/errors.js';
 import { newSecret } from '../oauth/tokens.js';
-import { openStore } from '../store/open.js';
+import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { dbOption, exitWithError } from './common.js';
+import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
 import { demoBanner, seedDemo } from './demo-seed.js';
+import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
 interface ServeOptions {
   port?: string;
@@ -23,6 +28,10 @@ interface ServeOptions {
   demo?: boolean;
   logLevel?: string;
   sessionLifetime?: string;
+  trustProxy?: string | boolean;
+  dbPoolSize: string;
+  dbWait: string;
+  sweepInterval: string;
 }
 
 /** The secret that signs cookies: TESSERA_SECRET, else one generated once and kept in the database. */
@@ -43,18 +52,37 @@ async function serve(options: ServeOptions): Promise<void> {
     demo: options.demo,
     logLevel: options.logLevel,
     sessionLifetime: options.sessionLifetime,
+    trustProxy: options.trustProxy,
   });
+  const poolSize = parsePoolSize(options.dbPoolSize);
+  const waitSeconds = parseDbWait(options.dbWait);
+  const sweepIntervalMs = parseSweepInterval(options.sweepInterval);
   // Loaded here, not at the top: every other command starts faster without the web stack.
   const [{ pino }, { buildApp }] = await Promise.all([import('pino'), import('../http/app.js')]);
   const logger = pino({ level: config.logLevel, base: undefined }, pino.destination({ fd: 2, sync: false }));
-  const store = await openStore(options.db);
+  if (config.trustProxy === true) {
+    logger.warn('--trust-proxy true believes X-Forwarded-* from anyone: make sure only the proxy can reach this server, or list the proxy addresses');
+  }
+  // Nothing listens until the database is reached and migrated (--db-wait: retries).
+  const { store, secret } = await waitForDatabase(
+    async () => {
+      const opened = await openStore(options.db, { poolSize });
+      try {
+        return { store: opened, secret: await cookieSecret(opened) };
+      } catch (err) {
+        await opened.close().catch(() => undefined);
+        throw err;
+      }
+    },
+    { url: options.db, waitSeconds, log: logger },
+  );
   const appConfig: AppConfig = {
     issuer: config.issuer,
     demo: config.demo,
     lifetimes: config.lifetimes,
-    secret: await cookieSecret(store),
+    secret,
   };
-  const app = await buildApp(appConfig, store, { logger });
+  const app = await buildApp(appConfig, store, { logger, trustProxy: config.trustProxy });
 
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -66,11 +94,17 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const port = (app.server.address() as AddressInfo).port;
   // With --port 0 the issuer is known only now; no request has been served yet.
-  if (options.issuer === undefined) appConfig.issuer = defaultIssuer(config.host, port);
+  if (options.issuer === undefined) {
+    appConfig.issuer = defaultIssuer(config.host, port);
+    appConfig.issuerAliases = loopbackIssuers(config.host, port);
+  }
   if (config.demo) {
     await seedDemo(store, appConfig.issuer, Date.now());
     process.stderr.write(demoBanner(appConfig.issuer).join('\n'));
   }
+
+  // Deletes expired data now and then (issue 4 §6); stopped before the store closes.
+  const sweeper = startServeSweeper(store, logger, sweepIntervalMs);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -79,6 +113,7 @@ async function serve(options: ServeOptions): Promise<void> {
     logger.info({ signal }, 'shutting down');
     app
       .close()
+      .then(() => sweeper?.stop())
       .then(() => store.close())
       .then(
         () => {
@@ -103,6 +138,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--port <n>', 'port to listen on; 0 picks a free port').env('TESSERA_PORT').default('9000'))
     .addOption(new Option('--host <h>', 'address to listen on').env('TESSERA_HOST').default('127.0.0.1'))
     .addOption(dbOption())
+    .addOption(sweepIntervalOption())
     .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('TESSERA_ISSUER'))
     .option('--demo', 'seed and serve the demo client at /demo')
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).env('TESSERA_LOG_LEVEL').default('info'))
@@ -110,6 +146,23 @@ export function registerServeCommand(program: Command): void {
       new Option('--session-lifetime <seconds>', 'absolute lifetime of an authorization session (refresh tokens end with it)')
         .env('TESSERA_SESSION_LIFETIME')
         .default(String(30 * 24 * 3600)),
+    )
+    .addOption(
+      new Option('--db-pool-size <n>', 'PostgreSQL connections per instance (1-1000)')
+        .env('TESSERA_DB_POOL_SIZE')
+        .default(String(DEFAULT_POOL_SIZE)),
+    )
+    .addOption(
+      new Option('--db-wait <seconds>', 'at start, how long to keep retrying while the database cannot be reached (0: no retry)')
+        .env('TESSERA_DB_WAIT')
+        .default(String(DEFAULT_DB_WAIT_SECONDS)),
+    )
+    .addOption(
+      new Option(
+        '--trust-proxy [proxies]',
+        'behind a reverse proxy: take the client address, scheme and host from X-Forwarded-For/-Proto/-Host ' +
+          'sent by these proxies: true (any; a bare flag), false, a hop count, or a comma-separated list of addresses/CIDR ranges',
+      ).env('TESSERA_TRUST_PROXY'),
     )
     .action(async (options: ServeOptions) => {
       try {

@@ -10,9 +10,10 @@ import { authorizationCodeGrant } from '../oauth/grants/authorization-code.js';
 import { refreshTokenGrant } from '../oauth/grants/refresh-token.js';
 import { parseParams } from '../oauth/params.js';
 import { grantRegistry } from '../oauth/token-endpoint.js';
+import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { AppConfig, RouteContext } from './context.js';
-import { sendJson, sendPage } from './replies.js';
+import { sendFailureJson, sendJson, sendPage } from './replies.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { assetRoutes } from './routes/assets.js';
 import { authorizeRoutes } from './routes/authorize.js';
@@ -33,13 +34,22 @@ export interface BuildOptions {
   logger?: FastifyBaseLogger;
   /** The clock in milliseconds; default Date.now. */
   now?: () => number;
+  /**
+   * Which proxies' `X-Forwarded-For/-Proto/-Host` to believe for `request.ip`,
+   * `request.protocol` and `request.host` (Fastify's `trustProxy`); default none.
+   */
+  trustProxy?: TrustProxy;
 }
 
-/** One line per request: method, route, status, duration — never the query string or a body. */
+/**
+ * One line per request: client address (the proxy's X-Forwarded-For when trusted), method,
+ * route, status, duration — never the query string or a body.
+ */
 function addRequestLog(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
+        ip: request.ip,
         method: request.method,
         route: request.routeOptions.url ?? 'unknown',
         status: reply.statusCode,
@@ -48,6 +58,15 @@ function addRequestLog(app: FastifyInstance): void {
       'request',
     );
   });
+}
+
+/**
+ * Fastify's `trustProxy` for ours. A hop count becomes "trust the N nearest hops" (as
+ * proxy-addr does): Fastify itself now treats a number as "trust none".
+ */
+function fastifyTrustProxy(trust: TrustProxy | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust ?? false;
 }
 
 function addFormParser(app: FastifyInstance): void {
@@ -66,11 +85,12 @@ function addFallbacks(app: FastifyInstance): void {
     }
     return sendJson(reply, 404, { error: 'not_found', error_description: 'There is nothing at this path' });
   });
+  // Page routes set their own handler (replies.ts sendPageFailure). A database that cannot
+  // be reached is 503 temporarily_unavailable with Retry-After, anything else 500.
   app.setErrorHandler(async (error: { statusCode?: number }, request, reply) => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error }, 'request failed');
-    const description = status === 500 ? 'The server met an unexpected condition' : 'The request could not be read';
-    return sendJson(reply, status, { error: status === 500 ? 'server_error' : 'invalid_request', error_description: description });
+    if (status === 500) return sendFailureJson(request, reply, error);
+    return sendJson(reply, status, { error: 'invalid_request', error_description: 'The request could not be read' });
   });
 }
 
@@ -82,6 +102,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     // Node's own header limit (16 KiB) bounds the URL; oversized values are refused by oauth/params.
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
     return503OnClosing: true,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
   });
 
   const ctx: RouteContext = {

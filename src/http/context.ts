@@ -7,6 +7,11 @@ export interface AppConfig {
   issuer: string;
   demo: boolean;
   lifetimes: Lifetimes;
+  /**
+   * Other addresses that are this same server when no issuer was configured (localhost
+   * and 127.0.0.1 on the listening port): see issuer.ts.
+   */
+  issuerAliases?: string[];
   /** Signs cookies and derives CSRF tokens; shared by every instance. */
   secret: string;
 }

@@ -45,8 +45,7 @@ export async function allowAuthorization(
     return buildRedirect(request.redirectUri, { code, state: request.state, iss: ctx.issuer }, mode);
   }
   const accessToken = newSecret();
-  // Like every access token, it ends with the authorization session at the latest.
-  const expiresAt = Math.min(ctx.now + ctx.lifetimes.accessToken * 1000, grant.expiresAt);
+  const expiresAt = ctx.now + ctx.lifetimes.accessToken * 1000;
   await store.createGrantWithAccessToken(grant, {
     hash: hashSecret(accessToken),
     grantId: grant.id,
@@ -58,7 +57,7 @@ export async function allowAuthorization(
     {
       access_token: accessToken,
       token_type: 'Bearer',
-      expires_in: Math.floor((expiresAt - ctx.now) / 1000),
+      expires_in: ctx.lifetimes.accessToken,
       scope: role,
       state: request.state,
       iss: ctx.issuer,

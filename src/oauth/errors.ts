@@ -5,6 +5,8 @@
  * hold the characters RFC 6749 allows (%x20-21 / %x23-5B / %x5D-7E). `cause` is for
  * the log and is never sent.
  */
+import { StoreUnavailableError } from '../store/errors.js';
+
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -87,9 +89,18 @@ export const temporarilyUnavailable = (d: string, o?: OAuthErrorOptions) =>
   new OAuthError('temporarily_unavailable', d, o);
 export const invalidToken = (d: string, o?: OAuthErrorOptions) => new OAuthError('invalid_token', d, o);
 
-/** Any thrown value as an OAuthError: unexpected failures become a fixed server_error. */
+/** What a person or client is told while the database cannot be reached. */
+export const UNAVAILABLE_DESCRIPTION = 'The service is temporarily unavailable; please try again shortly';
+
+/**
+ * Any thrown value as an OAuthError: a database that cannot be reached right now becomes
+ * temporarily_unavailable (503, the cause kept for the log); any other unexpected
+ * failure a fixed server_error.
+ */
 export function asOAuthError(err: unknown): OAuthError {
-  return err instanceof OAuthError ? err : serverError(err);
+  if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError) return temporarilyUnavailable(UNAVAILABLE_DESCRIPTION, { cause: err });
+  return serverError(err);
 }
 
 /**

@@ -10,6 +10,11 @@ export type Params = Map<string, string[]>;
 /** SPEC §3.1: a parameter value over 4 KiB is refused. */
 export const MAX_PARAM_LENGTH = 4096;
 
+/** Over 4 KiB of UTF-8 (counted in bytes, so 2 100 × "é" is too long too). */
+function tooLong(value: string): boolean {
+  return value.length > MAX_PARAM_LENGTH || Buffer.byteLength(value, 'utf8') > MAX_PARAM_LENGTH;
+}
+
 /** Parses `application/x-www-form-urlencoded` text (a query string or a form body). */
 export function parseParams(text: string): Params {
   const params: Params = new Map();
@@ -38,7 +43,7 @@ export function single(params: Params, name: string, errorOptions?: OAuthErrorOp
   if (!values) return undefined;
   if (values.length > 1) throw invalidRequest(`The ${name} parameter was sent more than once`, errorOptions);
   const value = values[0] as string;
-  if (value.length > MAX_PARAM_LENGTH) throw invalidRequest(`The ${name} parameter is too long`, errorOptions);
+  if (tooLong(value)) throw invalidRequest(`The ${name} parameter is too long`, errorOptions);
   return value === '' ? undefined : value;
 }
 
@@ -50,6 +55,6 @@ export function firstRepeated(params: Params): string | undefined {
 
 /** The first parameter whose value is over the limit, if any. */
 export function firstOversized(params: Params): string | undefined {
-  for (const [name, values] of params) if (values.some((v) => v.length > MAX_PARAM_LENGTH)) return name;
+  for (const [name, values] of params) if (values.some(tooLong)) return name;
   return undefined;
 }

@@ -13,7 +13,7 @@ export interface ThrottlePolicy {
   windowSeconds: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottlePolicy = { failures: 10, windowSeconds: 15 * 60 };
+export const DEFAULT_THROTTLE: ThrottlePolicy = { failures: 20, windowSeconds: 15 * 60 };
 
 type ThrottleStore = Pick<Store, 'recordSignInFailure' | 'countSignInFailures' | 'clearSignInFailures'>;
 

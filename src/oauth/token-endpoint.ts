@@ -1,7 +1,9 @@
 /**
  * The token endpoint (RFC 6749 §3.2, §5) as ordered, named steps: refuse repeated or
- * oversized parameters → authenticate the client → look the grant type up → check the
+ * oversized parameters → look the grant type up → authenticate the client → check the
  * client may use it → let the grant handle it. The HTTP layer writes the result.
+ * An unknown grant type is refused before authentication: which grants exist is public
+ * (metadata), and a client sending `grant_type=password` learns that first.
  */
 import { authenticateClient } from './client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
@@ -36,9 +38,9 @@ export async function handleTokenRequest(
   refuseRepeatedAndOversized(request.params);
   const grantType = single(request.params, 'grant_type');
   if (grantType === undefined) throw invalidRequest('The grant_type parameter is missing');
-  const { client } = await authenticateClient(request.params, request.authorization, deps.store);
   const handler = registry.get(grantType);
   if (!handler) throw unsupportedGrantType(`grant_type ${grantType} is not supported`);
+  const { client } = await authenticateClient(request.params, request.authorization, deps.store);
   if (!client.grantTypes.includes(handler.grantType)) {
     throw unauthorizedClient(`This client is not allowed to use grant_type ${grantType}`);
   }

@@ -4,7 +4,8 @@
  * engines lives in open.ts. Conditional updates (`… where consumed_at is null`) make
  * every use-once operation single-winner on both engines.
  */
-import { Migrator, type Kysely, type Selectable, type Transaction, type UpdateResult } from 'kysely';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Migrator, type DeleteResult, type Kysely, type Selectable, type Transaction, type UpdateResult } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type {
   AccessTokenLookup,
@@ -16,6 +17,8 @@ import type {
   GrantType,
   PendingAuthorizationRecord,
   PersonRecord,
+  PurgeCounts,
+  PurgeOptions,
   RefreshTokenLookup,
   RefreshTokenRecord,
   SignInSessionRecord,
@@ -135,6 +138,22 @@ function joinedGrant(row: {
     expires_at: row.g_expires_at,
     revoked_at: row.g_revoked_at,
   });
+}
+
+/**
+ * Runs one purge batch, twice more after a short random pause if it fails: two
+ * instances' batches can deadlock on rows both are deleting, and the database then
+ * aborts one of them. Deleting is idempotent, so trying again is always safe.
+ */
+async function retried<T>(batch: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await batch();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
+    }
+  }
 }
 
 export class KyselyStore implements Store {
@@ -518,6 +537,180 @@ export class KyselyStore implements Store {
   }
 
   // operations
+
+  async purgeExpired(now: number, options: PurgeOptions): Promise<PurgeCounts> {
+    const size = options.batchSize;
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`batchSize must be a positive integer, not ${size}`);
+    const maxBatches = options.maxBatches ?? Infinity;
+    const failuresBefore = now - options.signInFailureWindowMs;
+    const db = this.db;
+
+    // Each step deletes one batch — `delete … where key in (select key … limit N)`, one
+    // statement that commits on its own (foreign keys cascade inside it) — and returns
+    // how many rows it deleted. Oldest first, so racing instances pick the same rows and
+    // one of them simply finds them gone.
+    const steps: Record<keyof PurgeCounts, Array<() => Promise<DeleteResult>>> = {
+      pending_authorizations: [
+        () =>
+          db
+            .deleteFrom('pending_authorizations')
+            .where('id', 'in', (eb) =>
+              eb.selectFrom('pending_authorizations').select('id').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+      sign_in_sessions: [
+        () =>
+          db
+            .deleteFrom('sign_in_sessions')
+            .where('hash', 'in', (eb) =>
+              eb.selectFrom('sign_in_sessions').select('hash').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+      sign_in_failures: [
+        () =>
+          db
+            .deleteFrom('sign_in_failures')
+            .where('key', 'in', (eb) =>
+              eb
+                .selectFrom('sign_in_failures')
+                .select('key')
+                .where('window_started_at', '<=', failuresBefore)
+                .orderBy('window_started_at')
+                .limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+      // A consumed code's row is what detects a replay, but only until the code expires:
+      // after that a replay fails as an unknown code anyway.
+      authorization_codes: [
+        () =>
+          db
+            .deleteFrom('authorization_codes')
+            .where('hash', 'in', (eb) =>
+              eb.selectFrom('authorization_codes').select('hash').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+      access_tokens: [
+        () =>
+          db
+            .deleteFrom('access_tokens')
+            .where('hash', 'in', (eb) =>
+              eb.selectFrom('access_tokens').select('hash').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+      refresh_tokens: [
+        // Expired ones; a retired one is what detects reuse (and revokes the family), so
+        // it stays while its grant lives.
+        () =>
+          db
+            .deleteFrom('refresh_tokens')
+            .where('hash', 'in', (eb) =>
+              eb
+                .selectFrom('refresh_tokens as rt')
+                .innerJoin('grants as g', 'g.id', 'rt.grant_id')
+                .select('rt.hash')
+                .where('rt.expires_at', '<=', now)
+                .where((w) => w.or([w('rt.retired_at', 'is', null), w('g.expires_at', '<=', now)]))
+                .orderBy('rt.expires_at')
+                .limit(size),
+            )
+            .executeTakeFirst(),
+        // Those of a revoked grant: none of them can be used any more.
+        () =>
+          db
+            .deleteFrom('refresh_tokens')
+            .where('hash', 'in', (eb) =>
+              eb
+                .selectFrom('refresh_tokens as rt')
+                .innerJoin('grants as g', 'g.id', 'rt.grant_id')
+                .select('rt.hash')
+                .where('g.revoked_at', 'is not', null)
+                .orderBy('rt.hash')
+                .limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+      grants: [
+        () =>
+          db
+            .deleteFrom('grants')
+            .where('id', 'in', (eb) =>
+              eb.selectFrom('grants').select('id').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+            )
+            .executeTakeFirst(),
+        // Revoked grants once no code or access token of theirs is unexpired.
+        () =>
+          db
+            .deleteFrom('grants')
+            .where('id', 'in', (eb) =>
+              eb
+                .selectFrom('grants as g')
+                .select('g.id')
+                .where('g.revoked_at', 'is not', null)
+                .where((w) =>
+                  w.not(
+                    w.exists(
+                      w
+                        .selectFrom('authorization_codes as c')
+                        .select('c.hash')
+                        .whereRef('c.grant_id', '=', 'g.id')
+                        .where('c.expires_at', '>', now),
+                    ),
+                  ),
+                )
+                .where((w) =>
+                  w.not(
+                    w.exists(
+                      w
+                        .selectFrom('access_tokens as a')
+                        .select('a.hash')
+                        .whereRef('a.grant_id', '=', 'g.id')
+                        .where('a.expires_at', '>', now),
+                    ),
+                  ),
+                )
+                .orderBy('g.revoked_at')
+                .limit(size),
+            )
+            .executeTakeFirst(),
+      ],
+    };
+
+    const counts: PurgeCounts = {
+      pending_authorizations: 0,
+      sign_in_sessions: 0,
+      sign_in_failures: 0,
+      authorization_codes: 0,
+      access_tokens: 0,
+      refresh_tokens: 0,
+      grants: 0,
+    };
+    // Children before grants, so that what a grant takes with it has been counted (by
+    // this call; when instances race, one's grants may take another's children along).
+    for (const kind of Object.keys(steps) as Array<keyof PurgeCounts>) {
+      let batches = 0;
+      for (const step of steps[kind]) {
+        // Only a batch that deleted nothing ends the step (not one that deleted fewer
+        // than asked, which may mean another instance took some of the same rows), so
+        // of instances racing, the last to find rows drains them all.
+        while (batches < maxBatches) {
+          if (options.signal?.aborted) return counts;
+          const deleted = Number((await retried(step)).numDeletedRows);
+          batches += 1;
+          counts[kind] += deleted;
+          // Let requests in between batches: better-sqlite3 is synchronous, and a
+          // chain of promises alone would keep the event loop from them.
+          await nextTurn();
+          if (deleted === 0) break;
+        }
+      }
+    }
+    return counts;
+  }
 
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();

@@ -1,23 +1,135 @@
 /**
  * Opening a store from a database URL. Engine differences live here: the dialect, the
- * connection settings, and how each driver reports a unique-key violation.
+ * connection settings, and how each driver reports a unique-key violation. Every query
+ * either driver runs goes through `translatingDialect`, so that "the database cannot be
+ * reached" surfaces as one typed StoreUnavailableError (errors.ts) on both engines.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
+import { describeUnavailable, isDatabaseUnavailable, StoreUnavailableError, translateStoreError } from './errors.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
+export { isDatabaseUnavailable, StoreUnavailableError } from './errors.js';
+
 export const DEFAULT_DB_URL = 'sqlite:./.tessera/tessera.db';
 
-/** The database could not be opened or reached: the CLI prints the message and exits 2. */
+/**
+ * The database could not be opened or reached: the CLI prints the message and exits 2.
+ * `unavailable` is true when the cause may go away by itself (the server is down or
+ * unreachable, not a wrong URL, password or database name): `serve` waits and retries.
+ */
 export class StoreOpenError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly unavailable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; unavailable?: boolean }) {
     super(message, options);
     this.name = 'StoreOpenError';
+    this.unavailable = options?.unavailable ?? false;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Driver errors in, StoreUnavailableError out
+// ---------------------------------------------------------------------------------------
+
+async function translated<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw translateStoreError(err);
+  }
+}
+
+/**
+ * A Kysely driver that runs `inner` and turns its "cannot reach the database" errors —
+ * while acquiring a connection, running a query, or beginning, committing or rolling
+ * back a transaction — into StoreUnavailableError. Other errors (a unique violation, a
+ * bug) pass through unchanged. The inner driver always gets its own connection objects
+ * back: it keeps private state on them (pg's release and discard marks).
+ */
+class TranslatingDriver implements Driver {
+  readonly #inner: Driver;
+  readonly #innerOf = new WeakMap<DatabaseConnection, DatabaseConnection>();
+
+  constructor(inner: Driver) {
+    this.#inner = inner;
+  }
+
+  #unwrap(connection: DatabaseConnection): DatabaseConnection {
+    return this.#innerOf.get(connection) ?? connection;
+  }
+
+  init(): Promise<void> {
+    return translated(() => this.#inner.init());
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const inner = await translated(() => this.#inner.acquireConnection());
+    const outer: DatabaseConnection = {
+      executeQuery: <R>(query: CompiledQuery): Promise<QueryResult<R>> => translated(() => inner.executeQuery<R>(query)),
+      streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => inner.streamQuery<R>(query, chunkSize),
+    };
+    this.#innerOf.set(outer, inner);
+    return outer;
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return translated(() => this.#inner.beginTransaction(this.#unwrap(connection), settings));
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return translated(() => this.#inner.commitTransaction(this.#unwrap(connection)));
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return translated(() => this.#inner.rollbackTransaction(this.#unwrap(connection)));
+  }
+
+  savepoint: Driver['savepoint'] = (connection, name, compile) =>
+    translated(() => this.#optional('savepoint')(this.#unwrap(connection), name, compile));
+
+  rollbackToSavepoint: Driver['rollbackToSavepoint'] = (connection, name, compile) =>
+    translated(() => this.#optional('rollbackToSavepoint')(this.#unwrap(connection), name, compile));
+
+  releaseSavepoint: Driver['releaseSavepoint'] = (connection, name, compile) =>
+    translated(() => this.#optional('releaseSavepoint')(this.#unwrap(connection), name, compile));
+
+  #optional(method: 'savepoint' | 'rollbackToSavepoint' | 'releaseSavepoint') {
+    const fn = this.#inner[method];
+    if (!fn) throw new Error(`the ${method} method is not supported by this driver`);
+    return fn.bind(this.#inner);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.releaseConnection(this.#unwrap(connection));
+  }
+
+  destroy(): Promise<void> {
+    return this.#inner.destroy();
+  }
+}
+
+function translatingDialect(inner: Dialect): Dialect {
+  return {
+    createDriver: () => new TranslatingDriver(inner.createDriver()),
+    createQueryCompiler: () => inner.createQueryCompiler(),
+    createAdapter: () => inner.createAdapter(),
+    createIntrospector: (db) => inner.createIntrospector(db),
+  };
 }
 
 export type DatabaseUrl = { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
@@ -68,7 +180,7 @@ function openSqlite(path: string): KyselyStore {
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: translatingDialect(new SqliteDialect({ database })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
   return new KyselyStore(db, isUniqueViolation);
@@ -94,11 +206,20 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
     max: poolSize,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
+    // Dead peers (a failover, a cut network) are noticed on idle connections too.
+    keepAlive: true,
   });
-  // An idle connection dropped by the server (a restart, a failover) must not crash the
-  // process: the pool discards it and the next query opens a new one.
+  // A connection dropped by the server or the network (a restart, a failover) must not
+  // crash the process. An idle one reports through the pool; one checked out reports on
+  // its client, which has no listener of its own while in use — an 'error' event without
+  // a listener would throw. The query in flight fails (StoreUnavailableError), the pool
+  // discards the client on release (it is no longer queryable), and the next query opens
+  // a new connection: nothing keeps a broken state.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+  const db = new Kysely<Database>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
   return new KyselyStore(db, isUniqueViolation);
@@ -115,7 +236,10 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     } catch (err) {
       await store.close().catch(() => undefined);
       const where = parsed.engine === 'postgres' ? ` at ${redactDatabaseUrl(parsed.url)}` : '';
-      throw new StoreOpenError(`cannot open the database${where}: ${describeDatabaseError(err)}`, { cause: err });
+      throw new StoreOpenError(`cannot open the database${where}: ${describeDatabaseError(err)}`, {
+        cause: err,
+        unavailable: isDatabaseUnavailable(err),
+      });
     }
   }
   return store;
@@ -123,9 +247,10 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 
 /** A driver error as a short phrase: connection failures by their cause, not a stack. */
 export function describeDatabaseError(err: unknown): string {
+  if (err instanceof StoreUnavailableError) return describeUnavailable(err.cause);
+  if (isDatabaseUnavailable(err)) return describeUnavailable(err);
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }> };
   const code = e.code ?? e.errors?.[0]?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused (is the database server running?)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the database host name does not resolve';
   if (code === '3D000') return 'the database does not exist';
   if (code === '28P01' || code === '28000') return 'the database refused the credentials';

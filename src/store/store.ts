@@ -111,6 +111,41 @@ export interface RefreshTokenLookup {
   grant: GrantRecord;
 }
 
+/** How many rows of each kind one purge deleted (keys are the table names). */
+export interface PurgeCounts {
+  pending_authorizations: number;
+  sign_in_sessions: number;
+  sign_in_failures: number;
+  authorization_codes: number;
+  access_tokens: number;
+  refresh_tokens: number;
+  grants: number;
+}
+
+export const PURGE_KINDS = [
+  'pending_authorizations',
+  'sign_in_sessions',
+  'sign_in_failures',
+  'authorization_codes',
+  'access_tokens',
+  'refresh_tokens',
+  'grants',
+] as const satisfies ReadonlyArray<keyof PurgeCounts>;
+
+export interface PurgeOptions {
+  /** Rows per delete statement: each batch is one short statement of its own. */
+  batchSize: number;
+  /** At most this many batches of each kind (default: until a batch finds nothing). */
+  maxBatches?: number;
+  /**
+   * The sign-in throttle's window (oauth/sign-in-throttle.ts DEFAULT_THROTTLE): failure
+   * counts whose window started this long ago or more no longer count, and go.
+   */
+  signInFailureWindowMs: number;
+  /** Stops between batches once aborted (a shutting-down sweeper); the counts so far are returned. */
+  signal?: AbortSignal;
+}
+
 export interface Store {
   // clients
   createClient(client: ClientRecord): Promise<void>;
@@ -187,6 +222,17 @@ export interface Store {
   revokeGrant(grantId: string, now: number): Promise<void>;
 
   // operations
+  /**
+   * Deletes what has expired, in batches of `batchSize` rows, each its own statement (no
+   * long locks; several instances may run it at once — a row deleted by another is just
+   * not counted twice): pending authorizations, sign-in sessions and sign-in failure
+   * windows past their end; codes and access tokens past expiry; refresh tokens past
+   * expiry — but a retired one (what detects reuse) only once its grant has expired —
+   * and every refresh token of a revoked grant (none of them can be used); grants past
+   * their absolute expiry, and revoked grants once no code or access token of theirs is
+   * unexpired, with whatever still belongs to them.
+   */
+  purgeExpired(now: number, options: PurgeOptions): Promise<PurgeCounts>;
   getSetting(key: string): Promise<string | undefined>;
   /** Stores the value unless the key is set; returns the value that is stored. */
   putSettingIfAbsent(key: string, value: string): Promise<string>;

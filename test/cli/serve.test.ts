@@ -67,6 +67,12 @@ describe('tessera serve', () => {
     [['--session-lifetime', '5'], /session lifetime/],
     [['--db', 'mysql://x'], /database URL/],
     [['--db', 'sqlite:/proc/nope/tessera.db'], /cannot open/],
+    [['--db', 'sqlite:/proc/nope/tessera.db', '--db-wait', '60'], /cannot open/],
+    [['--db-pool-size', '0'], /pool size/],
+    [['--db-pool-size', '1001'], /pool size/],
+    [['--db-pool-size', 'many'], /pool size/],
+    [['--db-wait', '-1'], /db wait/],
+    [['--db-wait', 'soon'], /db wait/],
     [['--bogus'], /unknown option/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
     const { db } = temp();
@@ -77,6 +83,19 @@ describe('tessera serve', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^tessera: /);
     expect(lines[0]).toMatch(message);
+  });
+
+  it('takes --db-pool-size and --db-wait from the environment, and refuses bad values there too', async () => {
+    const { db } = temp();
+    const run = await serveOnce(['--port', '0', '--db', db], { TESSERA_DB_POOL_SIZE: '25', TESSERA_DB_WAIT: '0' });
+    expect(run.stdout).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+    expect(run.code).toBe(0);
+    for (const env of [{ TESSERA_DB_POOL_SIZE: '0' }, { TESSERA_DB_WAIT: 'forever' }]) {
+      const result = runCli(['serve', '--port', '0'], { db, env });
+      expect(result.status).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^tessera: db (pool size|wait) must be a whole number/);
+    }
   });
 
   it('refuses a port that is in use with one line and exit code 2', async () => {

@@ -76,13 +76,16 @@ export interface TestApp {
   close: () => Promise<void>;
 }
 
-export async function testApp(options: { demo?: boolean; lifetimes?: Partial<Lifetimes>; issuer?: string } = {}): Promise<TestApp> {
+export async function testApp(
+  options: { demo?: boolean; lifetimes?: Partial<Lifetimes>; issuer?: string; issuerAliases?: string[] } = {},
+): Promise<TestApp> {
   const { store, cleanup } = await tempStore();
   const config: AppConfig = {
     issuer: options.issuer ?? ISSUER,
     demo: options.demo ?? false,
     lifetimes: { ...DEFAULT_LIFETIMES, ...options.lifetimes },
     secret: randomBytes(32).toString('base64url'),
+    ...(options.issuerAliases && { issuerAliases: options.issuerAliases }),
   };
   let offset = 0;
   const app = await buildApp(config, store, { now: () => Date.now() + offset });

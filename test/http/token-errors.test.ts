@@ -435,12 +435,14 @@ describe('invalid_client (401)', () => {
     );
   });
 
-  it('the client is checked before the grant type', async () => {
+  it('an unknown grant type is refused before the client is checked (SPEC: password is unsupported_grant_type)', async () => {
     expectError(
       await postToken(t.app, { grant_type: 'password', client_id: conf.id, client_secret: 'wrong' }),
-      401,
-      'invalid_client',
+      400,
+      'unsupported_grant_type',
     );
+    expectError(await postToken(t.app, { grant_type: 'password', username: 'alice', password: 'x' }), 400, 'unsupported_grant_type');
+    expectError(await postToken(t.app, { grant_type: 'authorization_code', code: 'x', client_id: conf.id, client_secret: 'wrong' }), 401, 'invalid_client');
   });
 });
 
@@ -690,12 +692,16 @@ describe('the authorization session lifetime', () => {
     expectError(await refresh((second.json() as Tokens).refresh_token as string), 400, 'invalid_grant');
   });
 
-  it('no token outlives the session', async () => {
-    const res = await exchange(await codeFor('conf'), {}, confBasic());
-    const body = res.json() as Tokens;
-    expect(body.expires_in).toBeLessThanOrEqual(120);
-    t.advance(121_000);
-    expect((await me(body.access_token)).statusCode).toBe(401);
+  it('access tokens keep their full lifetime near the end of the session; refreshing stops with it', async () => {
+    const first = expectTokens(await exchange(await codeFor('conf'), {}, confBasic()));
+    t.advance(100_000);
+    const second = expectTokens(await refresh(first.refresh_token as string));
+    expect(second.expires_in).toBe(600);
+    t.advance(21_000);
+    expect((await me(second.access_token)).statusCode).toBe(200);
+    expectError(await refresh(second.refresh_token as string), 400, 'invalid_grant');
+    t.advance(600_000);
+    expect((await me(second.access_token)).statusCode).toBe(401);
   });
 });
 

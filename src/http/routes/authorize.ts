@@ -9,16 +9,19 @@ import { invalidRequest } from '../../oauth/errors.js';
 import { hashSecret, newSecret } from '../../oauth/tokens.js';
 import { browserBinding } from '../browser.js';
 import type { RouteContext } from '../context.js';
-import { sendAuthorizationError } from '../replies.js';
+import { issuerFor } from '../issuer.js';
+import { sendAuthorizationError, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 
 export const AUTHORIZE_PATHS = ['/apiAuthorize.action', '/oauth2/authorize'] as const;
 
 export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { config, store } = ctx;
+  // A failure no step answered (the database unreachable) is a page, never JSON.
+  app.setErrorHandler(sendPageFailure);
 
   async function authorize(request: FastifyRequest, reply: FastifyReply) {
-    const params = request.method === 'GET' ? queryParams(request) : formParams(request);
+    const params = request.method === 'POST' ? formParams(request) : queryParams(request);
     let validated;
     try {
       if (!params) {
@@ -26,7 +29,7 @@ export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
       }
       validated = await validateAuthorizationRequest(params, store);
     } catch (err) {
-      return sendAuthorizationError(request, reply, err, config.issuer);
+      return sendAuthorizationError(request, reply, err, issuerFor(ctx, request));
     }
     const now = ctx.now();
     const id = newSecret();

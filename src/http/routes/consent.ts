@@ -9,7 +9,8 @@ import { parseRole, ROLE_LABELS, type Role } from '../../oauth/scope.js';
 import { single } from '../../oauth/params.js';
 import type { PersonRecord } from '../../store/store.js';
 import type { RouteContext } from '../context.js';
-import { sendPage } from '../replies.js';
+import { issuerFor } from '../issuer.js';
+import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { consentPage } from '../views/consent.js';
 import { errorPage } from '../views/error.js';
@@ -37,6 +38,8 @@ async function consentingPerson(
 
 export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { store, config } = ctx;
+  // A failure no step answered (the database unreachable) is a page, never JSON.
+  app.setErrorHandler(sendPageFailure);
 
   app.get('/consent', async (request, reply) => {
     const flow = await loadPending(ctx, request, reply, queryParams(request).get('request')?.[0]);
@@ -71,7 +74,11 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
       return sendPage(
         reply,
         400,
-        errorPage({ status: 400, title: 'Choose a role', message: 'Go back, choose one of the roles offered, and press Allow or Deny.' }),
+        errorPage(
+          decision === 'allow'
+            ? { status: 400, title: 'Choose a role', message: 'Go back, choose one of the roles offered, and press Allow.' }
+            : { status: 400, title: 'Allow or Deny', message: 'Go back and press Allow or Deny.' },
+        ),
       );
     }
     // Taking the pending authorization is the claim: a form posted twice completes once.
@@ -80,9 +87,9 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
 
     const location =
       decision === 'deny'
-        ? denyAuthorization(flow.request, config.issuer)
+        ? denyAuthorization(flow.request, issuerFor(ctx, request))
         : await allowAuthorization(flow.request, who.person, role as Role, store, {
-            issuer: config.issuer,
+            issuer: issuerFor(ctx, request),
             lifetimes: config.lifetimes,
             now: ctx.now(),
           });

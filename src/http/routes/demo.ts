@@ -23,7 +23,8 @@ import { newSecret } from '../../oauth/tokens.js';
 import type { ClientRecord, PersonRecord } from '../../store/store.js';
 import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from '../demo-fixtures.js';
 import type { RouteContext } from '../context.js';
-import { sendPage } from '../replies.js';
+import { issuerFor } from '../issuer.js';
+import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import {
   demoCallbackPage,
@@ -155,8 +156,9 @@ interface Call {
 
 export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { config, store } = ctx;
+  // A failure no step answered (the database unreachable) is a page, never JSON.
+  app.setErrorHandler(sendPageFailure);
   // Read on each use: with `serve --port 0` the issuer is completed after registration.
-  const issuer = () => config.issuer;
   /**
    * Where the person opened the demo: its own address when that is one the demo client is
    * registered for (localhost or 127.0.0.1), else the issuer. The whole walk stays on
@@ -382,8 +384,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       return sendPage(reply, 400, demoCallbackPage(view({ kind: 'state-mismatch' })));
     }
     const iss = value('iss');
-    if (iss !== undefined && iss !== issuer()) {
-      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuer() })));
+    if (iss !== undefined && iss !== issuerFor(ctx, request)) {
+      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuerFor(ctx, request) })));
     }
     const error = value('error');
     if (error !== undefined) {

@@ -1,12 +1,12 @@
 /** GET / — where a person or developer who opens the server's address lands. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteContext } from '../context.js';
+import { issuerFor } from '../issuer.js';
 import { sendPage } from '../replies.js';
 import { html } from '../views/html.js';
 import { page } from '../views/layout.js';
 
-export const homeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  const { issuer, demo } = ctx.config;
+function homePage(issuer: string, demo: boolean): string {
   const body = html`<section class="card">
 <h1>Tessera</h1>
 <p>This is an OAuth 2.0 authorization server. Apps send you here to sign in and approve what they may do for you.</p>
@@ -18,6 +18,9 @@ ${demo ? html`<p><a href="/demo">Open the demo</a> to walk through the whole flo
 <li>Metadata: <a href="/.well-known/oauth-authorization-server"><code>/.well-known/oauth-authorization-server</code></a></li>
 </ul>
 </section>`;
-  const rendered = page({ title: 'Tessera', body });
-  app.get('/', async (_request, reply) => sendPage(reply, 200, rendered));
+  return page({ title: 'Welcome', body });
+}
+
+export const homeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  app.get('/', async (request, reply) => sendPage(reply, 200, homePage(issuerFor(ctx, request), ctx.config.demo)));
 };

@@ -6,7 +6,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { extractBearerToken, MissingToken, verifyAccessToken } from '../../oauth/bearer.js';
 import { asOAuthError } from '../../oauth/errors.js';
 import type { RouteContext } from '../context.js';
-import { sendJson } from '../replies.js';
+import { enableCors } from '../cors.js';
+import { sendFailureJson, sendJson } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 
 function bearerChallenge(reply: FastifyReply, err: unknown): FastifyReply {
@@ -20,6 +21,13 @@ function bearerChallenge(reply: FastifyReply, err: unknown): FastifyReply {
 }
 
 export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  enableCors(app, ['/api/v1/me'], ['GET']);
+  app.route({
+    method: ['POST', 'PUT', 'DELETE', 'PATCH'],
+    url: '/api/v1/me',
+    handler: async (_request, reply) =>
+      sendJson(reply.header('allow', 'GET'), 405, { error: 'invalid_request', error_description: 'This resource accepts only GET' }),
+  });
   app.get('/api/v1/me', async (request, reply) => {
     try {
       const token = extractBearerToken({
@@ -35,7 +43,9 @@ export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
         client_id: client.id,
       });
     } catch (err) {
-      if (asOAuthError(err).status >= 500) request.log.error({ err }, 'resource request failed');
+      // Not a token problem (the database unreachable, a bug): no Bearer challenge, which
+      // would tell the client to get a new token; 503 carries Retry-After.
+      if (asOAuthError(err).status >= 500) return sendFailureJson(request, reply, err);
       return bearerChallenge(reply, err);
     }
   });

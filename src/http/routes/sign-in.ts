@@ -11,7 +11,7 @@ import { ROLE_LABELS } from '../../oauth/scope.js';
 import { hashSecret, newSecret } from '../../oauth/tokens.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
 import type { RouteContext } from '../context.js';
-import { sendPage } from '../replies.js';
+import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { loginPage } from '../views/login.js';
 import { consentUrl, loadPending, loginUrl, rolesFor, type PendingContext } from './pending.js';
@@ -38,6 +38,8 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
 
 export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { store } = ctx;
+  // A failure no step answered (the database unreachable) is a page, never JSON.
+  app.setErrorHandler(sendPageFailure);
 
   app.get('/login', async (request, reply) => {
     const query = queryParams(request);

@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidRequest } from '../../oauth/errors.js';
 import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { RouteContext } from '../context.js';
+import { enableCors } from '../cors.js';
 import { sendJson, sendTokenError } from '../replies.js';
 import { formParams } from '../request-params.js';
 
@@ -39,6 +40,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     return sendJson(reply, 405, { error: 'invalid_request', error_description: 'The token endpoint accepts only POST' });
   }
 
+  enableCors(app, TOKEN_PATHS, ['POST']);
   for (const url of TOKEN_PATHS) {
     app.post(url, token);
     app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: wrongMethod });

@@ -41,7 +41,9 @@ export interface MintedTokens {
 
 /**
  * A new access token, and a refresh token when the client may refresh and the
- * authorization session (the grant) still has time left: refresh tokens never outlive it.
+ * authorization session (the grant) still has time left: refresh tokens never outlive
+ * it. The access token keeps its full lifetime (SPEC §3.2 `expires_in: 600`): the end of
+ * the session stops refreshing, as PKB describes, not the tokens already issued.
  */
 export function mintTokens(grant: GrantRecord, scope: Role, client: ClientRecord, deps: GrantDeps): MintedTokens {
   const accessToken = newSecret();
@@ -49,12 +51,12 @@ export function mintTokens(grant: GrantRecord, scope: Role, client: ClientRecord
     hash: hashSecret(accessToken),
     grantId: grant.id,
     scope,
-    expiresAt: Math.min(deps.now + deps.lifetimes.accessToken * 1000, grant.expiresAt),
+    expiresAt: deps.now + deps.lifetimes.accessToken * 1000,
   };
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',
-    expires_in: Math.max(0, Math.floor((access.expiresAt - deps.now) / 1000)),
+    expires_in: deps.lifetimes.accessToken,
     scope,
   };
   if (!client.grantTypes.includes('refresh_token') || grant.expiresAt <= deps.now) {

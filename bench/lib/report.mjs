@@ -1,0 +1,215 @@
+// bench/RESULTS.md (or RESULTS.quick.md) from one run's measurements.
+import { writeFileSync } from 'node:fs';
+
+const FLOW_TITLES = {
+  code: 'Authorization-code exchange (POST token, grant_type=authorization_code, PKCE S256, client_secret_basic)',
+  refresh: 'Refresh-token rotation (POST token, grant_type=refresh_token; a fresh refresh token per request)',
+  bearer: 'Protected resource with a bearer token (Tessera GET /api/v1/me; peers: see README)',
+  full: 'Complete browserless flow (authorize → sign-in page → sign-in POST → consent page → consent POST → redirect → token), flows/s',
+};
+const UNIT = { code: 'req/s', refresh: 'req/s', bearer: 'req/s', full: 'flows/s' };
+
+const fmt = (v, digits = 0) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const num = (v) => (v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+const ms = (v) => (v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const ratio = (a, b) => (a && b && a.valid && b.valid ? `${(a.rps / b.rps).toFixed(2)}×` : '–');
+
+function find(rows, id) {
+  return rows?.find((r) => r.id === id);
+}
+
+function flowTable(flow, rows) {
+  const sqlite = find(rows, 'tessera-sqlite');
+  const postgres = find(rows, 'tessera-postgres');
+  const lines = [
+    `| server | ${UNIT[flow]} | p50 ms | p99 ms | peak RSS MB | server CPU | load-gen CPU | Tessera SQLite ÷ this | Tessera PostgreSQL ÷ this | check |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const loadWarn = r.loadCpu !== undefined && r.loadCpu > 90 ? ' ⚠' : '';
+    lines.push(
+      `| ${r.label} | ${r.valid ? num(r.rps) : `~~${num(r.rps)}~~`} | ${ms(r.p50)} | ${ms(r.p99)} | ${fmt(r.rss)} | ${fmt(r.serverCpu)}% | ${fmt(r.loadCpu)}%${loadWarn} | ` +
+        `${r.id === 'tessera-sqlite' ? '1.00×' : ratio(sqlite, r)} | ${r.id === 'tessera-postgres' ? '1.00×' : postgres ? ratio(postgres, r) : '–'} | ` +
+        `${r.valid ? `ok (${r.runs} run${r.runs === 1 ? '' : 's'})` : `**INVALID**: ${String(r.problem ?? '').replace(/\|/g, '/').slice(0, 160)}`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function ratioTable(flows) {
+  const peers = [
+    ['oidc-provider', 'node-oidc-provider'],
+    ['oauth2-server-http', 'oauth2-server (node:http)'],
+    ['oauth2-server-express', 'oauth2-server (Express)'],
+    ['ceiling', 'ceiling'],
+  ];
+  const lines = [
+    `| flow | Tessera on | ${peers.map(([, l]) => `÷ ${l}`).join(' | ')} |`,
+    `| --- | --- | ${peers.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const [flow, rows] of Object.entries(flows)) {
+    for (const [id, engine] of [
+      ['tessera-sqlite', 'SQLite'],
+      ['tessera-postgres', 'PostgreSQL'],
+    ]) {
+      const t = find(rows, id);
+      if (!t) continue;
+      lines.push(`| ${flow} | ${engine} | ${peers.map(([p]) => ratio(t, find(rows, p))).join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function targetsTable(results) {
+  const f = results.flows;
+  const t = (flow) => find(f[flow], 'tessera-sqlite');
+  const p = (flow, id) => find(f[flow], id);
+  const rows = [];
+  const check = (name, measured, met) => rows.push(`| ${name} | ${measured} | ${met === undefined ? '–' : met ? 'met' : '**missed**'} |`);
+  for (const flow of ['code', 'refresh']) {
+    const me = t(flow);
+    if (!me) continue;
+    const oidc = p(flow, 'oidc-provider');
+    const o2 = p(flow, 'oauth2-server-http');
+    const r1 = me.valid && oidc?.valid ? me.rps / oidc.rps : undefined;
+    const r2 = me.valid && o2?.valid ? me.rps / o2.rps : undefined;
+    check(`${flow}: ≥ 3× node-oidc-provider`, r1 === undefined ? '–' : `${r1.toFixed(2)}×`, r1 === undefined ? undefined : r1 >= 3);
+    check(`${flow}: ≥ 1.2× oauth2-server on node:http`, r2 === undefined ? '–' : `${r2.toFixed(2)}×`, r2 === undefined ? undefined : r2 >= 1.2);
+    check(`${flow}: p99 ≤ 10 ms at 32 connections`, me.valid ? `${ms(me.p99)} ms` : '–', me.valid ? me.p99 <= 10 : undefined);
+  }
+  const bearer = t('bearer');
+  const ceiling = p('bearer', 'ceiling');
+  if (bearer) {
+    const r = bearer.valid && ceiling?.valid ? bearer.rps / ceiling.rps : undefined;
+    check('bearer: ≥ 50 % of the node:http ceiling', r === undefined ? '–' : `${(r * 100).toFixed(0)} %`, r === undefined ? undefined : r >= 0.5);
+  }
+  const scale = results.scale;
+  if (scale?.length >= 2) {
+    const small = scale[0];
+    const big = scale[scale.length - 1];
+    for (const flow of ['bearer', 'code']) {
+      const a = small.flows?.[flow];
+      const b = big.flows?.[flow];
+      const r = a?.valid && b?.valid ? b.rps / a.rps : undefined;
+      check(
+        `${flow} with ${big.size.toLocaleString('en-US')} live tokens ≥ 90 % of ${small.size.toLocaleString('en-US')}`,
+        r === undefined ? '–' : `${(r * 100).toFixed(0)} %`,
+        r === undefined ? undefined : r >= 0.9,
+      );
+    }
+  }
+  const rss = Object.values(f)
+    .map((rows) => find(rows, 'tessera-sqlite'))
+    .filter((r) => r?.rss !== undefined);
+  if (rss.length) {
+    const max = Math.max(...rss.map((r) => r.rss));
+    check('RSS under load < 120 MB (highest over the flows)', `${max.toFixed(0)} MB`, max < 120);
+  }
+  if (results.startup?.fresh !== undefined) {
+    const worst = Math.max(results.startup.fresh, results.startup.existing ?? 0);
+    check('`serve` prints `listening on` in < 1 s', `${worst.toFixed(0)} ms`, worst < 1000);
+  }
+  return ['| target (issue 5) | measured | |', '| --- | ---: | --- |', ...rows].join('\n');
+}
+
+function scaleTable(scale) {
+  const base = scale[0];
+  const lines = [
+    '| live tokens | seeding | database on disk | bearer req/s | bearer p99 ms | code req/s | code p99 ms | bearer vs first row | code vs first row |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of scale) {
+    if (row.error) {
+      lines.push(`| ${row.size.toLocaleString('en-US')} | **failed**: ${row.error.replace(/\|/g, '/').slice(0, 160)} | | | | | | | |`);
+      continue;
+    }
+    const b = row.flows.bearer;
+    const c = row.flows.code;
+    const vs = (flow) => {
+      const x = row.flows[flow];
+      const y = base.flows?.[flow];
+      return x?.valid && y?.valid ? `${((x.rps / y.rps) * 100).toFixed(0)} %` : '–';
+    };
+    const cell = (x) => (x ? (x.valid ? num(x.rps) : `**INVALID** ${num(x.rps)}`) : '–');
+    lines.push(
+      `| ${row.size.toLocaleString('en-US')} | ${fmt(row.seedSeconds, 1)} s | ${fmt(row.dbMB, 0)} MB | ${cell(b)} | ${ms(b?.p99)} | ${cell(c)} | ${ms(c?.p99)} | ${vs('bearer')} | ${vs('code')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function writeReport(file, meta, results) {
+  const m = meta.machine;
+  const runsNote = meta.quick
+    ? `**Quick smoke run**: ${meta.mode.runs} measured run of ${meta.mode.duration} s per cell after a ${meta.mode.warmup} s warm-up ` +
+      `(full flow: ${meta.mode.full.runs} run of ${meta.mode.full.duration} s with ${meta.mode.full.connections} browsers instead of 32), so every number is a single short sample, not a median. ` +
+      'It shows that the bench works end to end; use `npm run bench` on a quiet machine for numbers.'
+    : `Each cell: a ${meta.mode.warmup} s warm-up, then the median of ${meta.mode.runs} measured runs of ${meta.mode.duration} s ` +
+      `(full flow: ${meta.mode.full.warmup} s warm-up, median of ${meta.mode.full.runs} runs of ${meta.mode.full.duration} s after ${meta.mode.full.settle} s of settling).`;
+  const out = [];
+  out.push(`# Tessera benchmark${meta.quick ? ' (quick smoke run)' : ''}`);
+  out.push('');
+  out.push(`Generated by \`${meta.command}\` — do not edit by hand; rerun to regenerate. How it works: [README.md](README.md).`);
+  out.push('');
+  out.push(runsNote);
+  out.push('');
+  out.push('## Setup');
+  out.push('');
+  out.push(`- Command: \`${meta.command}\``);
+  out.push(`- Date: ${meta.started} (${meta.minutes.toFixed(1)} minutes)`);
+  out.push(`- Machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.kernel}`);
+  out.push(`- Load average (1/5/15 min) before: ${m.loadBefore}; after: ${m.loadAfter}`);
+  out.push(`- Node ${m.node}; load generators: ${m.wrk} (code, refresh, bearer), autocannon 8 (full flow)`);
+  out.push(`- Tessera commit ${m.commit}${m.dirty ? ' with uncommitted changes in src/' : ''}; \`tessera serve\` with its defaults (SQLite WAL, synchronous=FULL), log level ${meta.logLevel}`);
+  out.push(`- Pinning: ${meta.pinning}; ${meta.connections} connections; every server started fresh for each flow, on loopback`);
+  out.push(`- PostgreSQL: ${meta.postgres ? 'measured (a fresh database per server start)' : 'not reachable, skipped'}`);
+  out.push('');
+  out.push('## Tessera ÷ peer (throughput ratios, medians)');
+  out.push('');
+  out.push('Above 1 means Tessera is faster. `–`: a side is missing or invalid.');
+  out.push('');
+  out.push(ratioTable(results.flows));
+  out.push('');
+  if (results.flows.code || results.flows.refresh || results.flows.bearer) {
+    out.push('## Issue 5 targets (Tessera on SQLite)');
+    out.push('');
+    out.push(targetsTable(results));
+    out.push('');
+  }
+  for (const [flow, rows] of Object.entries(results.flows)) {
+    out.push(`## ${FLOW_TITLES[flow] ?? flow}`);
+    out.push('');
+    out.push(flowTable(flow, rows));
+    out.push('');
+  }
+  out.push(
+    'Columns: median throughput, median of the runs\' p50 and p99 latency, the highest RSS of the server process seen while it was measured ' +
+      '(sampled every 100 ms), the server\'s and the load generator\'s CPU use (100 % = one core; ⚠ marks a load generator above 90 %, ' +
+      'whose number may then be a floor). PostgreSQL itself runs outside the pinning: its CPU is not in these columns.',
+  );
+  out.push('');
+  if (results.scale) {
+    out.push('## Tessera on SQLite with more data');
+    out.push('');
+    out.push(
+      'The same server and flows with N live access tokens in the database (each with its own grant), seeded through `Store.createGrantWithAccessToken` before the server starts.' +
+        (meta.quick ? ' The quick run uses small sizes; the full run uses 1 000 and 1 000 000.' : ''),
+    );
+    out.push('');
+    out.push(scaleTable(results.scale));
+    out.push('');
+  }
+  if (results.startup) {
+    const s = results.startup;
+    out.push('## `tessera serve` start-up');
+    out.push('');
+    out.push('Time from spawning `node dist/cli/main.js serve --port 0` (pinned to the server core) to its `listening on` line, median.');
+    out.push('');
+    out.push('| database | median | all runs (ms) |');
+    out.push('| --- | ---: | --- |');
+    out.push(`| fresh SQLite file (migrations applied) | ${fmt(s.fresh)} ms | ${s.freshAll.map((v) => v.toFixed(0)).join(', ')} |`);
+    out.push(`| existing SQLite file | ${fmt(s.existing)} ms | ${s.existingAll.map((v) => v.toFixed(0)).join(', ')} |`);
+    out.push('');
+  }
+  writeFileSync(file, out.join('\n'));
+}

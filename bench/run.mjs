@@ -1,0 +1,471 @@
+#!/usr/bin/env node
+// Tessera's benchmark against node-oidc-provider, @node-oauth/oauth2-server and a bare
+// node:http ceiling, all in one run on this machine. See bench/README.md.
+//
+//   npm run bench                 full run → bench/RESULTS.md (+ RESULTS.json)
+//   npm run bench -- --quick      ~2-minute smoke → bench/RESULTS.quick.md (+ .json)
+//
+// Options: --quick, --no-build (use dist/ as it is), --targets a,b (ids, see below),
+// --flows code,refresh,bearer,full, --no-postgres, --no-scale, --no-startup,
+// --tessera-log-level LEVEL (default info, what `tessera serve` does), --out FILE.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import {
+  childrenCpuSeconds,
+  cpuSeconds,
+  pinned,
+  pinning,
+  rssSampler,
+  runToEnd,
+  setClockTicks,
+  startProcess,
+  stopAll,
+  stopProcess,
+} from './lib/proc.mjs';
+import { peerTargets, postgresDatabase, ROOT, sqliteDatabase, tesseraTarget, benchEnv } from './lib/targets.mjs';
+import { writeReport } from './lib/report.mjs';
+
+// ---------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = flag('quick');
+
+const MODES = {
+  quick: {
+    warmup: 1, duration: 2, runs: 1,
+    // Sign-in is scrypt (~0.1 s of one core each): with 32 browsers a flow takes seconds,
+    // too long for a smoke run, so the quick run's full flow uses 8 browsers (labelled).
+    full: { warmup: 0, settle: 0, duration: 6, runs: 1, connections: 8 },
+    scale: [1_000, 10_000], startups: 3,
+  },
+  full: {
+    warmup: 5, duration: 10, runs: 3,
+    full: { warmup: 5, settle: 5, duration: 15, runs: 3, connections: 32 },
+    scale: [1_000, 1_000_000], startups: 7,
+  },
+};
+const mode = quick ? MODES.quick : MODES.full;
+const CONNECTIONS = 32;
+const BEARER_POOL = 1000;
+const INITIAL_RATE = 3000; // req/s guess for the first pool; pools then follow measured rates
+const POOL_MARGIN = 1.6;
+const FLOWS = (option('flows') ?? 'code,refresh,bearer,full').split(',');
+const ONLY = option('targets')?.split(',');
+const LOG_LEVEL = option('tessera-log-level') ?? 'info';
+const OUT = option('out') ?? join(ROOT, 'bench', quick ? 'RESULTS.quick.md' : 'RESULTS.md');
+const LUA = join(ROOT, 'bench', 'wrk', 'oauth.lua');
+const FULL_FLOW = join(ROOT, 'bench', 'loadgen', 'full-flow.mjs');
+
+const shared = {
+  clientId: 'bench-client',
+  clientSecret: randomBytes(32).toString('base64url'),
+  redirectUri: 'http://127.0.0.1:9999/cb',
+  users: Array.from({ length: 8 }, (_, i) => `bench-user-${i}`),
+  password: 'bench password 1234',
+};
+
+const log = (...a) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
+
+// ---------------------------------------------------------------------------------
+// Preflight: tools, machine, build, PostgreSQL
+// ---------------------------------------------------------------------------------
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  return {
+    cores: os.cpus().length,
+    cpuModel: model,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    wrk: execFileSync('sh', ['-c', 'wrk --version 2>&1 | head -1'], { encoding: 'utf8' }).trim().split(' Copyright')[0],
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    dirty: git(['status', '--porcelain', '--', 'src']) !== '',
+    loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+async function ensureWrk() {
+  if (which('wrk')) return;
+  log('wrk is not installed; installing it from Debian (apt-get install -y wrk)');
+  const r = await runToEnd('sh', ['-c', 'apt-get install -y wrk || (apt-get update && apt-get install -y wrk)']);
+  if (r.code !== 0 || !which('wrk')) {
+    throw new Error(`wrk is needed: install it with "apt-get install wrk" (as root). apt said:\n${r.stderr.slice(-2000)}`);
+  }
+}
+
+async function postgresAdminUrl() {
+  if (flag('no-postgres')) return undefined;
+  const url = process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/';
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return url;
+  } catch (err) {
+    log(`PostgreSQL not reachable at ${url.replace(/:[^:@/]*@/, ':***@')} (${err.message}): Tessera on PostgreSQL is skipped`);
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// One wrk run: issue the pool, run wrk pinned to the load core, read the counters
+// ---------------------------------------------------------------------------------
+const basicHeader = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+function parseBenchJson(stdout, what) {
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) throw new Error(`${what}: no BENCH_JSON line in output:\n${stdout.slice(-1500)}`);
+  return JSON.parse(line.slice('BENCH_JSON '.length));
+}
+
+function alive(target) {
+  return target.proc && target.proc.child.exitCode === null && target.proc.child.signalCode === null;
+}
+
+let poolSeq = 0;
+
+async function wrkRun(ctx, cell, flow, seconds, poolSize) {
+  const { target } = cell;
+  const file = join(ctx.dir, `pool-${target.id}-${flow}-${++poolSeq}.txt`);
+  const t0 = performance.now();
+  await target.issue(flow, poolSize, file);
+  const issueSeconds = (performance.now() - t0) / 1000;
+  const path = flow === 'bearer' ? target.paths.bearer : target.paths.token;
+  const [command, args] = pinned(pinning.load, [
+    'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', LUA, `${target.url}${path}`, '--',
+    flow, file, basicHeader(shared.clientId, target.clientSecret), encodeURIComponent(shared.redirectUri), target.markers[flow].join('|'),
+  ]);
+  cell.rss.take();
+  const server0 = cpuSeconds(target.pid);
+  const load0 = childrenCpuSeconds();
+  const result = await runToEnd(command, args, { timeoutMs: (seconds + 120) * 1000 });
+  const load1 = childrenCpuSeconds();
+  const server1 = cpuSeconds(target.pid);
+  const rss = cell.rss.take();
+  rmSync(file, { force: true });
+  if (result.code !== 0) throw new Error(`wrk failed (${result.code}): ${result.stderr.slice(-1000)}`);
+  const w = parseBenchJson(result.stdout, 'wrk');
+  const secondsRun = w.duration_us / 1e6;
+  const errors = w.bad_status + w.bad_body + w.bad_cache + w.connect_errors + w.read_errors + w.write_errors + w.timeouts;
+  return {
+    requests: w.requests,
+    seconds: secondsRun,
+    rps: w.requests / secondsRun,
+    p50: w.p50_us / 1000,
+    p99: w.p99_us / 1000,
+    errors,
+    exhausted: w.exhausted,
+    sample: w.sample,
+    detail: { bad_status: w.bad_status, bad_body: w.bad_body, bad_cache: w.bad_cache, connect: w.connect_errors, read: w.read_errors, write: w.write_errors, timeouts: w.timeouts },
+    serverCpu: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / secondsRun) * 100 : undefined,
+    loadCpu: ((load1 - load0) / secondsRun) * 100,
+    rss,
+    pool: poolSize,
+    issueSeconds,
+  };
+}
+
+/** A run whose pool ran out is repeated with a bigger pool (it says nothing about speed). */
+async function wrkAttempt(ctx, cell, flow, seconds) {
+  let last;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const pool = flow === 'bearer' ? BEARER_POOL : Math.ceil(cell.rate * seconds * POOL_MARGIN) + 1000;
+    last = await wrkRun(ctx, cell, flow, seconds, pool);
+    if (last.exhausted === 0) {
+      cell.rate = Math.max(last.rps, 100);
+      return last;
+    }
+    log(`  ${cell.target.id} ${flow}: pool of ${pool} ran out at ${Math.round(last.rps)} req/s; repeating with a bigger one`);
+    cell.rate = Math.max(cell.rate * 3, last.rps * 2);
+  }
+  return { ...last, errors: last.errors || 1, sample: `pool exhausted 4 times (${last.sample})` };
+}
+
+// ---------------------------------------------------------------------------------
+// One full-flow run: the autocannon driver pinned to the load core
+// ---------------------------------------------------------------------------------
+async function fullFlowRun(ctx, cell, { settle, duration }) {
+  const { target } = cell;
+  const [command, args] = pinned(pinning.load, [
+    'node', FULL_FLOW, '--url', target.url, '--target', target.fullFlow,
+    '--duration', String(duration), '--settle', String(settle), '--connections', String(mode.full.connections),
+  ]);
+  cell.rss.take();
+  const server0 = cpuSeconds(target.pid);
+  const load0 = childrenCpuSeconds();
+  const t0 = performance.now();
+  const result = await runToEnd(command, args, {
+    env: { ...benchEnv(shared), BENCH_CLIENT_SECRET: target.clientSecret },
+    timeoutMs: (settle + duration + 120) * 1000,
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const load1 = childrenCpuSeconds();
+  const server1 = cpuSeconds(target.pid);
+  const rss = cell.rss.take();
+  if (result.code !== 0) throw new Error(`full-flow driver failed (${result.code}): ${result.stderr.slice(-1500)}`);
+  const f = parseBenchJson(result.stdout, 'full-flow');
+  return {
+    requests: f.flows,
+    seconds: f.seconds,
+    rps: f.flows_per_s,
+    p50: f.p50_ms,
+    p99: f.p99_ms,
+    errors: f.errors + f.timeouts + f.socket_errors + (f.flows === 0 ? 1 : 0),
+    exhausted: 0,
+    sample: f.sample || (f.flows === 0 ? 'no flow completed' : ''),
+    detail: { errors_by_step: f.errors_by_step, timeouts: f.timeouts, socket_errors: f.socket_errors, http_requests: f.http_requests },
+    serverCpu: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / (settle + duration)) * 100 : undefined,
+    // The driver runs a bit longer than the load (Node start-up, module loading).
+    loadCpu: ((load1 - load0) / wall) * 100,
+    rss,
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// A flow across all targets: every server started fresh, warmed up, then the measured
+// runs interleaved (round r of every target before round r+1), so that drift in the
+// machine's load spreads over all targets instead of favouring one.
+// ---------------------------------------------------------------------------------
+async function measureFlow(ctx, flow, targets) {
+  const isFull = flow === 'full';
+  const cells = targets.map((target) => ({ target, runs: [], rate: INITIAL_RATE, error: undefined }));
+  log(`flow ${flow}: starting ${targets.length} servers`);
+  for (const cell of cells) {
+    try {
+      await cell.target.start(ctx);
+      cell.rss = rssSampler(cell.target.pid);
+    } catch (err) {
+      cell.error = `did not start: ${err.message}`;
+      log(`  ${cell.target.id}: ${cell.error}`);
+    }
+  }
+  const live = () => cells.filter((c) => !c.error);
+  const guard = async (cell, what, fn) => {
+    try {
+      if (!alive(cell.target)) throw new Error('the server process has exited');
+      return await fn();
+    } catch (err) {
+      cell.error = `${what}: ${err.message.split('\n')[0]}`;
+      log(`  ${cell.target.id}: ${cell.error}`);
+      return undefined;
+    }
+  };
+  const warmup = isFull ? mode.full.warmup : mode.warmup;
+  for (const cell of warmup > 0 ? live() : []) {
+    await guard(cell, 'warm-up', async () => {
+      const run = isFull
+        ? await fullFlowRun(ctx, cell, { settle: 0, duration: warmup })
+        : await wrkAttempt(ctx, cell, flow, warmup);
+      log(`  ${cell.target.id} warm-up: ${run.rps.toFixed(1)} /s`);
+    });
+  }
+  const runs = isFull ? mode.full.runs : mode.runs;
+  for (let r = 0; r < runs; r++) {
+    for (const cell of live()) {
+      await guard(cell, `run ${r + 1}`, async () => {
+        const run = isFull ? await fullFlowRun(ctx, cell, mode.full) : await wrkAttempt(ctx, cell, flow, mode.duration);
+        cell.runs.push(run);
+        log(
+          `  ${cell.target.id} run ${r + 1}/${runs}: ${run.rps.toFixed(1)} /s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms` +
+            ` server ${run.serverCpu?.toFixed(0)}% load ${run.loadCpu.toFixed(0)}% rss ${run.rss.toFixed(0)} MB` +
+            (run.errors ? ` ERRORS ${run.errors}: ${run.sample}` : ''),
+        );
+      });
+    }
+  }
+  for (const cell of cells) {
+    cell.rss?.stop();
+    await cell.target.stop().catch((err) => log(`  ${cell.target.id}: stop failed: ${err.message}`));
+  }
+  return cells.map((cell) => summarize(cell));
+}
+
+const median = (values) => {
+  const v = values.filter((x) => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+function summarize(cell) {
+  const { target, runs } = cell;
+  const invalid = runs.filter((r) => r.errors > 0);
+  return {
+    id: target.id,
+    label: target.label,
+    kind: target.kind,
+    runs: runs.length,
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    rss: runs.length ? Math.max(...runs.map((r) => r.rss)) : undefined,
+    serverCpu: median(runs.map((r) => r.serverCpu)),
+    loadCpu: median(runs.map((r) => r.loadCpu)),
+    valid: !cell.error && runs.length > 0 && invalid.length === 0,
+    problem: cell.error ?? (invalid.length ? `${invalid.reduce((s, r) => s + r.errors, 0)} failed responses, e.g. ${invalid[0].sample}` : undefined),
+    raw: runs,
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Tessera with 1 000 and 1 000 000 live tokens; start-up time
+// ---------------------------------------------------------------------------------
+async function measureScale(ctx) {
+  const rows = [];
+  for (const size of mode.scale) {
+    const target = tesseraTarget({ id: `tessera-sqlite-${size}`, label: `Tessera, SQLite, ${size} live tokens`, database: sqliteDatabase(), logLevel: LOG_LEVEL });
+    log(`data size ${size}: seeding ${size} live access tokens (grant + token each, through the Store)`);
+    const row = { size, flows: {} };
+    try {
+      let lastLog = 0;
+      await target.start(ctx, {
+        live: size,
+        onSeed: (done) => {
+          if (done - lastLog >= 200_000 || done === size) {
+            lastLog = done;
+            log(`  seeded ${done}`);
+          }
+        },
+      });
+      row.seedSeconds = target.seedSeconds;
+      const file = target.db.path;
+      row.dbMB = ['', '-wal'].reduce((s, ext) => s + (existsSync(file + ext) ? statSync(file + ext).size : 0), 0) / 2 ** 20;
+      const cell = { target, runs: [], rate: INITIAL_RATE, rss: rssSampler(target.pid) };
+      for (const flow of ['bearer', 'code']) {
+        cell.runs = [];
+        await wrkAttempt(ctx, cell, flow, mode.warmup);
+        for (let r = 0; r < mode.runs; r++) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
+        row.flows[flow] = summarize(cell);
+        const s = row.flows[flow];
+        log(`  ${flow}: ${s.rps.toFixed(0)} req/s p99 ${s.p99.toFixed(2)} ms${s.valid ? '' : ` INVALID: ${s.problem}`}`);
+      }
+      cell.rss.stop();
+    } catch (err) {
+      row.error = err.message.split('\n')[0];
+      log(`  failed: ${row.error}`);
+    } finally {
+      await target.stop().catch(() => undefined);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+async function measureStartup(ctx) {
+  const fresh = [];
+  const existing = [];
+  const dbDir = join(ctx.dir, 'startup');
+  const run = async (dbPath, into) => {
+    const [command, args] = pinned(pinning.server, [
+      'node', join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--db', `sqlite:${dbPath}`, '--log-level', LOG_LEVEL,
+    ]);
+    const p = await startProcess({ command, args, env: {}, logFile: join(ctx.dir, 'startup.log'), readyLine: 'listening on', cwd: ROOT });
+    into.push(p.readyMs);
+    await stopProcess(p.child);
+  };
+  for (let i = 0; i < mode.startups; i++) await run(join(dbDir, `fresh-${i}`, 'tessera.db'), fresh);
+  for (let i = 0; i < mode.startups; i++) await run(join(dbDir, 'fresh-0', 'tessera.db'), existing);
+  rmSync(dbDir, { recursive: true, force: true });
+  return { fresh: median(fresh), existing: median(existing), freshAll: fresh, existingAll: existing };
+}
+
+// ---------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------
+async function main() {
+  const started = new Date();
+  await ensureWrk();
+  if (!which('taskset') || os.cpus().length < 2) {
+    pinning.enabled = false;
+    log('taskset missing or fewer than 2 cores: running unpinned (numbers are less trustworthy)');
+  }
+  setClockTicks(Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100);
+  if (!flag('no-build')) {
+    log('building Tessera (npm run build)');
+    const b = await runToEnd('npm', ['run', 'build'], { cwd: ROOT });
+    if (b.code !== 0) throw new Error(`npm run build failed:\n${b.stdout.slice(-2000)}${b.stderr.slice(-2000)}`);
+  }
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run npm run build');
+
+  const info = machine();
+  const pgAdmin = await postgresAdminUrl();
+  const dir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-'));
+  const ctx = { dir, shared };
+  log(`mode ${quick ? 'quick' : 'full'}; work files in ${dir}`);
+
+  const targets = [
+    tesseraTarget({ id: 'tessera-sqlite', label: 'Tessera, SQLite (WAL, synchronous=FULL)', database: sqliteDatabase(), logLevel: LOG_LEVEL }),
+    ...(pgAdmin ? [tesseraTarget({ id: 'tessera-postgres', label: 'Tessera, PostgreSQL', database: postgresDatabase(pgAdmin, pg), logLevel: LOG_LEVEL })] : []),
+    ...peerTargets(),
+  ].filter((t) => !ONLY || ONLY.includes(t.id));
+
+  const results = { flows: {}, scale: undefined, startup: undefined };
+  try {
+    for (const flow of FLOWS) results.flows[flow] = await measureFlow(ctx, flow, targets);
+    if (!flag('no-scale')) results.scale = await measureScale(ctx);
+    if (!flag('no-startup')) {
+      log('start-up time of tessera serve');
+      results.startup = await measureStartup(ctx);
+    }
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  info.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const meta = {
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    quick,
+    mode,
+    connections: CONNECTIONS,
+    logLevel: LOG_LEVEL,
+    started: started.toISOString(),
+    minutes: (Date.now() - started.getTime()) / 60_000,
+    machine: info,
+    pinning: pinning.enabled ? `servers on core ${pinning.server}, load generators on core ${pinning.load} (taskset)` : 'none',
+    postgres: targets.some((t) => t.id === 'tessera-postgres'),
+  };
+  writeReport(OUT, meta, results);
+  writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ meta, results }, null, 2) + '\n');
+  log(`wrote ${OUT} (${meta.minutes.toFixed(1)} minutes)`);
+}
+
+const onSignal = () => {
+  stopAll().finally(() => process.exit(130));
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
+main().catch(async (err) => {
+  log(`failed: ${err.stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});

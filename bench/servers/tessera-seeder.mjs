@@ -1,0 +1,138 @@
+// Issues Tessera's one-time credentials for the bench, through Tessera's own code over
+// its real Store (the built dist/): never by writing rows by hand.
+//
+// - the client: `registerClient` (confidential, client_secret_basic, PATIENT);
+// - the people: `addPerson` (real scrypt password hashes, for the full flow);
+// - codes: `allowAuthorization`, the function the consent page calls, with PKCE S256;
+// - refresh and access tokens: such codes redeemed through `handleTokenRequest`, the
+//   token endpoint's own core (authorization_code grant);
+// - "live" tokens for the data-size table: `store.createGrantWithAccessToken`, one
+//   grant and one access token per call, like an implicit-grant authorization.
+//
+// It runs as its own process beside the server (started by bench/run.mjs, talking over
+// IPC like the peer servers: see servers/common.mjs), opening the same database. On
+// SQLite its own connection sets `synchronous = OFF` so that seeding is quick; the
+// server's connection keeps Tessera's durable default (FULL) — synchronous is a
+// per-connection setting. Pre-issued codes get a 600 s lifetime (the server's own codes
+// keep 60 s) so that they outlive the run they were issued for; the code path is the same.
+import { writeFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import { benchConfig, env, mapLimit, pkcePair } from './common.mjs';
+
+const dist = new URL('../../dist/', import.meta.url);
+const load = (path) => import(new URL(path, dist).href);
+const [{ openStore }, { registerClient }, { addPerson }, { allowAuthorization }, tokens, endpoint, codeGrant, refreshGrant, params] =
+  await Promise.all([
+    load('store/open.js'),
+    load('oauth/clients.js'),
+    load('oauth/people.js'),
+    load('oauth/complete-authorization.js'),
+    load('oauth/tokens.js'),
+    load('oauth/token-endpoint.js'),
+    load('oauth/grants/authorization-code.js'),
+    load('oauth/grants/refresh-token.js'),
+    load('oauth/params.js'),
+  ]);
+const { DEFAULT_LIFETIMES, hashSecret, newId, newSecret } = tokens;
+
+const config = { ...benchConfig(), clientSecret: undefined };
+const dbUrl = env('BENCH_DB');
+const isSqlite = dbUrl.startsWith('sqlite:');
+const store = await openStore(dbUrl, { poolSize: 16 });
+if (isSqlite) await sql`pragma synchronous = off`.execute(store.db);
+
+const now = Date.now();
+const { secret } = await registerClient(
+  store,
+  { id: config.clientId, name: 'Bench client', redirectUris: [config.redirectUri], scopes: ['PATIENT'] },
+  now,
+);
+const people = [];
+for (const username of config.users) {
+  people.push(await addPerson(store, { username, password: config.password, roles: ['PATIENT'] }, now));
+}
+const person = people[0];
+const registry = endpoint.grantRegistry([codeGrant.authorizationCodeGrant, refreshGrant.refreshTokenGrant]);
+const basic = `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const codeLifetimes = { ...DEFAULT_LIFETIMES, code: 600 };
+
+async function issueCode() {
+  const { verifier, challenge } = pkcePair();
+  const request = {
+    responseType: 'code',
+    clientId: config.clientId,
+    redirectUri: config.redirectUri,
+    redirectUriSent: true,
+    role: 'PATIENT',
+    state: 'pre-issued',
+    codeChallenge: challenge,
+  };
+  const location = await allowAuthorization(request, person, 'PATIENT', store, {
+    issuer: 'http://127.0.0.1',
+    lifetimes: codeLifetimes,
+    now: Date.now(),
+  });
+  const code = new URL(location).searchParams.get('code');
+  if (!code) throw new Error(`no code in ${location}`);
+  return { code, verifier };
+}
+
+async function redeem({ code, verifier }) {
+  return endpoint.handleTokenRequest(
+    {
+      params: params.paramsFrom({ grant_type: 'authorization_code', code, redirect_uri: config.redirectUri, code_verifier: verifier }),
+      authorization: basic,
+    },
+    registry,
+    { store, lifetimes: DEFAULT_LIFETIMES, now: Date.now() },
+  );
+}
+
+async function liveToken() {
+  const at = Date.now();
+  const grant = {
+    id: newId(),
+    personId: person.id,
+    clientId: config.clientId,
+    scope: 'PATIENT',
+    createdAt: at,
+    expiresAt: at + DEFAULT_LIFETIMES.grant * 1000,
+    revokedAt: null,
+  };
+  // Live for a day: the data-size runs must not outlast them.
+  await store.createGrantWithAccessToken(grant, { hash: hashSecret(newSecret()), grantId: grant.id, scope: 'PATIENT', expiresAt: at + 86_400_000 });
+}
+
+async function settle() {
+  if (isSqlite) await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
+  else await sql`analyze`.execute(store.db);
+}
+
+const width = isSqlite ? 1 : 16;
+
+process.on('message', async (message) => {
+  if (!message || message.type !== 'issue') return;
+  const { id, flow, n, file } = message;
+  try {
+    let lines = [];
+    if (flow === 'live') {
+      await mapLimit(n, width, liveToken);
+    } else {
+      lines = await mapLimit(n, width, async () => {
+        const code = await issueCode();
+        if (flow === 'code') return `${code.code} ${code.verifier}`;
+        const response = await redeem(code);
+        return flow === 'refresh' ? response.refresh_token : response.access_token;
+      });
+    }
+    await settle();
+    writeFileSync(file, lines.join('\n') + '\n');
+    process.send({ type: 'issued', id, n: lines.length });
+  } catch (err) {
+    process.send({ type: 'failed', id, error: String(err?.stack ?? err) });
+  }
+});
+process.on('disconnect', () => {
+  store.close().finally(() => process.exit(0));
+});
+process.send({ type: 'ready', clientSecret: secret });

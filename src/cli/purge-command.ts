@@ -1,0 +1,125 @@
+/**
+ * `tessera purge`: deletes expired codes, tokens, grants, sessions and sign-in failure
+ * counts now, in small batches, until nothing expired is left — what the sweep built
+ * into `tessera serve` does every minute (issue 4 §6). Also the sweep's own settings for
+ * `serve`: `--sweep-interval` and the logging of each sweep.
+ */
+import { Option, type Command } from 'commander';
+import { InvalidInputError } from '../oauth/errors.js';
+import { DEFAULT_THROTTLE } from '../oauth/sign-in-throttle.js';
+import { startSweeper, type Sweeper } from '../store/sweeper.js';
+import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';
+import { dbOption, formatFields, jsonOption, printJson, printLines, withStore } from './common.js';
+
+export const DEFAULT_BATCH_SIZE = 500;
+export const MAX_BATCH_SIZE = 100_000;
+/** Seconds between sweeps in `serve` (on average: each wait is jittered). */
+export const DEFAULT_SWEEP_INTERVAL = 60;
+export const MAX_SWEEP_INTERVAL = 24 * 3600;
+
+/** What the purge passes to the store: the sign-in throttle's window, from the protocol layer. */
+export const SIGN_IN_FAILURE_WINDOW_MS = DEFAULT_THROTTLE.windowSeconds * 1000;
+
+const LABELS: Record<keyof PurgeCounts, string> = {
+  pending_authorizations: 'pending authorizations',
+  sign_in_sessions: 'sign-in sessions',
+  sign_in_failures: 'sign-in failure counts',
+  authorization_codes: 'authorization codes',
+  access_tokens: 'access tokens',
+  refresh_tokens: 'refresh tokens',
+  grants: 'grants',
+};
+
+function wholeNumber(value: string | undefined): number | undefined {
+  const text = String(value ?? '').trim();
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+export function parseBatchSize(value: string | undefined): number {
+  const n = wholeNumber(value);
+  if (n === undefined || n < 1 || n > MAX_BATCH_SIZE) {
+    throw new InvalidInputError(`batch size must be a whole number from 1 to ${MAX_BATCH_SIZE}, not '${value}'`);
+  }
+  return n;
+}
+
+/** Seconds, 0 for no sweep; returned in milliseconds. */
+export function parseSweepInterval(value: string | undefined): number {
+  const n = wholeNumber(value);
+  if (n === undefined || n > MAX_SWEEP_INTERVAL) {
+    throw new InvalidInputError(
+      `sweep interval must be a whole number of seconds from 0 (no sweep) to ${MAX_SWEEP_INTERVAL}, not '${value}'`,
+    );
+  }
+  return n * 1000;
+}
+
+/** `--sweep-interval SECONDS` for `serve`. */
+export function sweepIntervalOption(): Option {
+  return new Option('--sweep-interval <seconds>', 'seconds between sweeps that delete expired data; 0 turns the sweep off')
+    .env('TESSERA_SWEEP_INTERVAL')
+    .default(String(DEFAULT_SWEEP_INTERVAL));
+}
+
+function emptyCounts(): PurgeCounts {
+  return Object.fromEntries(PURGE_KINDS.map((kind) => [kind, 0])) as unknown as PurgeCounts;
+}
+
+const total = (counts: PurgeCounts) => PURGE_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
+
+/** Purges until a whole pass finds nothing; returns what it deleted in all. */
+export async function purgeAll(store: Pick<Store, 'purgeExpired'>, batchSize: number, now: () => number = Date.now): Promise<PurgeCounts> {
+  const counts = emptyCounts();
+  for (;;) {
+    const pass = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS });
+    for (const kind of PURGE_KINDS) counts[kind] += pass[kind];
+    if (total(pass) === 0) return counts;
+  }
+}
+
+/** The part of a pino logger the sweep uses. */
+export interface SweepLogger {
+  debug(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+/** Starts `serve`'s sweep (undefined when the interval is 0): counts logged at debug when anything went. */
+export function startServeSweeper(store: Pick<Store, 'purgeExpired'>, logger: SweepLogger, intervalMs: number): Sweeper | undefined {
+  if (intervalMs === 0) return undefined;
+  return startSweeper(store, {
+    intervalMs,
+    batchSize: DEFAULT_BATCH_SIZE,
+    signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS,
+    onResult: (counts) => {
+      if (total(counts) > 0) logger.debug({ purged: counts }, 'swept expired data');
+    },
+    onError: (err) => logger.warn({ err }, 'sweeping expired data failed; trying again at the next sweep'),
+  });
+}
+
+interface PurgeCommandOptions {
+  db: string;
+  batchSize: string;
+  json?: boolean;
+}
+
+async function purge(options: PurgeCommandOptions): Promise<void> {
+  const batchSize = parseBatchSize(options.batchSize);
+  const counts = await withStore(options.db, (store) => purgeAll(store, batchSize));
+  if (options.json) printJson(counts);
+  else printLines(...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])));
+}
+
+export function registerPurgeCommand(program: Command): void {
+  program
+    .command('purge')
+    .description('delete expired codes, tokens, grants and sessions now (serve does it every minute)')
+    .addOption(
+      new Option('--batch-size <n>', 'rows per delete statement (smaller holds locks for less time)').default(
+        String(DEFAULT_BATCH_SIZE),
+      ),
+    )
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((options: PurgeCommandOptions) => purge(options));
+}

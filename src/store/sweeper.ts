@@ -1,0 +1,87 @@
+/**
+ * The built-in sweep: runs Store.purgeExpired now and then, so that expired codes,
+ * tokens, grants and sessions go away without an operator (issue 4 §6). Every instance
+ * runs one; each waits a jittered interval (so instances started together do not sweep
+ * at the same instant), a sweep never overlaps the previous one, and a failing sweep is
+ * reported and tried again next time — it never takes the process down.
+ */
+import type { PurgeCounts, Store } from './store.js';
+
+export interface SweeperOptions {
+  /** The mean time between the end of one sweep and the start of the next. */
+  intervalMs: number;
+  /** Rows per delete statement. */
+  batchSize: number;
+  /** The sign-in throttle's window, passed on to purgeExpired. */
+  signInFailureWindowMs: number;
+  /** The clock (default Date.now). */
+  now?: () => number;
+  /** A number in [0, 1) (default Math.random): where in the jitter range the next wait falls. */
+  random?: () => number;
+  /** Each wait is intervalMs × (1 ± jitter) (default 0.25). */
+  jitter?: number;
+  /** Called with the counts after every completed sweep. */
+  onResult?: (counts: PurgeCounts) => void;
+  /** Called when a sweep fails; the next sweep runs as planned. */
+  onError?: (err: unknown) => void;
+}
+
+export interface Sweeper {
+  /** Stops sweeping: no further sweep starts; resolves once a running sweep has ended. */
+  stop(): Promise<void>;
+}
+
+export function startSweeper(store: Pick<Store, 'purgeExpired'>, options: SweeperOptions): Sweeper {
+  const { intervalMs, batchSize, signInFailureWindowMs } = options;
+  if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, not ${intervalMs}`);
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const jitter = Math.min(Math.max(options.jitter ?? 0.25, 0), 1);
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  /** Runs a callback of the caller's; whatever it throws stays here. */
+  const report = <T>(fn: ((value: T) => void) | undefined, value: T) => {
+    try {
+      fn?.(value);
+    } catch {
+      // A failing logger must not stop the sweep, let alone the process.
+    }
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    const delay = intervalMs * (1 - jitter + 2 * jitter * random());
+    timer = setTimeout(sweep, Math.max(0, Math.round(delay)));
+    // The sweep alone never keeps the process alive.
+    timer.unref();
+  };
+
+  function sweep(): void {
+    timer = undefined;
+    running = (async () => {
+      try {
+        const counts = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs, signal: abort.signal });
+        report(options.onResult, counts);
+      } catch (err) {
+        report(options.onError, err);
+      }
+    })().finally(() => {
+      running = undefined;
+      schedule();
+    });
+  }
+
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      abort.abort();
+      await running;
+    },
+  };
+}
