@@ -26,8 +26,9 @@ import {
   stopAll,
   stopProcess,
 } from './lib/proc.mjs';
-import { peerTargets, postgresDatabase, ROOT, sqliteDatabase, tesseraTarget, benchEnv } from './lib/targets.mjs';
+import { benchEnv, dropDatabases, peerTargets, postgresDatabase, ROOT, sqliteDatabase, tesseraTarget } from './lib/targets.mjs';
 import { writeReport } from './lib/report.mjs';
+import { parseBenchJson, runWrk } from './lib/wrk.mjs';
 
 // ---------------------------------------------------------------------------------
 // Settings
@@ -63,14 +64,13 @@ const FLOWS = (option('flows') ?? 'code,refresh,bearer,full').split(',');
 const ONLY = option('targets')?.split(',');
 const LOG_LEVEL = option('tessera-log-level') ?? 'info';
 const OUT = option('out') ?? join(ROOT, 'bench', quick ? 'RESULTS.quick.md' : 'RESULTS.md');
-const LUA = join(ROOT, 'bench', 'wrk', 'oauth.lua');
 const FULL_FLOW = join(ROOT, 'bench', 'loadgen', 'full-flow.mjs');
 
 const shared = {
   clientId: 'bench-client',
   clientSecret: randomBytes(32).toString('base64url'),
   redirectUri: 'http://127.0.0.1:9999/cb',
-  users: Array.from({ length: 8 }, (_, i) => `bench-user-${i}`),
+  users: Array.from({ length: 4 }, (_, i) => `bench-user-${i}`),
   password: 'bench password 1234',
 };
 
@@ -138,14 +138,6 @@ async function postgresAdminUrl() {
 // ---------------------------------------------------------------------------------
 // One wrk run: issue the pool, run wrk pinned to the load core, read the counters
 // ---------------------------------------------------------------------------------
-const basicHeader = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-function parseBenchJson(stdout, what) {
-  const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-  if (!line) throw new Error(`${what}: no BENCH_JSON line in output:\n${stdout.slice(-1500)}`);
-  return JSON.parse(line.slice('BENCH_JSON '.length));
-}
-
 function alive(target) {
   return target.proc && target.proc.child.exitCode === null && target.proc.child.signalCode === null;
 }
@@ -158,39 +150,13 @@ async function wrkRun(ctx, cell, flow, seconds, poolSize) {
   const t0 = performance.now();
   await target.issue(flow, poolSize, file);
   const issueSeconds = (performance.now() - t0) / 1000;
-  const path = flow === 'bearer' ? target.paths.bearer : target.paths.token;
-  const [command, args] = pinned(pinning.load, [
-    'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', LUA, `${target.url}${path}`, '--',
-    flow, file, basicHeader(shared.clientId, target.clientSecret), encodeURIComponent(shared.redirectUri), target.markers[flow].join('|'),
-  ]);
   cell.rss.take();
-  const server0 = cpuSeconds(target.pid);
-  const load0 = childrenCpuSeconds();
-  const result = await runToEnd(command, args, { timeoutMs: (seconds + 120) * 1000 });
-  const load1 = childrenCpuSeconds();
-  const server1 = cpuSeconds(target.pid);
-  const rss = cell.rss.take();
-  rmSync(file, { force: true });
-  if (result.code !== 0) throw new Error(`wrk failed (${result.code}): ${result.stderr.slice(-1000)}`);
-  const w = parseBenchJson(result.stdout, 'wrk');
-  const secondsRun = w.duration_us / 1e6;
-  const errors = w.bad_status + w.bad_body + w.bad_cache + w.connect_errors + w.read_errors + w.write_errors + w.timeouts;
-  return {
-    requests: w.requests,
-    seconds: secondsRun,
-    rps: w.requests / secondsRun,
-    p50: w.p50_us / 1000,
-    p99: w.p99_us / 1000,
-    errors,
-    exhausted: w.exhausted,
-    sample: w.sample,
-    detail: { bad_status: w.bad_status, bad_body: w.bad_body, bad_cache: w.bad_cache, connect: w.connect_errors, read: w.read_errors, write: w.write_errors, timeouts: w.timeouts },
-    serverCpu: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / secondsRun) * 100 : undefined,
-    loadCpu: ((load1 - load0) / secondsRun) * 100,
-    rss,
-    pool: poolSize,
-    issueSeconds,
-  };
+  try {
+    const run = await runWrk({ target, flow, seconds, file, shared, connections: CONNECTIONS });
+    return { ...run, rss: cell.rss.take(), pool: poolSize, issueSeconds };
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /** A run whose pool ran out is repeated with a bigger pool (it says nothing about speed). */
@@ -361,6 +327,7 @@ async function measureScale(ctx) {
       const cell = { target, runs: [], rate: INITIAL_RATE, rss: rssSampler(target.pid) };
       for (const flow of ['bearer', 'code']) {
         cell.runs = [];
+        cell.rate = INITIAL_RATE;
         await wrkAttempt(ctx, cell, flow, mode.warmup);
         for (let r = 0; r < mode.runs; r++) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
         row.flows[flow] = summarize(cell);
@@ -437,6 +404,7 @@ async function main() {
     }
   } finally {
     await stopAll();
+    await dropDatabases();
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -459,7 +427,9 @@ async function main() {
 }
 
 const onSignal = () => {
-  stopAll().finally(() => process.exit(130));
+  stopAll()
+    .then(dropDatabases)
+    .finally(() => process.exit(130));
 };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
@@ -467,5 +437,6 @@ process.once('SIGTERM', onSignal);
 main().catch(async (err) => {
   log(`failed: ${err.stack ?? err}`);
   await stopAll();
+  await dropDatabases();
   process.exit(1);
 });

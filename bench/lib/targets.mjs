@@ -98,7 +98,7 @@ export function peerTargets() {
  * (servers/tessera-seeder.mjs) beside it for the client, the people and the credentials.
  * `database()` makes the fresh database and returns { url, drop }.
  */
-export function tesseraTarget({ id, label, database, logLevel }) {
+export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [] }) {
   return {
     id,
     label,
@@ -131,6 +131,7 @@ export function tesseraTarget({ id, label, database, logLevel }) {
       }
       const [command, argv] = pinned(pinning.server, [
         'node',
+        ...nodeArgs,
         join(ROOT, 'dist', 'cli', 'main.js'),
         'serve',
         '--host',
@@ -178,6 +179,22 @@ export function sqliteDatabase() {
   };
 }
 
+/** Databases made and not yet dropped: dropped by dropDatabases() if the bench stops early. */
+const undropped = new Set();
+
+export async function dropDatabases() {
+  for (const drop of [...undropped]) await drop().catch(() => undefined);
+}
+
+function tracked(db) {
+  const drop = async () => {
+    undropped.delete(drop);
+    await db.drop();
+  };
+  undropped.add(drop);
+  return { ...db, drop };
+}
+
 /**
  * A fresh PostgreSQL database per start on the server at `adminUrl` (created and
  * dropped); where creating databases is not allowed, a fresh schema in the given one.
@@ -192,7 +209,7 @@ export function postgresDatabase(adminUrl, pg) {
       await admin.query(`create database ${name}`);
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
-      return {
+      return tracked({
         url: url.toString(),
         drop: async () => {
           const c = new pg.Client({ connectionString: adminUrl });
@@ -200,11 +217,11 @@ export function postgresDatabase(adminUrl, pg) {
           await c.query(`drop database if exists ${name} with (force)`);
           await c.end();
         },
-      };
+      });
     } catch {
       await admin.query(`create schema ${name}`);
       const sep = adminUrl.includes('?') ? '&' : '?';
-      return {
+      return tracked({
         url: `${adminUrl}${sep}options=${encodeURIComponent(`-c search_path=${name}`)}`,
         drop: async () => {
           const c = new pg.Client({ connectionString: adminUrl });
@@ -212,7 +229,7 @@ export function postgresDatabase(adminUrl, pg) {
           await c.query(`drop schema if exists ${name} cascade`);
           await c.end();
         },
-      };
+      });
     } finally {
       await admin.end();
     }

@@ -5,7 +5,7 @@
  * every use-once operation single-winner on both engines.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Migrator, type DeleteResult, type Kysely, type Selectable, type Transaction, type UpdateResult } from 'kysely';
+import { Migrator, sql, type DeleteResult, type Kysely, type Selectable, type Transaction, type UpdateResult } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type {
   AccessTokenLookup,
@@ -160,11 +160,24 @@ export class KyselyStore implements Store {
   constructor(
     readonly db: Kysely<Database>,
     private readonly isUniqueViolation: (err: unknown) => boolean,
+    readonly engine: 'sqlite' | 'postgres' = 'sqlite',
   ) {}
+
+  /**
+   * Kysely's migrator for this database. On PostgreSQL it is pinned to the current schema:
+   * left alone, Kysely takes a `kysely_migration` table in ANY schema for its own, so a
+   * database holding another app's (or another Tessera's) schema would skip migrations.
+   */
+  async migrator(): Promise<Migrator> {
+    if (this.engine !== 'postgres') return new Migrator({ db: this.db, provider: migrationProvider });
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db);
+    const schema = rows[0]?.schema;
+    return new Migrator({ db: this.db, provider: migrationProvider, ...(schema && { migrationTableSchema: schema }) });
+  }
 
   /** Applies pending migrations; returns the names of those applied. */
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const migrator = await this.migrator();
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error instanceof Error ? error : new Error(String(error));
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -222,7 +222,7 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
   const db = new Kysely<Database>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-  return new KyselyStore(db, isUniqueViolation);
+  return new KyselyStore(db, isUniqueViolation, 'postgres');
 }
 
 /** Opens the store and, unless told not to, applies pending migrations. */

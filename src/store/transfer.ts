@@ -20,7 +20,7 @@
  * and in batches, then applies the migrations that came after (so an export made by an
  * older Tessera is brought up to date like any database would be).
  */
-import { Migrator, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Migrator, Transaction } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -300,6 +300,8 @@ export function* serializeExport(doc: ExportDocument): Generator<string> {
 /** What the transfer needs of a store: its Kysely instance (KyselyStore has it). */
 export interface TransferStore {
   readonly db: Kysely<Database>;
+  /** Kysely's migrator for this database (KyselyStore.migrator: pinned to its schema). */
+  migrator(): Promise<Migrator>;
 }
 
 /** Any table, for the queries that go over every table by name. */
@@ -309,13 +311,9 @@ function anyDb(db: Kysely<Database> | Transaction<Database>): Kysely<AnyDatabase
   return db as unknown as Kysely<AnyDatabase>;
 }
 
-function migrator(db: Kysely<Database>): Migrator {
-  return new Migrator({ db, provider: migrationProvider });
-}
-
 /** The names of the migrations applied to the database, in order. */
-async function appliedMigrations(db: Kysely<Database>): Promise<{ applied: string[]; pending: string[] }> {
-  const all = await migrator(db).getMigrations();
+async function appliedMigrations(store: TransferStore): Promise<{ applied: string[]; pending: string[] }> {
+  const all = await (await store.migrator()).getMigrations();
   return {
     applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name),
     pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name),
@@ -350,7 +348,7 @@ function exportValue(table: string, column: string, kind: ColumnKind | undefined
  * together even while servers keep writing.
  */
 export async function exportDatabase(store: TransferStore, now: Date = new Date()): Promise<ExportDocument> {
-  const { applied, pending } = await appliedMigrations(store.db);
+  const { applied, pending } = await appliedMigrations(store);
   const migration = applied[applied.length - 1];
   if (migration === undefined || pending.length > 0) {
     throw new TransferError(`the database has pending migrations (${pending.join(', ')}): run 'tessera migrate' first`);
@@ -397,8 +395,8 @@ function firstLine(err: unknown): string {
   return text.split('\n')[0] || 'unknown error';
 }
 
-async function migrateTo(db: Kysely<Database>, target: string | 'latest'): Promise<string[]> {
-  const m = migrator(db);
+async function migrateTo(store: TransferStore, target: string | 'latest'): Promise<string[]> {
+  const m = await store.migrator();
   const { error, results } = target === 'latest' ? await m.migrateToLatest() : await m.migrateTo(target);
   if (error) throw new TransferError(`cannot migrate the target database: ${firstLine(error)}`, { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
@@ -420,7 +418,7 @@ export async function importDatabase(store: TransferStore, input: ExportDocument
   let applied: string[];
   let nonEmpty: string | undefined;
   try {
-    ({ applied } = await appliedMigrations(store.db));
+    ({ applied } = await appliedMigrations(store));
     nonEmpty = applied.length > 0 ? await firstNonEmpty(store.db) : undefined;
   } catch (err) {
     throw new TransferError(`cannot read the target database: ${firstLine(err)}`, { cause: err });
@@ -433,7 +431,7 @@ export async function importDatabase(store: TransferStore, input: ExportDocument
         'import into a new database that has not been migrated, or export again with this version of Tessera',
     );
   }
-  await migrateTo(store.db, doc.migration);
+  await migrateTo(store, doc.migration);
 
   const present = TABLE_NAMES.filter((table) => doc.tables[table] !== undefined);
   try {
@@ -449,7 +447,7 @@ export async function importDatabase(store: TransferStore, input: ExportDocument
     throw new TransferError(`the import failed and nothing was imported: ${firstLine(err)}`, { cause: err });
   }
 
-  const later = await migrateTo(store.db, 'latest');
+  const later = await migrateTo(store, 'latest');
   return { ...countRows(doc), exported_at: doc.exported_at, applied: later };
 }
 

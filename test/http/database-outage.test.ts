@@ -184,6 +184,7 @@ describe.skipIf(!run)('database outage (in process, through a cut TCP proxy)', (
 
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
+    expect(ready.headers['retry-after']).toBe('5');
     expect(ready.json()).toEqual({ status: 'unavailable', reason: 'database not reachable' });
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
 

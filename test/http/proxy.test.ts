@@ -222,7 +222,7 @@ describe('with --trust-proxy', () => {
       host: 'auth.example',
     });
     expect(one.requestLine('/test/whoami')).toMatchObject({ ip: '203.0.113.7' });
-    // One store open at a time (Kysely's migrator looks for its lock table in every schema).
+    // One app (and its database) at a time.
     await one.close();
     const two = await proxiedApp(2);
     expect((await whoami(two, '10.0.0.2', headers)).ip).toBe('192.0.2.66');
@@ -244,7 +244,7 @@ describe('with --trust-proxy', () => {
       });
       expect(res.statusCode).toBe(200);
       const href = /href="(http[^"]*\/apiAuthorize\.action[^"]*)"/.exec(res.body)?.[1] ?? '';
-      await p.close(); // one store open at a time
+      await p.close(); // one app (and its database) at a time
       return new URL(href.replace(/&amp;/g, '&'));
     };
     const behind = await start(await proxiedApp(['127.0.0.1'], { issuer: 'http://localhost:9000', demo: true }));
