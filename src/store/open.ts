@@ -12,6 +12,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   type CompiledQuery,
+  type SqliteDatabase,
   type DatabaseConnection,
   type Dialect,
   type Driver,
@@ -166,6 +167,28 @@ function makeParentDirectories(file: string): void {
   }
 }
 
+/**
+ * better-sqlite3 with its prepared statements kept: Kysely asks for `prepare(sql)` on
+ * every query, and preparing costs more than running a point lookup. Statements are
+ * keyed by their SQL text; the few shapes that vary (batched inserts of an import) are
+ * bounded by clearing the cache when it grows past its limit.
+ */
+function withStatementCache(database: SQLite.Database, limit = 500): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare: (sql: string) => {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        if (statements.size >= limit) statements.clear();
+        statement = database.prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 function openSqlite(path: string): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
@@ -180,7 +203,7 @@ function openSqlite(path: string): KyselyStore {
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: translatingDialect(new SqliteDialect({ database })) });
+  const db = new Kysely<Database>({ dialect: translatingDialect(new SqliteDialect({ database: withStatementCache(database) })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
   return new KyselyStore(db, isUniqueViolation);
