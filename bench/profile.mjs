@@ -77,7 +77,8 @@ export function summarise(profile, top = 25) {
   lines.push('');
   lines.push('| self time | package or module |');
   lines.push('| ---: | --- |');
-  for (const [group, us] of [...packages].sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`| ${pct(us)} | ${group} |`);
+  for (const [group, us] of [...packages].sort((a, b) => b[1] - a[1]).slice(0, 20))
+    lines.push(`| ${pct(us)} | ${group} |`);
   return lines.join('\n');
 }
 
@@ -101,7 +102,10 @@ async function main() {
   const dir = keep ?? mkdtempSync(join(os.tmpdir(), 'tessera-profile-'));
   mkdirSync(dir, { recursive: true });
   const ctx = { dir, shared };
-  const database = engine === 'postgres' ? postgresDatabase(process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/', pg) : sqliteDatabase();
+  const database =
+    engine === 'postgres'
+      ? postgresDatabase(process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/', pg)
+      : sqliteDatabase();
   try {
     for (const flow of flows) {
       const profDir = join(dir, `prof-${flow}`);
@@ -116,12 +120,17 @@ async function main() {
       await target.start(ctx);
       const rss = rssSampler(target.pid);
       let rate = 3000;
-      for (const [what, secs] of [['warm-up', 3], ['profiled', seconds]]) {
+      for (const [what, secs] of [
+        ['warm-up', 3],
+        ['profiled', seconds],
+      ]) {
         const file = join(dir, `pool-${flow}.txt`);
         await target.issue(flow, flow === 'bearer' ? 1000 : Math.ceil(rate * secs * 2) + 1000, file);
         const run = await runWrk({ target, flow, seconds: secs, file, shared, connections: 32 });
         rate = Math.max(run.rps, 100);
-        log(`${flow} ${what}: ${run.rps.toFixed(0)} req/s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms server CPU ${run.serverCpu?.toFixed(0)}% errors ${run.errors} exhausted ${run.exhausted} rss ${rss.take().toFixed(0)} MB`);
+        log(
+          `${flow} ${what}: ${run.rps.toFixed(0)} req/s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms server CPU ${run.serverCpu?.toFixed(0)}% errors ${run.errors} exhausted ${run.exhausted} rss ${rss.take().toFixed(0)} MB`,
+        );
       }
       rss.stop();
       await target.stop();
@@ -142,4 +151,3 @@ main().catch(async (err) => {
   await stopAll();
   process.exit(1);
 });
-

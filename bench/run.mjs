@@ -26,7 +26,15 @@ import {
   stopAll,
   stopProcess,
 } from './lib/proc.mjs';
-import { benchEnv, dropDatabases, peerTargets, postgresDatabase, ROOT, sqliteDatabase, tesseraTarget } from './lib/targets.mjs';
+import {
+  benchEnv,
+  dropDatabases,
+  peerTargets,
+  postgresDatabase,
+  ROOT,
+  sqliteDatabase,
+  tesseraTarget,
+} from './lib/targets.mjs';
 import { writeReport } from './lib/report.mjs';
 import { parseBenchJson, runWrk } from './lib/wrk.mjs';
 
@@ -43,16 +51,22 @@ const quick = flag('quick');
 
 const MODES = {
   quick: {
-    warmup: 1, duration: 2, runs: 1,
+    warmup: 1,
+    duration: 2,
+    runs: 1,
     // Sign-in is scrypt (~0.1 s of one core each): with 32 browsers a flow takes seconds,
     // too long for a smoke run, so the quick run's full flow uses 8 browsers (labelled).
     full: { warmup: 0, settle: 0, duration: 6, runs: 1, connections: 8 },
-    scale: [1_000, 10_000], startups: 3,
+    scale: [1_000, 10_000],
+    startups: 3,
   },
   full: {
-    warmup: 5, duration: 10, runs: 3,
+    warmup: 5,
+    duration: 10,
+    runs: 3,
     full: { warmup: 5, settle: 5, duration: 15, runs: 3, connections: 32 },
-    scale: [1_000, 1_000_000], startups: 7,
+    scale: [1_000, 1_000_000],
+    startups: 7,
   },
 };
 const mode = quick ? MODES.quick : MODES.full;
@@ -106,7 +120,10 @@ function machine() {
     wrk: execFileSync('sh', ['-c', 'wrk --version 2>&1 | head -1'], { encoding: 'utf8' }).trim().split(' Copyright')[0],
     commit: git(['rev-parse', '--short', 'HEAD']),
     dirty: git(['status', '--porcelain', '--', 'src']) !== '',
-    loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadBefore: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }
 
@@ -115,7 +132,9 @@ async function ensureWrk() {
   log('wrk is not installed; installing it from Debian (apt-get install -y wrk)');
   const r = await runToEnd('sh', ['-c', 'apt-get install -y wrk || (apt-get update && apt-get install -y wrk)']);
   if (r.code !== 0 || !which('wrk')) {
-    throw new Error(`wrk is needed: install it with "apt-get install wrk" (as root). apt said:\n${r.stderr.slice(-2000)}`);
+    throw new Error(
+      `wrk is needed: install it with "apt-get install wrk" (as root). apt said:\n${r.stderr.slice(-2000)}`,
+    );
   }
 }
 
@@ -128,7 +147,9 @@ async function postgresAdminUrl() {
     await client.query('select 1');
     return url;
   } catch (err) {
-    log(`PostgreSQL not reachable at ${url.replace(/:[^:@/]*@/, ':***@')} (${err.message}): Tessera on PostgreSQL is skipped`);
+    log(
+      `PostgreSQL not reachable at ${url.replace(/:[^:@/]*@/, ':***@')} (${err.message}): Tessera on PostgreSQL is skipped`,
+    );
     return undefined;
   } finally {
     await client.end().catch(() => undefined);
@@ -169,7 +190,9 @@ async function wrkAttempt(ctx, cell, flow, seconds) {
       cell.rate = Math.max(last.rps, 100);
       return last;
     }
-    log(`  ${cell.target.id} ${flow}: pool of ${pool} ran out at ${Math.round(last.rps)} req/s; repeating with a bigger one`);
+    log(
+      `  ${cell.target.id} ${flow}: pool of ${pool} ran out at ${Math.round(last.rps)} req/s; repeating with a bigger one`,
+    );
     cell.rate = Math.max(cell.rate * 3, last.rps * 2);
   }
   return { ...last, errors: last.errors || 1, sample: `pool exhausted 4 times (${last.sample})` };
@@ -181,8 +204,18 @@ async function wrkAttempt(ctx, cell, flow, seconds) {
 async function fullFlowRun(ctx, cell, { settle, duration }) {
   const { target } = cell;
   const [command, args] = pinned(pinning.load, [
-    'node', FULL_FLOW, '--url', target.url, '--target', target.fullFlow,
-    '--duration', String(duration), '--settle', String(settle), '--connections', String(mode.full.connections),
+    'node',
+    FULL_FLOW,
+    '--url',
+    target.url,
+    '--target',
+    target.fullFlow,
+    '--duration',
+    String(duration),
+    '--settle',
+    String(settle),
+    '--connections',
+    String(mode.full.connections),
   ]);
   cell.rss.take();
   const server0 = cpuSeconds(target.pid);
@@ -207,8 +240,14 @@ async function fullFlowRun(ctx, cell, { settle, duration }) {
     errors: f.errors + f.timeouts + f.socket_errors + (f.flows === 0 ? 1 : 0),
     exhausted: 0,
     sample: f.sample || (f.flows === 0 ? 'no flow completed' : ''),
-    detail: { errors_by_step: f.errors_by_step, timeouts: f.timeouts, socket_errors: f.socket_errors, http_requests: f.http_requests },
-    serverCpu: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / (settle + duration)) * 100 : undefined,
+    detail: {
+      errors_by_step: f.errors_by_step,
+      timeouts: f.timeouts,
+      socket_errors: f.socket_errors,
+      http_requests: f.http_requests,
+    },
+    serverCpu:
+      server0 !== undefined && server1 !== undefined ? ((server1 - server0) / (settle + duration)) * 100 : undefined,
     // The driver runs a bit longer than the load (Node start-up, module loading).
     loadCpu: ((load1 - load0) / wall) * 100,
     rss,
@@ -296,7 +335,11 @@ function summarize(cell) {
     serverCpu: median(runs.map((r) => r.serverCpu)),
     loadCpu: median(runs.map((r) => r.loadCpu)),
     valid: !cell.error && runs.length > 0 && invalid.length === 0,
-    problem: cell.error ?? (invalid.length ? `${invalid.reduce((s, r) => s + r.errors, 0)} failed responses, e.g. ${invalid[0].sample}` : undefined),
+    problem:
+      cell.error ??
+      (invalid.length
+        ? `${invalid.reduce((s, r) => s + r.errors, 0)} failed responses, e.g. ${invalid[0].sample}`
+        : undefined),
     raw: runs,
   };
 }
@@ -307,7 +350,12 @@ function summarize(cell) {
 async function measureScale(ctx) {
   const rows = [];
   for (const size of mode.scale) {
-    const target = tesseraTarget({ id: `tessera-sqlite-${size}`, label: `Tessera, SQLite, ${size} live tokens`, database: sqliteDatabase(), logLevel: LOG_LEVEL });
+    const target = tesseraTarget({
+      id: `tessera-sqlite-${size}`,
+      label: `Tessera, SQLite, ${size} live tokens`,
+      database: sqliteDatabase(),
+      logLevel: LOG_LEVEL,
+    });
     log(`data size ${size}: seeding ${size} live access tokens (grant + token each, through the Store)`);
     const row = { size, flows: {} };
     try {
@@ -323,7 +371,8 @@ async function measureScale(ctx) {
       });
       row.seedSeconds = target.seedSeconds;
       const file = target.db.path;
-      row.dbMB = ['', '-wal'].reduce((s, ext) => s + (existsSync(file + ext) ? statSync(file + ext).size : 0), 0) / 2 ** 20;
+      row.dbMB =
+        ['', '-wal'].reduce((s, ext) => s + (existsSync(file + ext) ? statSync(file + ext).size : 0), 0) / 2 ** 20;
       const cell = { target, runs: [], rate: INITIAL_RATE, rss: rssSampler(target.pid) };
       for (const flow of ['bearer', 'code']) {
         cell.runs = [];
@@ -332,7 +381,9 @@ async function measureScale(ctx) {
         for (let r = 0; r < mode.runs; r++) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
         row.flows[flow] = summarize(cell);
         const s = row.flows[flow];
-        log(`  ${flow}: ${s.rps.toFixed(0)} req/s p99 ${s.p99.toFixed(2)} ms${s.valid ? '' : ` INVALID: ${s.problem}`}`);
+        log(
+          `  ${flow}: ${s.rps.toFixed(0)} req/s p99 ${s.p99.toFixed(2)} ms${s.valid ? '' : ` INVALID: ${s.problem}`}`,
+        );
       }
       cell.rss.stop();
     } catch (err) {
@@ -352,9 +403,26 @@ async function measureStartup(ctx) {
   const dbDir = join(ctx.dir, 'startup');
   const run = async (dbPath, into) => {
     const [command, args] = pinned(pinning.server, [
-      'node', join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--db', `sqlite:${dbPath}`, '--log-level', LOG_LEVEL,
+      'node',
+      join(ROOT, 'dist', 'cli', 'main.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--db',
+      `sqlite:${dbPath}`,
+      '--log-level',
+      LOG_LEVEL,
     ]);
-    const p = await startProcess({ command, args, env: {}, logFile: join(ctx.dir, 'startup.log'), readyLine: 'listening on', cwd: ROOT });
+    const p = await startProcess({
+      command,
+      args,
+      env: {},
+      logFile: join(ctx.dir, 'startup.log'),
+      readyLine: 'listening on',
+      cwd: ROOT,
+    });
     into.push(p.readyMs);
     await stopProcess(p.child);
   };
@@ -380,7 +448,8 @@ async function main() {
     const b = await runToEnd('npm', ['run', 'build'], { cwd: ROOT });
     if (b.code !== 0) throw new Error(`npm run build failed:\n${b.stdout.slice(-2000)}${b.stderr.slice(-2000)}`);
   }
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run npm run build');
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/cli/main.js is missing: run npm run build');
 
   const info = machine();
   const pgAdmin = await postgresAdminUrl();
@@ -389,8 +458,22 @@ async function main() {
   log(`mode ${quick ? 'quick' : 'full'}; work files in ${dir}`);
 
   const targets = [
-    tesseraTarget({ id: 'tessera-sqlite', label: 'Tessera, SQLite (WAL, synchronous=FULL)', database: sqliteDatabase(), logLevel: LOG_LEVEL }),
-    ...(pgAdmin ? [tesseraTarget({ id: 'tessera-postgres', label: 'Tessera, PostgreSQL', database: postgresDatabase(pgAdmin, pg), logLevel: LOG_LEVEL })] : []),
+    tesseraTarget({
+      id: 'tessera-sqlite',
+      label: 'Tessera, SQLite (WAL, synchronous=FULL)',
+      database: sqliteDatabase(),
+      logLevel: LOG_LEVEL,
+    }),
+    ...(pgAdmin
+      ? [
+          tesseraTarget({
+            id: 'tessera-postgres',
+            label: 'Tessera, PostgreSQL',
+            database: postgresDatabase(pgAdmin, pg),
+            logLevel: LOG_LEVEL,
+          }),
+        ]
+      : []),
     ...peerTargets(),
   ].filter((t) => !ONLY || ONLY.includes(t.id));
 
@@ -408,7 +491,10 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  info.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  info.loadAfter = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const meta = {
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     quick,
@@ -418,7 +504,9 @@ async function main() {
     started: started.toISOString(),
     minutes: (Date.now() - started.getTime()) / 60_000,
     machine: info,
-    pinning: pinning.enabled ? `servers on core ${pinning.server}, load generators on core ${pinning.load} (taskset)` : 'none',
+    pinning: pinning.enabled
+      ? `servers on core ${pinning.server}, load generators on core ${pinning.load} (taskset)`
+      : 'none',
     postgres: targets.some((t) => t.id === 'tessera-postgres'),
   };
   writeReport(OUT, meta, results);

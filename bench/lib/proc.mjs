@@ -87,7 +87,10 @@ export async function startProcess({ command, args, env, logFile, ipc = false, r
   let stdout = '';
   const t0 = performance.now();
   const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')}: no "${readyLine}" within ${timeoutMs} ms; see ${logFile}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${command} ${args.join(' ')}: no "${readyLine}" within ${timeoutMs} ms; see ${logFile}`)),
+      timeoutMs,
+    );
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
       if (readyLine) {

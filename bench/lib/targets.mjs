@@ -124,7 +124,12 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [] }) 
         const t0 = performance.now();
         const chunk = 100_000;
         for (let done = 0; done < live; done += chunk) {
-          await order(this.seeder.child, { type: 'issue', flow: 'live', n: Math.min(chunk, live - done), file: join(ctx.dir, 'live.txt') });
+          await order(this.seeder.child, {
+            type: 'issue',
+            flow: 'live',
+            n: Math.min(chunk, live - done),
+            file: join(ctx.dir, 'live.txt'),
+          });
           onSeed?.(Math.min(done + chunk, live));
         }
         this.seedSeconds = (performance.now() - t0) / 1000;

@@ -19,8 +19,21 @@ export function parseBenchJson(stdout, what) {
 export async function runWrk({ target, flow, seconds, file, shared, connections }) {
   const path = flow === 'bearer' ? target.paths.bearer : target.paths.token;
   const [command, args] = pinned(pinning.load, [
-    'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', LUA, `${target.url}${path}`, '--',
-    flow, file, basicHeader(shared.clientId, target.clientSecret), encodeURIComponent(shared.redirectUri), target.markers[flow].join('|'),
+    'wrk',
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    LUA,
+    `${target.url}${path}`,
+    '--',
+    flow,
+    file,
+    basicHeader(shared.clientId, target.clientSecret),
+    encodeURIComponent(shared.redirectUri),
+    target.markers[flow].join('|'),
   ]);
   const server0 = cpuSeconds(target.pid);
   const load0 = childrenCpuSeconds();
@@ -31,7 +44,8 @@ export async function runWrk({ target, flow, seconds, file, shared, connections 
   if (result.code !== 0) throw new Error(`wrk failed (${result.code}): ${result.stderr.slice(-1000)}`);
   const w = parseBenchJson(result.stdout, 'wrk');
   const secondsRun = w.duration_us / 1e6;
-  const errors = w.bad_status + w.bad_body + w.bad_cache + w.connect_errors + w.read_errors + w.write_errors + w.timeouts;
+  const errors =
+    w.bad_status + w.bad_body + w.bad_cache + w.connect_errors + w.read_errors + w.write_errors + w.timeouts;
   return {
     requests: w.requests,
     seconds: secondsRun,
@@ -42,8 +56,13 @@ export async function runWrk({ target, flow, seconds, file, shared, connections 
     exhausted: w.exhausted,
     sample: w.sample,
     detail: {
-      bad_status: w.bad_status, bad_body: w.bad_body, bad_cache: w.bad_cache,
-      connect: w.connect_errors, read: w.read_errors, write: w.write_errors, timeouts: w.timeouts,
+      bad_status: w.bad_status,
+      bad_body: w.bad_body,
+      bad_cache: w.bad_cache,
+      connect: w.connect_errors,
+      read: w.read_errors,
+      write: w.write_errors,
+      timeouts: w.timeouts,
     },
     serverCpu: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / secondsRun) * 100 : undefined,
     loadCpu: ((load1 - load0) / secondsRun) * 100,

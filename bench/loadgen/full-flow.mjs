@@ -15,7 +15,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+  process.argv
+    .slice(2)
+    .reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
 );
 const target = args.target;
 const duration = Number(args.duration ?? 10);
@@ -73,7 +75,12 @@ function hidden(body, name) {
 }
 
 function decodeHtml(s) {
-  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return s
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 const form = (values) => new URLSearchParams(values).toString();
@@ -147,7 +154,8 @@ function postStep(name, values, expect, path) {
     check: (status, headers, _body, ctx) => {
       const loc = locationPath(headers);
       if (!isRedirect(status) || !loc) return `${name}: ${status}`;
-      if (expect && !loc.url.startsWith(expect) && !loc.path.startsWith(expect)) return `${name}: went to ${loc.url.slice(0, 80)}`;
+      if (expect && !loc.url.startsWith(expect) && !loc.path.startsWith(expect))
+        return `${name}: went to ${loc.url.slice(0, 80)}`;
       ctx.next = loc.path;
       ctx.location = loc.url;
     },
@@ -162,7 +170,8 @@ function followStep(name, expect) {
     check: (status, headers, _body, ctx) => {
       const loc = locationPath(headers);
       if (!isRedirect(status) || !loc) return `${name}: ${status}`;
-      if (expect && !loc.url.startsWith(expect) && !loc.path.startsWith(expect)) return `${name}: went to ${loc.url.slice(0, 80)}`;
+      if (expect && !loc.url.startsWith(expect) && !loc.path.startsWith(expect))
+        return `${name}: went to ${loc.url.slice(0, 80)}`;
       ctx.next = loc.path;
       ctx.location = loc.url;
     },
@@ -185,7 +194,12 @@ function tokenStep(path) {
       method: 'POST',
       path,
       headers: { 'content-type': FORM, authorization: basic },
-      body: form({ grant_type: 'authorization_code', code: ctx.code, redirect_uri: redirectUri, code_verifier: ctx.verifier }),
+      body: form({
+        grant_type: 'authorization_code',
+        code: ctx.code,
+        redirect_uri: redirectUri,
+        code_verifier: ctx.verifier,
+      }),
     }),
     check: (status, headers, body) => {
       if (status !== 200) return `token: ${status} ${String(body).slice(0, 120)}`;
@@ -276,7 +290,8 @@ const result = await autocannon({
 });
 
 latencies.sort((a, b) => a - b);
-const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : 0);
+const pct = (p) =>
+  latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : 0;
 const measured = Math.max(0.001, (performance.now() - started) / 1000 - settle);
 process.stdout.write(
   `BENCH_JSON ${JSON.stringify({

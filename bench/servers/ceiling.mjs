@@ -28,7 +28,11 @@ const secretHash = sha256hex(config.clientSecret);
 const people = await makePeople(config.users, config.password);
 const pageSecret = newSecret();
 
-const TOKEN_HEADERS = { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' };
+const TOKEN_HEADERS = {
+  'content-type': 'application/json;charset=UTF-8',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+};
 
 function json(res, status, body, headers = TOKEN_HEADERS) {
   res.writeHead(status, headers);
@@ -39,7 +43,12 @@ async function token(req, res) {
   const form = parseForm(await readBody(req));
   const basic = parseBasic(req.headers.authorization);
   if (!basic || basic.id !== config.clientId || !secretMatches(basic.secret, secretHash)) {
-    return json(res, 401, { error: 'invalid_client' }, { ...TOKEN_HEADERS, 'www-authenticate': 'Basic realm="ceiling"' });
+    return json(
+      res,
+      401,
+      { error: 'invalid_client' },
+      { ...TOKEN_HEADERS, 'www-authenticate': 'Basic realm="ceiling"' },
+    );
   }
   if (form.grant_type !== 'authorization_code' && form.grant_type !== 'refresh_token') {
     return json(res, 400, { error: 'unsupported_grant_type' });
@@ -57,7 +66,13 @@ async function token(req, res) {
 function me(req, res) {
   const match = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(req.headers.authorization ?? '');
   if (!match) return json(res, 401, { error: 'invalid_token' }, { ...TOKEN_HEADERS, 'www-authenticate': 'Bearer' });
-  return json(res, 200, { sub: 'ceiling', username: 'ceiling', name: 'Ceiling', scope: 'PATIENT', client_id: config.clientId });
+  return json(res, 200, {
+    sub: 'ceiling',
+    username: 'ceiling',
+    name: 'Ceiling',
+    scope: 'PATIENT',
+    client_id: config.clientId,
+  });
 }
 
 // The full flow without state: every step answers as if all were well, except the
@@ -75,8 +90,12 @@ async function fullFlow(req, res, url) {
     const isLogin = url.pathname === '/login';
     res.writeHead(200, PAGE_HEADERS);
     return res.end(
-      formPage(isLogin ? 'Sign in' : 'Allow', url.pathname, { request, csrf: csrfFor(pageSecret, request, 'b') },
-        isLogin ? '<input name="username"><input name="password" type="password">' : ''),
+      formPage(
+        isLogin ? 'Sign in' : 'Allow',
+        url.pathname,
+        { request, csrf: csrfFor(pageSecret, request, 'b') },
+        isLogin ? '<input name="username"><input name="password" type="password">' : '',
+      ),
     );
   }
   if (req.method === 'POST' && url.pathname === '/login') {
@@ -86,7 +105,10 @@ async function fullFlow(req, res, url) {
       res.writeHead(303, { location: `/login?request=${form.request}&error=credentials` });
       return res.end();
     }
-    res.writeHead(303, { location: `/consent?request=${form.request}`, 'set-cookie': `s=${newSecret()}; Path=/; HttpOnly` });
+    res.writeHead(303, {
+      location: `/consent?request=${form.request}`,
+      'set-cookie': `s=${newSecret()}; Path=/; HttpOnly`,
+    });
     return res.end();
   }
   if (req.method === 'POST' && url.pathname === '/consent') {

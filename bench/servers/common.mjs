@@ -118,7 +118,12 @@ export async function verifyPassword(password, stored) {
 export async function makePeople(users, password) {
   const people = new Map();
   for (const username of users) {
-    people.set(username, { id: `id-${username}`, username, name: `Bench ${username}`, hash: await hashPassword(password) });
+    people.set(username, {
+      id: `id-${username}`,
+      username,
+      name: `Bench ${username}`,
+      hash: await hashPassword(password),
+    });
   }
   return people;
 }

@@ -111,7 +111,11 @@ const oauth = new OAuth2Server({
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 function oauthReply(response) {
-  return { status: response.status, headers: { ...JSON_HEADERS, ...response.headers }, body: JSON.stringify(response.body) };
+  return {
+    status: response.status,
+    headers: { ...JSON_HEADERS, ...response.headers },
+    body: JSON.stringify(response.body),
+  };
 }
 
 async function token(headers, form) {
@@ -133,7 +137,13 @@ async function me(headers) {
     return {
       status: 200,
       headers: { ...JSON_HEADERS, 'cache-control': 'no-store', ...response.headers },
-      body: JSON.stringify({ sub: t.user.id, username: t.user.username, name: t.user.name, scope: t.scope.join(' '), client_id: t.client.id }),
+      body: JSON.stringify({
+        sub: t.user.id,
+        username: t.user.username,
+        name: t.user.name,
+        scope: t.scope.join(' '),
+        client_id: t.client.id,
+      }),
     };
   } catch {
     return { ...oauthReply(response), headers: { ...JSON_HEADERS, 'cache-control': 'no-store', ...response.headers } };
@@ -147,7 +157,11 @@ const sessions = new Map(); // session cookie → user
 function page(title, action, hidden, fields) {
   return { status: 200, headers: PAGE_HEADERS, body: formPage(title, action, hidden, fields) };
 }
-const redirect = (status, location, cookie) => ({ status, headers: cookie ? { location, 'set-cookie': cookie } : { location }, body: '' });
+const redirect = (status, location, cookie) => ({
+  status,
+  headers: cookie ? { location, 'set-cookie': cookie } : { location },
+  body: '',
+});
 const problem = (status, text) => ({ status, headers: PAGE_HEADERS, body: `<!doctype html><p>${text}</p>` });
 
 function loadPending(id, cookies) {
@@ -158,17 +172,26 @@ function loadPending(id, cookies) {
 async function pages(method, path, query, headers, form) {
   const cookies = parseCookies(headers.cookie);
   if (method === 'GET' && path === '/authorize') {
-    if (query.client_id !== client.id || query.redirect_uri !== config.redirectUri) return problem(400, 'unknown client');
+    if (query.client_id !== client.id || query.redirect_uri !== config.redirectUri)
+      return problem(400, 'unknown client');
     const browser = cookies.b ?? newSecret();
     const id = newSecret();
     pending.set(id, { query, browser, user: undefined, expires: Date.now() + 15 * 60_000 });
-    return redirect(302, `/login?request=${id}`, cookies.b ? undefined : `b=${browser}; Path=/; HttpOnly; SameSite=Lax`);
+    return redirect(
+      302,
+      `/login?request=${id}`,
+      cookies.b ? undefined : `b=${browser}; Path=/; HttpOnly; SameSite=Lax`,
+    );
   }
   if (method === 'GET' && path === '/login') {
     const p = loadPending(query.request, cookies);
     if (!p) return problem(400, 'expired');
-    return page('Sign in', '/login', { request: query.request, csrf: csrfFor(pageSecret, query.request, p.browser) },
-      '<input name="username"><input name="password" type="password">');
+    return page(
+      'Sign in',
+      '/login',
+      { request: query.request, csrf: csrfFor(pageSecret, query.request, p.browser) },
+      '<input name="username"><input name="password" type="password">',
+    );
   }
   if (method === 'POST' && path === '/login') {
     const p = loadPending(form.request, cookies);

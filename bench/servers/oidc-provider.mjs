@@ -123,7 +123,12 @@ async function interaction(req, res, url) {
     res.writeHead(200, PAGE_HEADERS);
     res.end(
       prompt === 'login'
-        ? formPage('Sign in', `/interaction/${escapeHtml(uid)}/login`, {}, '<input name="username"><input name="password" type="password">')
+        ? formPage(
+            'Sign in',
+            `/interaction/${escapeHtml(uid)}/login`,
+            {},
+            '<input name="username"><input name="password" type="password">',
+          )
         : formPage('Allow', `/interaction/${escapeHtml(uid)}/confirm`, {}),
     );
     return;
@@ -136,12 +141,21 @@ async function interaction(req, res, url) {
       res.end();
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: person.id } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: person.id } },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   if (req.method === 'POST' && action === 'confirm' && prompt === 'consent') {
     await readBody(req);
-    const { prompt: { details: missing }, params, session } = details;
+    const {
+      prompt: { details: missing },
+      params,
+      session,
+    } = details;
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
@@ -151,7 +165,12 @@ async function interaction(req, res, url) {
       grant.addResourceScope(indicator, scopes.join(' '));
     }
     const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: details.grantId ? {} : { grantId } },
+      { mergeWithLastSubmission: true },
+    );
     return;
   }
   throw Object.assign(new Error(`unexpected ${req.method} ${url.pathname} in prompt ${prompt}`), { status: 400 });

@@ -21,18 +21,27 @@ import { benchConfig, env, mapLimit, pkcePair } from './common.mjs';
 
 const dist = new URL('../../dist/', import.meta.url);
 const load = (path) => import(new URL(path, dist).href);
-const [{ openStore }, { registerClient }, { addPerson }, { allowAuthorization }, tokens, endpoint, codeGrant, refreshGrant, params] =
-  await Promise.all([
-    load('store/open.js'),
-    load('oauth/clients.js'),
-    load('oauth/people.js'),
-    load('oauth/complete-authorization.js'),
-    load('oauth/tokens.js'),
-    load('oauth/token-endpoint.js'),
-    load('oauth/grants/authorization-code.js'),
-    load('oauth/grants/refresh-token.js'),
-    load('oauth/params.js'),
-  ]);
+const [
+  { openStore },
+  { registerClient },
+  { addPerson },
+  { allowAuthorization },
+  tokens,
+  endpoint,
+  codeGrant,
+  refreshGrant,
+  params,
+] = await Promise.all([
+  load('store/open.js'),
+  load('oauth/clients.js'),
+  load('oauth/people.js'),
+  load('oauth/complete-authorization.js'),
+  load('oauth/tokens.js'),
+  load('oauth/token-endpoint.js'),
+  load('oauth/grants/authorization-code.js'),
+  load('oauth/grants/refresh-token.js'),
+  load('oauth/params.js'),
+]);
 const { DEFAULT_LIFETIMES, hashSecret, newId, newSecret } = tokens;
 
 const config = { ...benchConfig(), clientSecret: undefined };
@@ -80,7 +89,12 @@ async function issueCode() {
 async function redeem({ code, verifier }) {
   return endpoint.handleTokenRequest(
     {
-      params: params.paramsFrom({ grant_type: 'authorization_code', code, redirect_uri: config.redirectUri, code_verifier: verifier }),
+      params: params.paramsFrom({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: config.redirectUri,
+        code_verifier: verifier,
+      }),
       authorization: basic,
     },
     registry,
@@ -100,7 +114,12 @@ async function liveToken() {
     revokedAt: null,
   };
   // Live for a day: the data-size runs must not outlast them.
-  await store.createGrantWithAccessToken(grant, { hash: hashSecret(newSecret()), grantId: grant.id, scope: 'PATIENT', expiresAt: at + 86_400_000 });
+  await store.createGrantWithAccessToken(grant, {
+    hash: hashSecret(newSecret()),
+    grantId: grant.id,
+    scope: 'PATIENT',
+    expiresAt: at + 86_400_000,
+  });
 }
 
 async function settle() {

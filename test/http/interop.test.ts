@@ -6,9 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loopbackIssuers } from '../../src/http/issuer.js';
 import { addClient, addTestUser, authorizeThroughPages, form, responseParams, testApp, type TestApp } from '../helpers/harness.js';
 
-let t: TestApp;
+let t: TestApp | undefined;
 afterEach(async () => {
-  await t.close();
+  await t?.close();
+  t = undefined;
 });
 
 describe('CORS for browser apps', () => {
