@@ -5,7 +5,16 @@
  * every use-once operation single-winner on both engines.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Migrator, sql, type DeleteResult, type Kysely, type Selectable, type Transaction, type UpdateResult } from 'kysely';
+import {
+  Migrator,
+  sql,
+  type DeleteResult,
+  type Kysely,
+  type Selectable,
+  type Transaction,
+  type UpdateResult,
+} from 'kysely';
+import { GroupCommit } from './group-commit.js';
 import { migrationProvider } from './migrations/index.js';
 import type {
   AccessTokenLookup,
@@ -25,13 +34,7 @@ import type {
   Store,
   UseOnceResult,
 } from './store.js';
-import type {
-  ClientsTable,
-  Database,
-  GrantsTable,
-  PendingAuthorizationsTable,
-  PeopleTable,
-} from './schema.js';
+import type { ClientsTable, Database, GrantsTable, PendingAuthorizationsTable, PeopleTable } from './schema.js';
 import type { Role } from '../oauth/scope.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -161,7 +164,22 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database>,
     private readonly isUniqueViolation: (err: unknown) => boolean,
     readonly engine: 'sqlite' | 'postgres' = 'sqlite',
-  ) {}
+  ) {
+    this.group = engine === 'sqlite' ? new GroupCommit(db) : undefined;
+  }
+
+  /** SQLite's writes share their fsync (group-commit.ts); PostgreSQL groups commits itself. */
+  private readonly group: GroupCommit<Database> | undefined;
+
+  /** A write of several statements: one transaction (in a commit group on SQLite). */
+  private writeTx<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
+  }
+
+  /** A write of one statement: atomic by itself (in a commit group on SQLite). */
+  private writeOne<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(work) : work(this.db);
+  }
 
   /**
    * Kysely's migrator for this database. On PostgreSQL it is pinned to the current schema:
@@ -270,7 +288,7 @@ export class KyselyStore implements Store {
   }
 
   async setPassword(username: string, passwordHash: string): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.writeTx(async (tx) => {
       const person = await tx.selectFrom('people').select('id').where('username', '=', username).executeTakeFirst();
       if (!person) return false;
       await tx.updateTable('people').set({ password_hash: passwordHash }).where('id', '=', person.id).execute();
@@ -280,7 +298,7 @@ export class KyselyStore implements Store {
   }
 
   async setPersonDisabled(username: string, disabledAt: number | null): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.writeTx(async (tx) => {
       const person = await tx.selectFrom('people').select('id').where('username', '=', username).executeTakeFirst();
       if (!person) return false;
       await tx.updateTable('people').set({ disabled_at: disabledAt }).where('id', '=', person.id).execute();
@@ -301,18 +319,20 @@ export class KyselyStore implements Store {
   // sign-in and consent
 
   async createPendingAuthorization(p: PendingAuthorizationRecord): Promise<void> {
-    await this.db
-      .insertInto('pending_authorizations')
-      .values({
-        id: p.id,
-        client_id: p.clientId,
-        request: p.request,
-        browser_hash: p.browserHash,
-        person_id: p.personId,
-        created_at: p.createdAt,
-        expires_at: p.expiresAt,
-      })
-      .execute();
+    await this.writeOne((db) =>
+      db
+        .insertInto('pending_authorizations')
+        .values({
+          id: p.id,
+          client_id: p.clientId,
+          request: p.request,
+          browser_hash: p.browserHash,
+          person_id: p.personId,
+          created_at: p.createdAt,
+          expires_at: p.expiresAt,
+        })
+        .execute(),
+    );
   }
 
   async getPendingAuthorization(id: string, now: number): Promise<PendingAuthorizationRecord | undefined> {
@@ -326,16 +346,14 @@ export class KyselyStore implements Store {
   }
 
   async setPendingAuthorizationPerson(id: string, personId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('pending_authorizations')
-      .set({ person_id: personId })
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const result = await this.writeOne((db) =>
+      db.updateTable('pending_authorizations').set({ person_id: personId }).where('id', '=', id).executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0;
   }
 
   async takePendingAuthorization(id: string, now: number): Promise<PendingAuthorizationRecord | undefined> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.writeTx(async (tx) => {
       const row = await tx
         .selectFrom('pending_authorizations')
         .selectAll()
@@ -350,10 +368,12 @@ export class KyselyStore implements Store {
   }
 
   async createSignInSession(s: SignInSessionRecord): Promise<void> {
-    await this.db
-      .insertInto('sign_in_sessions')
-      .values({ hash: s.hash, person_id: s.personId, created_at: s.createdAt, expires_at: s.expiresAt })
-      .execute();
+    await this.writeOne((db) =>
+      db
+        .insertInto('sign_in_sessions')
+        .values({ hash: s.hash, person_id: s.personId, created_at: s.createdAt, expires_at: s.expiresAt })
+        .execute(),
+    );
   }
 
   async getSignInSession(hash: string, now: number): Promise<SignInSessionRecord | undefined> {
@@ -374,24 +394,36 @@ export class KyselyStore implements Store {
   }
 
   async deleteSignInSession(hash: string): Promise<void> {
-    await this.db.deleteFrom('sign_in_sessions').where('hash', '=', hash).execute();
+    await this.writeOne((db) => db.deleteFrom('sign_in_sessions').where('hash', '=', hash).execute());
   }
 
   async recordSignInFailure(key: string, now: number, windowMs: number): Promise<number> {
     const since = now - windowMs;
-    await this.db
-      .insertInto('sign_in_failures')
-      .values({ key, window_started_at: now, failures: 1 })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet((eb) => {
-          const live = eb('sign_in_failures.window_started_at', '>', since);
-          return {
-            failures: eb.case().when(live).then(eb('sign_in_failures.failures', '+', 1)).else(1).end(),
-            window_started_at: eb.case().when(live).then(eb.ref('sign_in_failures.window_started_at')).else(now).end(),
-          };
-        }),
-      )
-      .execute();
+    await this.writeOne((db) =>
+      db
+        .insertInto('sign_in_failures')
+        .values({ key, window_started_at: now, failures: 1 })
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet((eb) => {
+            const live = eb('sign_in_failures.window_started_at', '>', since);
+            return {
+              failures: eb
+                .case()
+                .when(live)
+                .then(eb('sign_in_failures.failures', '+', 1))
+                .else(1)
+                .end(),
+              window_started_at: eb
+                .case()
+                .when(live)
+                .then(eb.ref('sign_in_failures.window_started_at'))
+                .else(now)
+                .end(),
+            };
+          }),
+        )
+        .execute(),
+    );
     return this.countSignInFailures(key, now, windowMs);
   }
 
@@ -406,13 +438,13 @@ export class KyselyStore implements Store {
   }
 
   async clearSignInFailures(key: string): Promise<void> {
-    await this.db.deleteFrom('sign_in_failures').where('key', '=', key).execute();
+    await this.writeOne((db) => db.deleteFrom('sign_in_failures').where('key', '=', key).execute());
   }
 
   // issuing
 
   async createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await this.writeTx(async (tx) => {
       await tx.insertInto('grants').values(grantRow(grant)).execute();
       await tx
         .insertInto('authorization_codes')
@@ -429,7 +461,7 @@ export class KyselyStore implements Store {
   }
 
   async createGrantWithAccessToken(grant: GrantRecord, token: AccessTokenRecord): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await this.writeTx(async (tx) => {
       await tx.insertInto('grants').values(grantRow(grant)).execute();
       await tx.insertInto('access_tokens').values(accessRow(token)).execute();
     });
@@ -541,12 +573,14 @@ export class KyselyStore implements Store {
   }
 
   async revokeGrant(grantId: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('grants')
-      .set({ revoked_at: now })
-      .where('id', '=', grantId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await this.writeOne((db) =>
+      db
+        .updateTable('grants')
+        .set({ revoked_at: now })
+        .where('id', '=', grantId)
+        .where('revoked_at', 'is', null)
+        .execute(),
+    );
   }
 
   // operations
@@ -568,7 +602,12 @@ export class KyselyStore implements Store {
           db
             .deleteFrom('pending_authorizations')
             .where('id', 'in', (eb) =>
-              eb.selectFrom('pending_authorizations').select('id').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+              eb
+                .selectFrom('pending_authorizations')
+                .select('id')
+                .where('expires_at', '<=', now)
+                .orderBy('expires_at')
+                .limit(size),
             )
             .executeTakeFirst(),
       ],
@@ -577,7 +616,12 @@ export class KyselyStore implements Store {
           db
             .deleteFrom('sign_in_sessions')
             .where('hash', 'in', (eb) =>
-              eb.selectFrom('sign_in_sessions').select('hash').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+              eb
+                .selectFrom('sign_in_sessions')
+                .select('hash')
+                .where('expires_at', '<=', now)
+                .orderBy('expires_at')
+                .limit(size),
             )
             .executeTakeFirst(),
       ],
@@ -602,7 +646,12 @@ export class KyselyStore implements Store {
           db
             .deleteFrom('authorization_codes')
             .where('hash', 'in', (eb) =>
-              eb.selectFrom('authorization_codes').select('hash').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+              eb
+                .selectFrom('authorization_codes')
+                .select('hash')
+                .where('expires_at', '<=', now)
+                .orderBy('expires_at')
+                .limit(size),
             )
             .executeTakeFirst(),
       ],
@@ -611,7 +660,12 @@ export class KyselyStore implements Store {
           db
             .deleteFrom('access_tokens')
             .where('hash', 'in', (eb) =>
-              eb.selectFrom('access_tokens').select('hash').where('expires_at', '<=', now).orderBy('expires_at').limit(size),
+              eb
+                .selectFrom('access_tokens')
+                .select('hash')
+                .where('expires_at', '<=', now)
+                .orderBy('expires_at')
+                .limit(size),
             )
             .executeTakeFirst(),
       ],
@@ -764,7 +818,7 @@ export class KyselyStore implements Store {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.writeTx(async (tx) => {
       if (Number((await claim(tx)).numUpdatedRows) !== 1) {
         const row = await tx.selectFrom(table).select('hash').where('hash', '=', hash).executeTakeFirst();
         return row ? 'replayed' : 'missing';
