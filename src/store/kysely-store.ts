@@ -15,6 +15,7 @@ import {
   type UpdateResult,
 } from 'kysely';
 import { GroupCommit } from './group-commit.js';
+import { param, PreparedQuery } from './prepared.js';
 import { migrationProvider } from './migrations/index.js';
 import type {
   AccessTokenLookup,
@@ -171,6 +172,59 @@ export class KyselyStore implements Store {
   /** SQLite's writes share their fsync (group-commit.ts); PostgreSQL groups commits itself. */
   private readonly group: GroupCommit<Database> | undefined;
 
+  /** The lookups every token request and API call makes, compiled once (prepared.ts). */
+  private readonly hot = {
+    client: new PreparedQuery(() => this.db.selectFrom('clients').selectAll().where('id', '=', param('id'))),
+    person: new PreparedQuery(() => this.db.selectFrom('people').selectAll().where('id', '=', param('id'))),
+    code: new PreparedQuery(() =>
+      this.db
+        .selectFrom('authorization_codes')
+        .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+        .selectAll('authorization_codes')
+        .select(grantColumns)
+        .where('authorization_codes.hash', '=', param('hash')),
+    ),
+    refresh: new PreparedQuery(() =>
+      this.db
+        .selectFrom('refresh_tokens')
+        .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+        .selectAll('refresh_tokens')
+        .select(grantColumns)
+        .where('refresh_tokens.hash', '=', param('hash')),
+    ),
+    access: new PreparedQuery(() =>
+      this.db
+        .selectFrom('access_tokens')
+        .innerJoin('grants', 'grants.id', 'access_tokens.grant_id')
+        .innerJoin('people', 'people.id', 'grants.person_id')
+        .innerJoin('clients', 'clients.id', 'grants.client_id')
+        .select([
+          'access_tokens.hash',
+          'access_tokens.grant_id',
+          'access_tokens.scope',
+          'access_tokens.expires_at',
+          ...grantColumns,
+          'people.id as p_id',
+          'people.username as p_username',
+          'people.display_name as p_display_name',
+          'people.password_hash as p_password_hash',
+          'people.roles as p_roles',
+          'people.created_at as p_created_at',
+          'people.disabled_at as p_disabled_at',
+          'clients.id as c_id',
+          'clients.name as c_name',
+          'clients.secret_hash as c_secret_hash',
+          'clients.redirect_uris as c_redirect_uris',
+          'clients.scopes as c_scopes',
+          'clients.grant_types as c_grant_types',
+          'clients.pkce_required as c_pkce_required',
+          'clients.created_at as c_created_at',
+          'clients.disabled_at as c_disabled_at',
+        ])
+        .where('access_tokens.hash', '=', param('hash')),
+    ),
+  };
+
   /** A write of several statements: one transaction (in a commit group on SQLite). */
   private writeTx<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
     return this.group ? this.group.run(work) : this.db.transaction().execute(work);
@@ -221,7 +275,7 @@ export class KyselyStore implements Store {
   }
 
   async getClient(id: string): Promise<ClientRecord | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.hot.client.first(this.db, { id });
     return row && toClient(row);
   }
 
@@ -268,7 +322,7 @@ export class KyselyStore implements Store {
   }
 
   async getPerson(id: string): Promise<PersonRecord | undefined> {
-    const row = await this.db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.hot.person.first(this.db, { id });
     return row && toPerson(row);
   }
 
@@ -468,13 +522,7 @@ export class KyselyStore implements Store {
   }
 
   async findAuthorizationCode(hash: string): Promise<AuthorizationCodeLookup | undefined> {
-    const row = await this.db
-      .selectFrom('authorization_codes')
-      .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
-      .selectAll('authorization_codes')
-      .select(grantColumns)
-      .where('authorization_codes.hash', '=', hash)
-      .executeTakeFirst();
+    const row = await this.hot.code.first(this.db, { hash });
     if (!row) return undefined;
     return {
       code: {
@@ -511,13 +559,7 @@ export class KyselyStore implements Store {
   }
 
   async findRefreshToken(hash: string): Promise<RefreshTokenLookup | undefined> {
-    const row = await this.db
-      .selectFrom('refresh_tokens')
-      .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
-      .selectAll('refresh_tokens')
-      .select(grantColumns)
-      .where('refresh_tokens.hash', '=', hash)
-      .executeTakeFirst();
+    const row = await this.hot.refresh.first(this.db, { hash });
     if (!row) return undefined;
     return {
       token: {
@@ -554,36 +596,7 @@ export class KyselyStore implements Store {
 
   async findAccessToken(hash: string): Promise<AccessTokenLookup | undefined> {
     // One query for the hot path of every API call: the token, its grant, person and client.
-    const row = await this.db
-      .selectFrom('access_tokens')
-      .innerJoin('grants', 'grants.id', 'access_tokens.grant_id')
-      .innerJoin('people', 'people.id', 'grants.person_id')
-      .innerJoin('clients', 'clients.id', 'grants.client_id')
-      .select([
-        'access_tokens.hash',
-        'access_tokens.grant_id',
-        'access_tokens.scope',
-        'access_tokens.expires_at',
-        ...grantColumns,
-        'people.id as p_id',
-        'people.username as p_username',
-        'people.display_name as p_display_name',
-        'people.password_hash as p_password_hash',
-        'people.roles as p_roles',
-        'people.created_at as p_created_at',
-        'people.disabled_at as p_disabled_at',
-        'clients.id as c_id',
-        'clients.name as c_name',
-        'clients.secret_hash as c_secret_hash',
-        'clients.redirect_uris as c_redirect_uris',
-        'clients.scopes as c_scopes',
-        'clients.grant_types as c_grant_types',
-        'clients.pkce_required as c_pkce_required',
-        'clients.created_at as c_created_at',
-        'clients.disabled_at as c_disabled_at',
-      ])
-      .where('access_tokens.hash', '=', hash)
-      .executeTakeFirst();
+    const row = await this.hot.access.first(this.db, { hash });
     if (!row) return undefined;
     return {
       token: { hash: row.hash, grantId: row.grant_id, scope: row.scope as Role, expiresAt: time(row.expires_at) },
