@@ -6,10 +6,9 @@
  * loopback port, so the browser really lands on the client at the end of each flow.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startCallbackServer, type CallbackServer } from '../helpers/callback-server.js';
 import {
   addClientWithCli,
   addUserWithCli,
@@ -40,38 +39,6 @@ const TRICKY_STATE = 'x y+z/&=é%20"<>#?;';
 // The client's redirect URI: a tiny server that records every request and answers "ok".
 // ---------------------------------------------------------------------------------------
 
-interface CallbackServer {
-  /** `http://127.0.0.1:PORT/cb`, the registered redirect URI. */
-  redirectUri: string;
-  origin: string;
-  /** Every request it received, as absolute URLs (a fragment never reaches a server). */
-  hits: URL[];
-  close: () => Promise<void>;
-}
-
-async function startCallbackServer(): Promise<CallbackServer> {
-  const hits: URL[] = [];
-  const server = createServer((req, res) => {
-    hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-    res.end('ok');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    redirectUri: `${origin}/cb`,
-    origin,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // The file's fixtures: one server, one callback server, one browser; a context per test.

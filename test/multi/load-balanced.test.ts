@@ -17,7 +17,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCallbackServer, type CallbackServer } from '../helpers/callback-server.js';
 import {
   addClientWithCli,
   addUserWithCli,
@@ -164,32 +165,6 @@ function hiddenValue(html: string, name: string): string {
   return match[1] as string;
 }
 
-interface CallbackServer {
-  redirectUri: string;
-  origin: string;
-  close: () => Promise<void>;
-}
-
-async function startCallbackServer(): Promise<CallbackServer> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-    res.end('ok');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    redirectUri: `${origin}/cb`,
-    origin,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // The instances' request logs (pino JSON on stderr, level info)
