@@ -8,9 +8,9 @@ import {
   collectList,
   dbOption,
   formatFields,
-  formatTable,
   jsonOption,
   printJson,
+  printList,
   printLines,
   printNote,
   requireSubcommand,
@@ -106,26 +106,19 @@ async function addClient(options: AddOptions): Promise<void> {
 
 async function listClients(options: DbOptions): Promise<void> {
   const clients = await withStore(options.db, (store) => store.listClients());
-  if (options.json) {
-    printJson(clients.map(clientJson));
-    return;
-  }
-  if (clients.length === 0) {
-    printLines('no clients');
-    return;
-  }
-  printLines(
-    ...formatTable(
-      ['CLIENT_ID', 'NAME', 'TYPE', 'SCOPES', 'GRANTS'],
-      clients.map((c) => [
-        c.id,
-        c.name,
-        c.secretHash !== null ? 'confidential' : c.pkceRequired ? 'public' : 'public (PKCE optional)',
-        c.scopes.join(','),
-        c.grantTypes.join(','),
-      ]),
-    ),
-  );
+  printList(clients, {
+    json: options.json,
+    empty: 'no clients',
+    header: ['CLIENT_ID', 'NAME', 'TYPE', 'SCOPES', 'GRANTS'],
+    toJson: clientJson,
+    row: (c) => [
+      c.id,
+      c.name,
+      c.secretHash !== null ? 'confidential' : c.pkceRequired ? 'public' : 'public (PKCE optional)',
+      c.scopes.join(','),
+      c.grantTypes.join(','),
+    ],
+  });
 }
 
 async function showClient(id: string, options: DbOptions): Promise<void> {

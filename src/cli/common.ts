@@ -165,6 +165,16 @@ export function formatFields(fields: Array<[string, string]>): string[] {
   return fields.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`);
 }
 
+/** A list command's output: a JSON array with --json, else a table (or `empty` when there is nothing). */
+export function printList<T>(
+  items: T[],
+  options: { json?: boolean; empty: string; header: string[]; toJson: (item: T) => unknown; row: (item: T) => string[] },
+): void {
+  if (options.json) printJson(items.map(options.toJson));
+  else if (items.length === 0) printLines(options.empty);
+  else printLines(...formatTable(options.header, items.map(options.row)));
+}
+
 /** A plain text table: a header row and rows, columns padded to their widest cell. */
 export function formatTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -12,9 +12,9 @@ import {
   collectList,
   dbOption,
   formatFields,
-  formatTable,
   jsonOption,
   printJson,
+  printList,
   printLines,
   readPassword,
   requireSubcommand,
@@ -76,20 +76,13 @@ async function addUser(options: AddOptions): Promise<void> {
 
 async function listUsers(options: DbOptions): Promise<void> {
   const people = await withStore(options.db, (store) => store.listPeople());
-  if (options.json) {
-    printJson(people.map(describePerson));
-    return;
-  }
-  if (people.length === 0) {
-    printLines('no users');
-    return;
-  }
-  printLines(
-    ...formatTable(
-      ['USERNAME', 'NAME', 'ROLES', 'STATUS'],
-      people.map((p) => [p.username, p.displayName, p.roles.join(','), p.disabledAt === null ? 'enabled' : 'disabled']),
-    ),
-  );
+  printList(people, {
+    json: options.json,
+    empty: 'no users',
+    header: ['USERNAME', 'NAME', 'ROLES', 'STATUS'],
+    toJson: describePerson,
+    row: (p) => [p.username, p.displayName, p.roles.join(','), p.disabledAt === null ? 'enabled' : 'disabled'],
+  });
 }
 
 async function showUser(username: string, options: DbOptions): Promise<void> {

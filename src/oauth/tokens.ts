@@ -11,9 +11,15 @@ export function newSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** A new identifier for records that are not secret (clients, people, grants). */
+/**
+ * A new identifier for records that are not secret (clients, people, grants). It never
+ * starts with `-` or `_`: a client id is typed on command lines, where `-…` reads as an option.
+ */
 export function newId(): string {
-  return randomBytes(12).toString('base64url');
+  let id: string;
+  do id = randomBytes(12).toString('base64url');
+  while (id.startsWith('-') || id.startsWith('_'));
+  return id;
 }
 
 /** SHA-256 of a secret as lowercase hex: what the store keeps and looks up by. */

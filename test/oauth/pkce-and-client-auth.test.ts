@@ -155,3 +155,10 @@ describe('secrets and passwords', () => {
     );
   });
 });
+
+describe('identifiers', () => {
+  it('never start with - or _ (they are typed as command arguments)', async () => {
+    const { newId } = await import('../../src/oauth/tokens.js');
+    for (let i = 0; i < 5000; i++) expect(newId()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{15}$/);
+  });
+});
