@@ -13,9 +13,10 @@ export interface NewPerson {
 }
 
 export function checkUsername(username: string): string {
-  if (!/^[\p{L}\p{N}._@+-]{1,100}$/u.test(username)) {
+  // It starts with a letter or digit: `tessera user show -x` would read as an option.
+  if (!/^[\p{L}\p{N}][\p{L}\p{N}._@+-]{0,99}$/u.test(username)) {
     throw new InvalidInputError(
-      'username must be 1 to 100 letters, digits or . _ @ + - (no spaces)',
+      'username must be 1 to 100 letters, digits or . _ @ + -, starting with a letter or digit (no spaces)',
     );
   }
   return username;
