@@ -5,10 +5,10 @@
  * through the real CLI. The client's redirect URI is a small HTTP server on another
  * loopback port, so the browser really lands on the client at the end of each flow.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer, type CallbackServer } from '../helpers/callback-server.js';
+import { launchChromium } from '../helpers/chromium.js';
 import {
   addClientWithCli,
   addUserWithCli,
@@ -18,17 +18,6 @@ import {
   type ServerProcess,
 } from '../helpers/server-process.js';
 
-const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 const PASSWORD = 'correct horse battery staple';
 const CLIENT_NAME = "Ana's Health & Care";
@@ -56,10 +45,7 @@ const LONG_NAME = 'Supercalifragilisticexpialidocious-Health-Records-Application
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set TESSERA_CHROMIUM`);
-  }
-  const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20_000 });
+  const launching = launchChromium();
   callback = await startCallbackServer();
   tessera = await startServer();
   app = addClientWithCli(tessera.db, ['--name', CLIENT_NAME, '--redirect-uri', callback.redirectUri]);

@@ -23,9 +23,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer, type CallbackServer } from '../helpers/callback-server.js';
+import { launchChromium } from '../helpers/chromium.js';
 import {
   addClientWithCli,
   addUserWithCli,
@@ -36,17 +37,6 @@ import {
 } from '../helpers/server-process.js';
 
 const POSTGRES_URL = process.env.TESSERA_TEST_POSTGRES_URL;
-const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const EXAMPLE_CONF = fileURLToPath(new URL('../../docs/nginx.conf.example', import.meta.url));
 
 /** nginx from TESSERA_NGINX, the Debian package's path, or PATH; undefined when not installed. */
@@ -394,10 +384,7 @@ async function createDatabase(base: string): Promise<{ url: string; drop: () => 
 
 describe.skipIf(!POSTGRES_URL || !NGINX)('three instances behind nginx on one PostgreSQL database', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set TESSERA_CHROMIUM`);
-    }
-    launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20_000 });
+    launching = launchChromium();
     launching.catch(() => undefined); // reported below, when awaited
     const database = await createDatabase(POSTGRES_URL as string);
     databaseUrl = database.url;
