@@ -460,7 +460,7 @@ async function main() {
   const targets = [
     tesseraTarget({
       id: 'tessera-sqlite',
-      label: 'Tessera, SQLite (WAL, synchronous=FULL)',
+      label: 'Tessera, SQLite (WAL, synced before each answer)',
       database: sqliteDatabase(),
       logLevel: LOG_LEVEL,
     }),

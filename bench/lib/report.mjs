@@ -192,7 +192,7 @@ export function writeReport(file, meta, results) {
   out.push(`- Load average (1/5/15 min) before: ${m.loadBefore}; after: ${m.loadAfter}`);
   out.push(`- Node ${m.node}; load generators: ${m.wrk} (code, refresh, bearer), autocannon 8 (full flow)`);
   out.push(
-    `- Tessera commit ${m.commit}${m.dirty ? ' with uncommitted changes in src/' : ''}; \`tessera serve\` with its defaults (SQLite WAL, synchronous=FULL), log level ${meta.logLevel}`,
+    `- Tessera commit ${m.commit}${m.dirty ? ' with uncommitted changes in src/' : ''}; \`tessera serve\` with its defaults (SQLite WAL; every write synced to disk before it is answered), log level ${meta.logLevel}`,
   );
   out.push(
     `- Pinning: ${meta.pinning}; ${meta.connections} connections; every server started fresh for each flow, on loopback`,

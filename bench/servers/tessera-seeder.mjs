@@ -12,8 +12,8 @@
 // It runs as its own process beside the server (started by bench/run.mjs, talking over
 // IPC like the peer servers: see servers/common.mjs), opening the same database. On
 // SQLite its own connection sets `synchronous = OFF` so that seeding is quick; the
-// server's connection keeps Tessera's durable default (FULL) — synchronous is a
-// per-connection setting. Pre-issued codes get a 600 s lifetime (the server's own codes
+// server's connection keeps Tessera's durable default (every write synced before it is
+// answered) — synchronous is a per-connection setting. Pre-issued codes get a 600 s lifetime (the server's own codes
 // keep 60 s) so that they outlive the run they were issued for; the code path is the same.
 import { writeFileSync } from 'node:fs';
 import { sql } from 'kysely';

@@ -1,36 +1,45 @@
 /**
- * Group commit for SQLite. With `synchronous=FULL` every COMMIT waits for an fsync, and
- * better-sqlite3 waits synchronously — one fsync per token request would cap the server
- * at the disk's fsync rate and stall the event loop each time. Instead, a write waits
- * for the end of the current event-loop turn and then runs, with every other write queued
- * meanwhile, inside ONE transaction, each in its own savepoint (a write that fails rolls
- * back alone). One COMMIT — one fsync — makes the whole group durable, and only then is
- * any of them answered. Durability is unchanged; only the fsync is shared.
+ * Group commit for SQLite. A durable commit waits for the disk, and one per token request
+ * would cap the server at the disk's sync rate. Instead, a write waits for the end of the
+ * current event-loop turn and then runs, with every other write queued meanwhile, inside
+ * ONE transaction, each in its own savepoint (a write that fails rolls back alone). One
+ * COMMIT and one sync make the whole group durable, and only then is any of them
+ * answered. The sync runs off the event loop (sqlite-connection.ts): while one group's
+ * sync is in flight, the next group is already being served and committed.
  *
  * Writes in a group run one after another on one connection, so conditional updates
  * (`… where consumed_at is null`) keep their single-winner meaning.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { SqliteConnection } from './sqlite-connection.js';
+import { translateStoreError } from './errors.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-interface Queued<DB> {
-  work: (tx: Transaction<DB>) => Promise<unknown>;
+interface Queued {
+  work: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
-export class GroupCommit<DB> {
-  private queue: Queued<DB>[] = [];
+export class GroupCommit {
+  private queue: Queued[] = [];
   private flushing = false;
+  private readonly savepoint: Record<'open' | 'release' | 'undo', { run(): unknown }>;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly connection: SqliteConnection,
     /** Bounds the time one write may wait behind others. */
     private readonly maxGroup = 64,
-  ) {}
+  ) {
+    this.savepoint = {
+      open: connection.statement('savepoint tessera_write'),
+      release: connection.statement('release savepoint tessera_write'),
+      undo: connection.statement('rollback to savepoint tessera_write'),
+    };
+  }
 
-  run<T>(work: (tx: Transaction<DB>) => Promise<T>): Promise<T> {
+  /** Runs `work` in the next group; resolves with its value once the group is durable. */
+  run<T>(work: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushing) {
@@ -43,35 +52,54 @@ export class GroupCommit<DB> {
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, this.maxGroup);
-      const outcomes: Outcome[] = [];
+      let outcomes: Outcome[];
       try {
-        await this.db.transaction().execute(async (tx) => {
-          for (const item of group) outcomes.push(await inSavepoint(tx, item.work));
-        });
+        outcomes = await this.commit(group);
       } catch (error) {
-        // The COMMIT failed: nothing of this group is durable, so none of it succeeded.
-        for (const item of group) item.reject(error);
+        // BEGIN or COMMIT failed: nothing of this group is durable, so none of it succeeded.
+        const failure = translateStoreError(error);
+        for (const item of group) item.reject(failure);
         continue;
       }
-      group.forEach((item, i) => {
-        const outcome = outcomes[i] as Outcome;
-        if (outcome.ok) item.resolve(outcome.value);
-        else item.reject(outcome.error);
-      });
+      this.connection.durable().then(
+        () => outcomes.forEach((outcome, i) => settle(group[i] as Queued, outcome)),
+        (error: unknown) => group.forEach((item) => item.reject(error)),
+      );
+      // Writes queue meanwhile; the event loop goes on serving everything else.
+      const checkpoint = this.connection.checkpointIfDue();
+      if (checkpoint) await checkpoint;
     }
     this.flushing = false;
   }
+
+  private async commit(group: Queued[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    this.connection.beginWrite();
+    try {
+      for (const item of group) outcomes.push(await this.inSavepoint(item.work));
+      this.connection.commit();
+    } catch (error) {
+      this.connection.rollback();
+      throw error;
+    }
+    return outcomes;
+  }
+
+  private async inSavepoint(work: Queued['work']): Promise<Outcome> {
+    this.savepoint.open.run();
+    try {
+      const value = await work();
+      this.savepoint.release.run();
+      return { ok: true, value };
+    } catch (error) {
+      this.savepoint.undo.run();
+      this.savepoint.release.run();
+      return { ok: false, error };
+    }
+  }
 }
 
-async function inSavepoint<DB>(tx: Transaction<DB>, work: Queued<DB>['work']): Promise<Outcome> {
-  await sql`savepoint tessera_write`.execute(tx);
-  try {
-    const value = await work(tx);
-    await sql`release savepoint tessera_write`.execute(tx);
-    return { ok: true, value };
-  } catch (error) {
-    await sql`rollback to savepoint tessera_write`.execute(tx);
-    await sql`release savepoint tessera_write`.execute(tx);
-    return { ok: false, error };
-  }
+function settle(item: Queued, outcome: Outcome): void {
+  if (outcome.ok) item.resolve(outcome.value);
+  else item.reject(outcome.error);
 }

@@ -12,10 +12,10 @@ import {
   type Kysely,
   type Selectable,
   type Transaction,
-  type UpdateResult,
 } from 'kysely';
 import { GroupCommit } from './group-commit.js';
 import { param, PreparedQuery } from './prepared.js';
+import type { SqliteConnection } from './sqlite-connection.js';
 import { migrationProvider } from './migrations/index.js';
 import type {
   AccessTokenLookup,
@@ -160,17 +160,47 @@ async function retried<T>(batch: () => Promise<T>, attempts = 3): Promise<T> {
   }
 }
 
+/**
+ * What a write runs its statements with: Kysely for the rest, and prepared queries
+ * (prepared.ts) for the hot ones — on SQLite straight on the connection, inside the
+ * commit group's transaction; on PostgreSQL inside the write's own transaction.
+ */
+interface Writer {
+  db: Db;
+  changes(query: PreparedQuery<unknown>, values: Record<string, unknown>): Promise<number>;
+  first<Row>(query: PreparedQuery<Row>, values: Record<string, unknown>): Promise<Row | undefined>;
+}
+
+function kyselyWriter(db: Db): Writer {
+  return {
+    db,
+    changes: (query, values) => query.changes(db, values),
+    first: (query, values) => query.first(db, values),
+  };
+}
+
 export class KyselyStore implements Store {
+  /** SQLite's writes share their commit and sync (group-commit.ts); PostgreSQL groups commits itself. */
+  private readonly group: GroupCommit | undefined;
+  private readonly sqliteWriter: Writer | undefined;
+
   constructor(
     readonly db: Kysely<Database>,
     private readonly isUniqueViolation: (err: unknown) => boolean,
     readonly engine: 'sqlite' | 'postgres' = 'sqlite',
+    /** The SQLite connection under `db` (absent on PostgreSQL). */
+    private readonly sqlite?: SqliteConnection,
   ) {
-    this.group = engine === 'sqlite' ? new GroupCommit(db) : undefined;
+    if (sqlite) {
+      this.group = new GroupCommit(sqlite);
+      // Inside a group's transaction, on the one connection: Kysely and the prepared statements alike.
+      this.sqliteWriter = {
+        db,
+        changes: async (query, values) => query.changesOn(sqlite, values),
+        first: async (query, values) => query.firstOn(sqlite, values),
+      };
+    }
   }
-
-  /** SQLite's writes share their fsync (group-commit.ts); PostgreSQL groups commits itself. */
-  private readonly group: GroupCommit<Database> | undefined;
 
   /** The lookups every token request and API call makes, compiled once (prepared.ts). */
   private readonly hot = {
@@ -223,16 +253,90 @@ export class KyselyStore implements Store {
         ])
         .where('access_tokens.hash', '=', param('hash')),
     ),
+    consumeCode: new PreparedQuery(() =>
+      this.db
+        .updateTable('authorization_codes')
+        .set({ consumed_at: param('now') })
+        .where('hash', '=', param('hash'))
+        .where('consumed_at', 'is', null),
+    ),
+    retireRefresh: new PreparedQuery(() =>
+      this.db
+        .updateTable('refresh_tokens')
+        .set({ retired_at: param('now') })
+        .where('hash', '=', param('hash'))
+        .where('retired_at', 'is', null),
+    ),
+    codeExists: new PreparedQuery(() =>
+      this.db.selectFrom('authorization_codes').select('hash').where('hash', '=', param('hash')),
+    ),
+    refreshExists: new PreparedQuery(() =>
+      this.db.selectFrom('refresh_tokens').select('hash').where('hash', '=', param('hash')),
+    ),
+    revokeGrant: new PreparedQuery(() =>
+      this.db
+        .updateTable('grants')
+        .set({ revoked_at: param('now') })
+        .where('id', '=', param('id'))
+        .where('revoked_at', 'is', null),
+    ),
+    insertGrant: new PreparedQuery(() =>
+      this.db.insertInto('grants').values({
+        id: param('id'),
+        person_id: param('person_id'),
+        client_id: param('client_id'),
+        scope: param('scope'),
+        created_at: param('created_at'),
+        expires_at: param('expires_at'),
+        revoked_at: param('revoked_at'),
+      }),
+    ),
+    insertCode: new PreparedQuery(() =>
+      this.db.insertInto('authorization_codes').values({
+        hash: param('hash'),
+        grant_id: param('grant_id'),
+        redirect_uri: param('redirect_uri'),
+        code_challenge: param('code_challenge'),
+        expires_at: param('expires_at'),
+        consumed_at: param('consumed_at'),
+      }),
+    ),
+    insertAccess: new PreparedQuery(() =>
+      this.db.insertInto('access_tokens').values({
+        hash: param('hash'),
+        grant_id: param('grant_id'),
+        scope: param('scope'),
+        expires_at: param('expires_at'),
+      }),
+    ),
+    insertRefresh: new PreparedQuery(() =>
+      this.db.insertInto('refresh_tokens').values({
+        hash: param('hash'),
+        grant_id: param('grant_id'),
+        scope: param('scope'),
+        expires_at: param('expires_at'),
+        retired_at: param('retired_at'),
+      }),
+    ),
   };
 
+  /** A hot lookup: on SQLite in this turn's read transaction, on PostgreSQL through Kysely. */
+  private async lookup<Row>(query: PreparedQuery<Row>, values: Record<string, unknown>): Promise<Row | undefined> {
+    return this.sqlite ? query.firstOn(this.sqlite, values) : query.first(this.db, values);
+  }
+
   /** A write of several statements: one transaction (in a commit group on SQLite). */
-  private writeTx<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
+  private writeTx<T>(work: (tx: Db, writer: Writer) => Promise<T>): Promise<T> {
+    const { group, sqliteWriter } = this;
+    if (group && sqliteWriter) return group.run(() => work(this.db, sqliteWriter));
+    return this.db.transaction().execute((tx) => work(tx, kyselyWriter(tx)));
   }
 
   /** A write of one statement: atomic by itself (in a commit group on SQLite). */
-  private writeOne<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return this.group ? this.group.run(work) : work(this.db);
+  private writeOne<T>(work: (db: Db, writer: Writer) => Promise<T>): Promise<T> {
+    const { group, sqliteWriter } = this;
+    if (group && sqliteWriter) return group.run(() => work(this.db, sqliteWriter));
+    return work(this.db, kyselyWriter(this.db));
   }
 
   /**
@@ -275,7 +379,7 @@ export class KyselyStore implements Store {
   }
 
   async getClient(id: string): Promise<ClientRecord | undefined> {
-    const row = await this.hot.client.first(this.db, { id });
+    const row = await this.lookup(this.hot.client, { id });
     return row && toClient(row);
   }
 
@@ -322,7 +426,7 @@ export class KyselyStore implements Store {
   }
 
   async getPerson(id: string): Promise<PersonRecord | undefined> {
-    const row = await this.hot.person.first(this.db, { id });
+    const row = await this.lookup(this.hot.person, { id });
     return row && toPerson(row);
   }
 
@@ -498,31 +602,28 @@ export class KyselyStore implements Store {
   // issuing
 
   async createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord): Promise<void> {
-    await this.writeTx(async (tx) => {
-      await tx.insertInto('grants').values(grantRow(grant)).execute();
-      await tx
-        .insertInto('authorization_codes')
-        .values({
-          hash: code.hash,
-          grant_id: code.grantId,
-          redirect_uri: code.redirectUri,
-          code_challenge: code.codeChallenge,
-          expires_at: code.expiresAt,
-          consumed_at: code.consumedAt,
-        })
-        .execute();
+    await this.writeTx(async (_tx, writer) => {
+      await writer.changes(this.hot.insertGrant, grantRow(grant));
+      await writer.changes(this.hot.insertCode, {
+        hash: code.hash,
+        grant_id: code.grantId,
+        redirect_uri: code.redirectUri,
+        code_challenge: code.codeChallenge,
+        expires_at: code.expiresAt,
+        consumed_at: code.consumedAt,
+      });
     });
   }
 
   async createGrantWithAccessToken(grant: GrantRecord, token: AccessTokenRecord): Promise<void> {
-    await this.writeTx(async (tx) => {
-      await tx.insertInto('grants').values(grantRow(grant)).execute();
-      await tx.insertInto('access_tokens').values(accessRow(token)).execute();
+    await this.writeTx(async (_tx, writer) => {
+      await writer.changes(this.hot.insertGrant, grantRow(grant));
+      await writer.changes(this.hot.insertAccess, accessRow(token));
     });
   }
 
   async findAuthorizationCode(hash: string): Promise<AuthorizationCodeLookup | undefined> {
-    const row = await this.hot.code.first(this.db, { hash });
+    const row = await this.lookup(this.hot.code, { hash });
     if (!row) return undefined;
     return {
       code: {
@@ -543,23 +644,11 @@ export class KyselyStore implements Store {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    return this.useOnce(
-      (tx) =>
-        tx
-          .updateTable('authorization_codes')
-          .set({ consumed_at: now })
-          .where('hash', '=', hash)
-          .where('consumed_at', 'is', null)
-          .executeTakeFirst(),
-      'authorization_codes',
-      hash,
-      access,
-      refresh,
-    );
+    return this.useOnce(this.hot.consumeCode, this.hot.codeExists, hash, now, access, refresh);
   }
 
   async findRefreshToken(hash: string): Promise<RefreshTokenLookup | undefined> {
-    const row = await this.hot.refresh.first(this.db, { hash });
+    const row = await this.lookup(this.hot.refresh, { hash });
     if (!row) return undefined;
     return {
       token: {
@@ -579,24 +668,12 @@ export class KyselyStore implements Store {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    return this.useOnce(
-      (tx) =>
-        tx
-          .updateTable('refresh_tokens')
-          .set({ retired_at: now })
-          .where('hash', '=', oldHash)
-          .where('retired_at', 'is', null)
-          .executeTakeFirst(),
-      'refresh_tokens',
-      oldHash,
-      access,
-      refresh,
-    );
+    return this.useOnce(this.hot.retireRefresh, this.hot.refreshExists, oldHash, now, access, refresh);
   }
 
   async findAccessToken(hash: string): Promise<AccessTokenLookup | undefined> {
     // One query for the hot path of every API call: the token, its grant, person and client.
-    const row = await this.hot.access.first(this.db, { hash });
+    const row = await this.lookup(this.hot.access, { hash });
     if (!row) return undefined;
     return {
       token: { hash: row.hash, grantId: row.grant_id, scope: row.scope as Role, expiresAt: time(row.expires_at) },
@@ -626,14 +703,7 @@ export class KyselyStore implements Store {
 
 
   async revokeGrant(grantId: string, now: number): Promise<void> {
-    await this.writeOne((db) =>
-      db
-        .updateTable('grants')
-        .set({ revoked_at: now })
-        .where('id', '=', grantId)
-        .where('revoked_at', 'is', null)
-        .execute(),
-    );
+    await this.writeOne((_db, writer) => writer.changes(this.hot.revokeGrant, { id: grantId, now }));
   }
 
   // operations
@@ -851,13 +921,13 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    try {
+      await this.sqlite?.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 
-  private async insertTokens(tx: Db, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
-    await tx.insertInto('access_tokens').values(accessRow(access)).execute();
-    if (refresh) await tx.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
-  }
 
   /**
    * The use-once pattern: a conditional update claims the row; only the transaction that
@@ -865,18 +935,19 @@ export class KyselyStore implements Store {
    * it does not exist.
    */
   private async useOnce(
-    claim: (tx: Transaction<Database>) => Promise<UpdateResult>,
-    table: 'authorization_codes' | 'refresh_tokens',
+    claim: PreparedQuery<unknown>,
+    exists: PreparedQuery<{ hash: string }>,
     hash: string,
+    now: number,
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult> {
-    return this.writeTx(async (tx) => {
-      if (Number((await claim(tx)).numUpdatedRows) !== 1) {
-        const row = await tx.selectFrom(table).select('hash').where('hash', '=', hash).executeTakeFirst();
-        return row ? 'replayed' : 'missing';
+    return this.writeTx(async (_tx, writer) => {
+      if ((await writer.changes(claim, { hash, now })) !== 1) {
+        return (await writer.first(exists, { hash })) ? 'replayed' : 'missing';
       }
-      await this.insertTokens(tx, access, refresh);
+      await writer.changes(this.hot.insertAccess, accessRow(access));
+      if (refresh) await writer.changes(this.hot.insertRefresh, refreshRow(refresh));
       return 'ok';
     });
   }

@@ -12,7 +12,6 @@ import {
   PostgresDialect,
   SqliteDialect,
   type CompiledQuery,
-  type SqliteDatabase,
   type DatabaseConnection,
   type Dialect,
   type Driver,
@@ -22,6 +21,7 @@ import {
 import pg from 'pg';
 import { describeUnavailable, isDatabaseUnavailable, StoreUnavailableError, translateStoreError } from './errors.js';
 import { KyselyStore } from './kysely-store.js';
+import { sqliteConnection, type SqliteConnection } from './sqlite-connection.js';
 import type { Database } from './schema.js';
 
 export { isDatabaseUnavailable, StoreUnavailableError } from './errors.js';
@@ -167,46 +167,25 @@ function makeParentDirectories(file: string): void {
   }
 }
 
-/**
- * better-sqlite3 with its prepared statements kept: Kysely asks for `prepare(sql)` on
- * every query, and preparing costs more than running a point lookup. Statements are
- * keyed by their SQL text; the few shapes that vary (batched inserts of an import) are
- * bounded by clearing the cache when it grows past its limit.
- */
-function withStatementCache(database: SQLite.Database, limit = 500): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => database.close(),
-    prepare: (sql: string) => {
-      let statement = statements.get(sql);
-      if (statement === undefined) {
-        if (statements.size >= limit) statements.clear();
-        statement = database.prepare(sql);
-        statements.set(sql, statement);
-      }
-      return statement;
-    },
-  };
-}
-
 function openSqlite(path: string): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
+  let connection: SqliteConnection;
   try {
     if (!inMemory) makeParentDirectories(path);
     database = new SQLite(path);
-    // WAL lets readers and one writer work together; busy_timeout lets the CLI and a
-    // running server share the file. synchronous stays at its durable default (FULL).
-    if (!inMemory) database.pragma('journal_mode = WAL');
+    // busy_timeout lets the CLI and a running server share the file; WAL (set by
+    // sqliteConnection, with its durable sync) lets readers and one writer work together.
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
+    connection = sqliteConnection(database, path);
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: translatingDialect(new SqliteDialect({ database: withStatementCache(database) })) });
+  const db = new Kysely<Database>({ dialect: translatingDialect(new SqliteDialect({ database: connection.forKysely() })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
-  return new KyselyStore(db, isUniqueViolation);
+  return new KyselyStore(db, isUniqueViolation, 'sqlite', connection);
 }
 
 /** A database URL fit for messages and logs: the password replaced. */

@@ -588,7 +588,7 @@ describe('role scopes in any letter case', () => {
     });
     expect(flow.status).toBe(303);
     const code = responseParams(flow.location).get('code') as string;
-    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(code).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     const res = await postToken(t.app, {
       grant_type: 'authorization_code',
       code,
@@ -638,13 +638,13 @@ describe('POST /apiAuthorize.action', () => {
     });
     expect(flow.status).toBe(303);
     expect(flow.location.startsWith(`${CB}?`)).toBe(true);
-    expect(responseParams(flow.location).get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(responseParams(flow.location).get('code')).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   });
 
   it('a valid request answers 302 to the sign-in page and sets the browser cookie', async () => {
     const res = await authorizePost({ response_type: 'code', client_id: 'conf', state: STATE });
     expect(res.statusCode).toBe(302);
-    expect(String(res.headers.location)).toMatch(/^\/login\?request=[A-Za-z0-9_-]{43}$/);
+    expect(String(res.headers.location)).toMatch(/^\/login\?request=[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(res.cookies.map((c) => c.name)).toContain('tessera_browser');
   });
 

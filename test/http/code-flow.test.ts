@@ -22,7 +22,7 @@ describe('authorization code flow through the pages', () => {
     expect(flow.location.startsWith('https://app.example/cb?')).toBe(true);
     expect(params.get('state')).toBe(state);
     const code = params.get('code') as string;
-    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(code).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
 
     const token = await t.app.inject({
       method: 'POST',

@@ -58,7 +58,7 @@ function expectOneWinner(outcomes: Outcome[]): Outcome {
     expect(loser.headers.get('cache-control')).toBe('no-store');
   }
   const winner = winners[0] as Outcome;
-  expect(winner.body.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(winner.body.access_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   expect(winner.headers.get('content-type')).toBe('application/json;charset=UTF-8');
   return winner;
 }
@@ -83,10 +83,10 @@ describe('races on a real port', () => {
     const first = await tokenRequest({ grant_type: 'authorization_code', code });
     expect(first.status).toBe(200);
     const refreshToken = first.body.refresh_token as string;
-    expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(refreshToken).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     const outcomes = await race({ grant_type: 'refresh_token', refresh_token: refreshToken });
     const winner = expectOneWinner(outcomes);
-    expect(winner.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(winner.body.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(winner.body.refresh_token).not.toBe(refreshToken);
     // The retired token stays retired.
     const late = await tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });

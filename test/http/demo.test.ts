@@ -182,7 +182,7 @@ describe('the demo client', () => {
     expect(`${location.origin}${location.pathname}`).toBe(`${issuer}/demo/callback`);
     expect(location.searchParams.get('state')).toBe(state);
     const code = location.searchParams.get('code') as string;
-    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(code).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
 
     // Step 2: the callback, state checked, the code carried into the exchange form.
     const callback = await b.get(location.toString());
@@ -211,8 +211,8 @@ describe('the demo client', () => {
     expect(exchange.body).toContain('pragma: no-cache');
     const tokens = shownResponseJson(exchange.body);
     expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: 'PATIENT' });
-    expect(tokens.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tokens.access_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+    expect(tokens.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(exchange.body).toContain('class="demo-secret"');
     expect(exchange.body).toContain('action="/demo/call"');
     expect(exchange.body).toContain('action="/demo/refresh"');
@@ -238,7 +238,7 @@ describe('the demo client', () => {
     });
     const refreshed = shownResponseJson(refresh.body);
     expect(refresh.body).toContain('HTTP/1.1 200 OK');
-    expect(refreshed.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(refreshed.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect(refreshed.access_token).not.toBe(tokens.access_token);
     expect(refresh.body).toContain('retired');

@@ -48,7 +48,7 @@ describe('the implicit grant', () => {
     const url = new URL(flow.location);
     expect(url.search).toBe('');
     const params = responseParams(flow.location, 'fragment');
-    expect(params.get('access_token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(params.get('access_token')).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(params.get('token_type')).toBe('Bearer');
     expect(params.get('expires_in')).toBe('600');
     expect(params.get('scope')).toBe('PATIENT');
@@ -80,7 +80,7 @@ describe('the implicit grant', () => {
     const flow = await authorizeThroughPages(t.app, { query: { response_type: 'token', client_id: implicitId } });
     const params = responseParams(flow.location, 'fragment');
     expect(params.get('state')).toBeNull();
-    expect(params.get('access_token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(params.get('access_token')).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   });
 
   it('never a refresh token, even for a client that may also refresh', async () => {
@@ -92,7 +92,7 @@ describe('the implicit grant', () => {
       query: { response_type: 'token', client_id: client.id, scope: 'PATIENT' },
     });
     const params = responseParams(flow.location, 'fragment');
-    expect(params.get('access_token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(params.get('access_token')).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(params.get('refresh_token')).toBeNull();
   });
 
@@ -125,7 +125,7 @@ describe('the implicit grant', () => {
     const { client } = await addClient(t.store, { redirectUris: [CB], grants: ['implicit'], public: true });
     const flow = await authorizeThroughPages(t.app, { query: { response_type: 'token', client_id: client.id } });
     expect(flow.status).toBe(303);
-    expect(responseParams(flow.location, 'fragment').get('access_token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(responseParams(flow.location, 'fragment').get('access_token')).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   });
 
   it('a client without the implicit grant gets unauthorized_client in the fragment, before any sign-in', async () => {

@@ -49,7 +49,7 @@ async function redeem(code: string): Promise<LightMyRequestResponse> {
 function codeOf(location: string): string {
   expect(location.startsWith(`${CB}?`)).toBe(true);
   const code = responseParams(location).get('code');
-  expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(code).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   return code as string;
 }
 
@@ -458,7 +458,7 @@ describe('CSRF, browser binding and replayed forms', () => {
 
     // Even with the session cookie copied over, the browser binding is missing.
     const session = signedIn.cookies.find((c) => c.name === 'tessera_session');
-    expect(session?.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(session?.value).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     const res = await t.app.inject({
       method: 'POST',
       url: '/consent',
@@ -595,7 +595,7 @@ describe('security headers and cookies', () => {
       first.jar,
     );
     const newSession = b.cookies.find((c) => c.name === 'tessera_session')?.value;
-    expect(newSession).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(newSession).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(newSession).not.toBe(oldSession);
   });
 });

@@ -71,7 +71,7 @@ function expectTokens(res: LightMyRequestResponse, scope = 'PATIENT'): Tokens {
   expectTokenHeaders(res);
   expect(res.statusCode).toBe(200);
   const body = res.json() as Tokens;
-  expect(body.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(body.access_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   expect(body.token_type).toBe('Bearer');
   expect(body.expires_in).toBe(600);
   expect(body.scope).toBe(scope);
@@ -110,7 +110,7 @@ describe('success', () => {
     const res = await exchange(await codeFor('conf'), {}, confBasic());
     const body = expectTokens(res);
     expect(Object.keys(body)).toEqual(['access_token', 'token_type', 'expires_in', 'refresh_token', 'scope']);
-    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(body.refresh_token).not.toBe(body.access_token);
   });
 
@@ -166,7 +166,7 @@ describe('success', () => {
     const { verifier, challenge } = pkcePair();
     const code = await codeFor(client.id, { code_challenge: challenge, code_challenge_method: 'S256' });
     const body = expectTokens(await exchange(code, { client_id: client.id, code_verifier: verifier }, {}));
-    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     // And refreshes with only its client_id.
     expectTokens(await refresh(body.refresh_token as string, { client_id: client.id }, {}));
   });
@@ -188,7 +188,7 @@ describe('success', () => {
     const { client } = await addClient(t.store, { redirectUris: [CB], public: true, pkce: 'optional' });
     const code = await codeFor(client.id);
     const body = expectTokens(await exchange(code, { client_id: client.id, redirect_uri: undefined }, {}));
-    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
   });
 
   it('a public client registered with pkce optional that sent a code_challenge must send the verifier', async () => {
@@ -684,7 +684,7 @@ describe('the authorization session lifetime', () => {
     const first = await exchange(await codeFor('conf'), {}, confBasic());
     expect(first.statusCode).toBe(200);
     const body = first.json() as Tokens;
-    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     t.advance(60_000);
     const second = await refresh(body.refresh_token as string);
     expect(second.statusCode).toBe(200);
@@ -802,6 +802,8 @@ describe('tokens and secrets at rest (SPEC §3.4)', () => {
   }
 
   const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+  /** What the store keeps of a secret: its time prefix, then (the first 208 bits of) its SHA-256. */
+  const kept = (secret: string) => secret.slice(0, 12) + sha256(secret).slice(0, 52);
 
   it('codes, access tokens, refresh tokens, client secrets and session cookies are stored only as hashes', async () => {
     await addUser(t.store, 'dana', ['PATIENT'], 'Dana Real');
@@ -812,13 +814,13 @@ describe('tokens and secrets at rest (SPEC §3.4)', () => {
     const code = new URL(flow.location).searchParams.get('code') as string;
     const sessionCookie = flow.steps.flatMap((s) => s.cookies).find((c) => c.name === 'tessera_session')
       ?.value as string;
-    expect(sessionCookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(sessionCookie).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
 
     let stored = await everythingStored();
-    expect(stored).not.toContain(code);
-    expect(stored).toContain(sha256(code));
-    expect(stored).not.toContain(sessionCookie);
-    expect(stored).toContain(sha256(sessionCookie));
+    expect(stored).not.toContain(code.slice(12));
+    expect(stored).toContain(kept(code));
+    expect(stored).not.toContain(sessionCookie.slice(12));
+    expect(stored).toContain(kept(sessionCookie));
 
     const first = expectTokens(await exchange(code, {}, confBasic()));
     const second = expectTokens(await refresh(first.refresh_token as string));
@@ -830,8 +832,9 @@ describe('tokens and secrets at rest (SPEC §3.4)', () => {
       second.access_token,
       second.refresh_token,
     ]) {
-      expect(stored).not.toContain(secret as string);
-      expect(stored).toContain(sha256(secret as string));
+      // Not even the random part after the (public) time prefix.
+      expect(stored).not.toContain((secret as string).slice(12));
+      expect(stored).toContain(kept(secret as string));
     }
     // The password is kept with scrypt (memory-hard), never as itself.
     expect(stored).not.toContain(PASSWORD);
@@ -845,7 +848,8 @@ describe('tokens and secrets at rest (SPEC §3.4)', () => {
       const code = await codeFor('conf');
       const tokens = expectTokens(await exchange(code, {}, confBasic()));
       for (const v of [code, tokens.access_token, tokens.refresh_token as string]) {
-        expect(Buffer.from(v, 'base64url')).toHaveLength(32);
+        expect(v.slice(0, 12)).toMatch(/^[0-9a-f]{12}$/);
+        expect(Buffer.from(v.slice(12), 'base64url')).toHaveLength(32);
         values.add(v);
       }
     }

@@ -607,7 +607,7 @@ describe.skipIf(!POSTGRES_URL || !NGINX)('three instances behind nginx on one Po
       Array.from({ length: RACERS }, () => token({ grant_type: 'authorization_code', code })),
     );
     const won = expectOneWinner(answers);
-    expect(won.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(won.access_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const counts = spread('/apiToken.action', since);
     console.info(`(b) token requests per instance: ${JSON.stringify(counts)}`);
@@ -625,7 +625,7 @@ describe.skipIf(!POSTGRES_URL || !NGINX)('three instances behind nginx on one Po
       Array.from({ length: RACERS }, () => token({ grant_type: 'refresh_token', refresh_token: refreshToken })),
     );
     const won = expectOneWinner(answers);
-    expect(won.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(won.refresh_token).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(won.refresh_token).not.toBe(refreshToken);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const counts = spread('/apiToken.action', since);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticateClient, BasicAuthFailure, parseBasic } from '../../src/oauth/client-auth.js';
 import { OAuthError } from '../../src/oauth/errors.js';
@@ -159,6 +160,58 @@ describe('secrets and passwords', () => {
 describe('identifiers', () => {
   it('never start with - or _ (they are typed as command arguments)', async () => {
     const { newId } = await import('../../src/oauth/tokens.js');
-    for (let i = 0; i < 5000; i++) expect(newId()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{15}$/);
+    for (let i = 0; i < 5000; i++) expect(newId()).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{8}$/);
+  });
+});
+
+describe('secrets', () => {
+  it('are 256-bit base64url values, all different, across many blocks of the random pool', async () => {
+    const { newSecret, newId } = await import('../../src/oauth/tokens.js');
+    const seen = new Set<string>();
+    // 4096-byte blocks: 20 000 secrets (and ids drawn between them) cross ~200 block boundaries.
+    for (let i = 0; i < 20_000; i++) {
+      const secret = newSecret();
+      expect(secret).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+      seen.add(secret);
+      if (i % 7 === 0) newId();
+    }
+    expect(seen.size).toBe(20_000);
+  });
+
+  it('use every bit: each of the 256 bit positions is set in about half of them', async () => {
+    const { newSecret } = await import('../../src/oauth/tokens.js');
+    const ones = new Array<number>(256).fill(0);
+    const n = 4000;
+    for (let i = 0; i < n; i++) {
+      const bytes = Buffer.from(newSecret().slice(12), 'base64url');
+      for (let bit = 0; bit < 256; bit++) ones[bit] = (ones[bit] as number) + ((bytes[bit >> 3] as number) >> (bit & 7) & 1);
+    }
+    // Binomial(4000, 0.5): mean 2000, sd ≈ 32; 2000 ± 250 is ~8 sd.
+    for (const count of ones) expect(Math.abs(count - n / 2)).toBeLessThan(250);
+  });
+});
+
+describe('what the store keeps of a secret', () => {
+  it('is 64 characters that keep the order in which secrets were made', async () => {
+    const { newSecret } = await import('../../src/oauth/tokens.js');
+    const secrets = [newSecret()];
+    await new Promise((resolve) => setTimeout(resolve, 3));
+    secrets.push(newSecret());
+    const kept = secrets.map(hashSecret);
+    for (const [i, hash] of kept.entries()) {
+      expect(hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(hash.slice(0, 12)).toBe(secrets[i]?.slice(0, 12));
+      expect(hash).not.toContain(secrets[i]?.slice(12, 20));
+    }
+    expect((kept[0] as string) < (kept[1] as string)).toBe(true);
+  });
+
+  it('is the whole SHA-256 for anything else (secrets issued before, and guesses)', async () => {
+
+    const legacy = 'Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE';
+    const sha = createHash('sha256').update(legacy).digest('hex');
+    expect(hashSecret(legacy)).toBe(sha);
+    expect(secretMatches(legacy, sha)).toBe(true);
+    expect(secretMatches(`${legacy}x`, sha)).toBe(false);
   });
 });

@@ -1,11 +1,12 @@
-/** SQLite's group commit: writes share a transaction and an fsync, but fail alone. */
+/** SQLite's group commit: writes share a transaction and a sync, but fail alone. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommit } from '../../src/store/group-commit.js';
+import { sqliteConnection, type SqliteConnection } from '../../src/store/sqlite-connection.js';
 
 interface DB {
   t: { k: string; v: number };
@@ -14,45 +15,70 @@ interface DB {
 describe('GroupCommit', () => {
   let dir: string;
   let raw: SQLite.Database;
+  let connection: SqliteConnection;
   let db: Kysely<DB>;
-  let commits: number;
+  let commits: () => number;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-group-'));
-    raw = new SQLite(join(dir, 'g.db'));
-    raw.pragma('journal_mode = WAL');
-    commits = 0;
-    // Count COMMITs as SQLite sees them (each is one fsync under synchronous=FULL).
-    const prepare = raw.prepare.bind(raw);
-    const counting = { close: () => raw.close(), prepare: (text: string) => ((commits += /^commit/i.test(text) ? 1 : 0), prepare(text)) };
-    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: counting }) });
+    const file = join(dir, 'g.db');
+    raw = new SQLite(file);
+    connection = sqliteConnection(raw, file);
+    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection.forKysely() }) });
     await sql`create table t (k text primary key, v integer not null)`.execute(db);
-    commits = 0;
+    const spy = vi.spyOn(connection, 'commit');
+    commits = () => spy.mock.calls.length;
   });
   afterEach(async () => {
+    await connection.close();
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const insert = (k: string, v: number) => () => db.insertInto('t').values({ k, v }).execute();
+
   it('commits writes queued in one turn together, and each answers only after the commit', async () => {
-    const group = new GroupCommit(db);
+    const group = new GroupCommit(connection);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => group.run((tx) => tx.insertInto('t').values({ k: `k${i}`, v: i }).execute().then(() => i))),
+      Array.from({ length: 20 }, (_, i) => group.run(() => insert(`k${i}`, i)().then(() => i))),
     );
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(commits).toBe(1);
+    expect(commits()).toBe(1);
     expect(raw.prepare('select count(*) as n from t').get()).toEqual({ n: 20 });
   });
 
+  it('answers a group only once its sync has finished', async () => {
+    let finishSync!: () => void;
+    const durable = vi.spyOn(connection, 'durable').mockReturnValue(new Promise<void>((resolve) => (finishSync = resolve)));
+    const group = new GroupCommit(connection);
+    let answered = false;
+    const write = group.run(insert('a', 1)).then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Committed (another connection sees it) but not yet durable: not answered.
+    expect(new SQLite(join(dir, 'g.db')).prepare('select v from t where k = ?').get('a')).toEqual({ v: 1 });
+    expect(durable).toHaveBeenCalledTimes(1);
+    expect(answered).toBe(false);
+    finishSync();
+    await write;
+    expect(answered).toBe(true);
+  });
+
+  it('fails every write of a group whose sync fails', async () => {
+    vi.spyOn(connection, 'durable').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    const group = new GroupCommit(connection);
+    const outcomes = await Promise.allSettled([group.run(insert('a', 1)), group.run(insert('b', 2))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('rolls back a failing write alone; the others in its group stay', async () => {
-    const group = new GroupCommit(db);
+    const group = new GroupCommit(connection);
     const outcomes = await Promise.allSettled([
-      group.run((tx) => tx.insertInto('t').values({ k: 'a', v: 1 }).execute()),
-      group.run(async (tx) => {
-        await tx.insertInto('t').values({ k: 'b', v: 2 }).execute();
-        await tx.insertInto('t').values({ k: 'a', v: 3 }).execute(); // duplicate key: fails
+      group.run(insert('a', 1)),
+      group.run(async () => {
+        await insert('b', 2)();
+        await insert('a', 3)(); // duplicate key: fails
       }),
-      group.run((tx) => tx.insertInto('t').values({ k: 'c', v: 4 }).execute()),
+      group.run(insert('c', 4)),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(raw.prepare('select k, v from t order by k').all()).toEqual([
@@ -62,19 +88,86 @@ describe('GroupCommit', () => {
   });
 
   it('keeps conditional updates single-winner inside a group', async () => {
-    await db.insertInto('t').values({ k: 'code', v: 0 }).execute();
-    const group = new GroupCommit(db);
+    await insert('code', 0)();
+    const group = new GroupCommit(connection);
     const wins = await Promise.all(
       Array.from({ length: 10 }, () =>
-        group.run(async (tx) => Number((await tx.updateTable('t').set({ v: 1 }).where('k', '=', 'code').where('v', '=', 0).executeTakeFirst()).numUpdatedRows)),
+        group.run(async () => Number((await db.updateTable('t').set({ v: 1 }).where('k', '=', 'code').where('v', '=', 0).executeTakeFirst()).numUpdatedRows)),
       ),
     );
     expect(wins.filter((n) => n === 1)).toHaveLength(1);
   });
 
   it('splits large queues into bounded groups', async () => {
-    const group = new GroupCommit(db, 8);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => group.run((tx) => tx.insertInto('t').values({ k: `k${i}`, v: i }).execute())));
-    expect(commits).toBe(3);
+    const group = new GroupCommit(connection, 8);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => group.run(insert(`k${i}`, i))));
+    expect(commits()).toBe(3);
+  });
+});
+
+describe('SqliteConnection', () => {
+  let dir: string;
+  let file: string;
+  let connection: SqliteConnection;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-connection-'));
+    file = join(dir, 'c.db');
+    connection = sqliteConnection(new SQLite(file), file);
+    connection.raw.exec('create table t (k text primary key, v integer not null)');
+  });
+  afterEach(async () => {
+    await connection.close();
+    connection.raw.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const value = (k: string) => connection.read(() => connection.statement('select v from t where k = ?').get(k));
+
+  it('runs in WAL mode and leaves the commit sync to durable() (synchronous=NORMAL)', () => {
+    expect(connection.raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(connection.raw.pragma('synchronous', { simple: true })).toBe(1);
+  });
+
+  it('keeps SQLite’s own durable sync (FULL) where WAL cannot be used', async () => {
+    const memory = sqliteConnection(new SQLite(':memory:'), ':memory:');
+    expect(memory.raw.pragma('synchronous', { simple: true })).toBe(2);
+    await memory.close();
+    memory.raw.close();
+  });
+
+  it('reads of one turn share a read transaction, ended when the turn ends', async () => {
+    const other = new SQLite(file);
+    other.prepare('insert into t values (?, ?)').run('a', 1);
+    expect(value('a')).toEqual({ v: 1 });
+    expect(connection.raw.inTransaction).toBe(true);
+    await turn();
+    expect(connection.raw.inTransaction).toBe(false);
+    // The next turn sees what another process wrote meanwhile.
+    other.prepare('update t set v = 2 where k = ?').run('a');
+    expect(value('a')).toEqual({ v: 2 });
+    other.close();
+  });
+
+  it('ends the read transaction before a write, so a write never runs inside it', async () => {
+    expect(value('a')).toBeUndefined();
+    connection.beginWrite();
+    connection.statement('insert into t values (?, ?)').run('a', 1);
+    connection.commit();
+    await connection.durable();
+    const other = new SQLite(file, { readonly: true });
+    expect(other.prepare('select v from t where k = ?').get('a')).toEqual({ v: 1 });
+    other.close();
+  });
+
+  it('shares one sync among the callers that arrive while it waits to start', async () => {
+    const first = connection.durable();
+    const second = connection.durable();
+    expect(second).toBe(first);
+    await first;
+    const third = connection.durable();
+    expect(third).not.toBe(first);
+    await third;
   });
 });

@@ -14,12 +14,11 @@
  * The demo's own state (state, code_verifier, tokens, a CSRF value) lives in a signed,
  * HttpOnly, SameSite=Lax cookie on /demo — the client's "session", nothing on the server.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { firstRepeated } from '../../oauth/params.js';
 import { parseRole, ROLE_LABELS, ROLES, type Role } from '../../oauth/scope.js';
-import { newSecret } from '../../oauth/tokens.js';
 import type { ClientRecord, PersonRecord } from '../../store/store.js';
 import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from '../demo-fixtures.js';
 import type { RouteContext } from '../context.js';
@@ -40,6 +39,11 @@ import {
   type ShownRequest,
   type ShownResponse,
 } from '../views/demo.js';
+
+/** A value the demo app (a client, not Tessera) makes for its state, PKCE verifier and form token. */
+function clientRandom(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 
 export const DEMO_COOKIE = 'tessera_demo';
@@ -310,7 +314,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       return startOver(reply, 'Choose one scope', `The scope must be one of ${ROLES.join(', ')}, or none.`);
     }
 
-    const session: DemoSession = { csrf: newSecret(), state: newSecret(), verifier: newSecret(), ...(scope && { scope }) };
+    const session: DemoSession = { csrf: clientRandom(), state: clientRandom(), verifier: clientRandom(), ...(scope && { scope }) };
     saveSession(reply, session);
 
     const challenge = pkceChallenge(session.verifier);

@@ -1,0 +1,208 @@
+/**
+ * The one SQLite connection a store holds (better-sqlite3, which is synchronous), and the
+ * three things that make it fast without giving anything up:
+ *
+ * - **Reads share a read transaction per event-loop turn.** A statement outside a
+ *   transaction takes and drops SQLite's file locks (two `fcntl` and an `fstat`): that
+ *   was most of a point lookup's cost. `read()` opens one read transaction for the reads
+ *   of the current turn and ends it when the turn ends (`setImmediate`), before any write
+ *   and before any Kysely query. A read sees at worst the database as it was earlier in
+ *   the same turn (well under a millisecond), never a snapshot older than our own writes.
+ * - **Writes are committed in groups** (group-commit.ts) that begin and commit here.
+ * - **The commit's fsync runs off the event loop.** In WAL mode with `synchronous=FULL`,
+ *   SQLite fsyncs the WAL inside COMMIT, and better-sqlite3 waits for the disk with the
+ *   event loop stopped. Here the connection runs with `synchronous=NORMAL` (COMMIT appends
+ *   to the WAL without syncing; checkpoints still sync as always) and `durable()` syncs
+ *   the WAL file on libuv's thread pool. A write is answered only after a sync that began
+ *   after its COMMIT — the guarantee of FULL — while the event loop serves other requests.
+ *   `close()` syncs too, so a command's writes are durable before it reports them.
+ */
+import { close as closeFd, fdatasync, openSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type SQLite from 'better-sqlite3';
+import type { SqliteDatabase } from 'kysely';
+import { translateStoreError } from './errors.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+
+/** A read transaction older than this is ended before the next read reuses it. */
+const READ_SNAPSHOT_MAX_AGE_MS = 2;
+/** How often commit groups let a checkpoint run (wal-checkpointer.ts). */
+const CHECKPOINT_EVERY_MS = 100;
+
+export class SqliteConnection {
+  private readonly statements = new Map<string, SQLite.Statement>();
+  private readonly control: Record<'begin' | 'beginWrite' | 'commit' | 'rollback', SQLite.Statement>;
+  /** Whether the open transaction is one of ours for reads only. */
+  private reading = false;
+  private readStartedAt = 0;
+  private endReadScheduled = false;
+  /** The WAL file when the connection defers its fsync to `durable()`; null for :memory: or no WAL. */
+  private readonly walPath: string | null;
+  private walFd: number | undefined;
+  /** The sync that has not started yet: later callers share it (it covers their commits too). */
+  private nextSync: Promise<void> | undefined;
+  private lastSync: Promise<void> = Promise.resolve();
+  private readonly checkpointer: WalCheckpointer | undefined;
+  private lastCheckpointAt = 0;
+
+  constructor(
+    readonly raw: SQLite.Database,
+    /** The database file in WAL mode, whose sync this connection takes over; null otherwise. */
+    options: { walDatabase: string | null },
+    /** Bounds the statement cache: the shapes that vary (an import's batches) are few. */
+    private readonly statementLimit = 500,
+  ) {
+    const database = options.walDatabase;
+    this.walPath = database === null ? null : `${database}-wal`;
+    this.checkpointer = database === null ? undefined : new WalCheckpointer(database);
+    this.control = {
+      begin: raw.prepare('begin'),
+      beginWrite: raw.prepare('begin immediate'),
+      commit: raw.prepare('commit'),
+      rollback: raw.prepare('rollback'),
+    };
+  }
+
+  /** A statement prepared once per SQL text. */
+  statement(sql: string): SQLite.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      if (this.statements.size >= this.statementLimit) this.statements.clear();
+      statement = this.raw.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** What Kysely's SqliteDialect drives: the same connection, read transaction ended first. */
+  forKysely(): SqliteDatabase {
+    return {
+      close: () => this.raw.close(),
+      prepare: (sql: string) => {
+        this.endRead();
+        return this.statement(sql);
+      },
+    };
+  }
+
+  /** Runs a read, in this turn's read transaction (or in the open write transaction). */
+  read<T>(run: () => T): T {
+    try {
+      if (this.reading && performance.now() - this.readStartedAt > READ_SNAPSHOT_MAX_AGE_MS) this.endRead();
+      if (!this.raw.inTransaction) {
+        this.control.begin.run();
+        this.reading = true;
+        this.readStartedAt = performance.now();
+        if (!this.endReadScheduled) {
+          this.endReadScheduled = true;
+          setImmediate(() => {
+            this.endReadScheduled = false;
+            this.endRead();
+          });
+        }
+      }
+      return run();
+    } catch (err) {
+      throw translateStoreError(err);
+    }
+  }
+
+  /** Ends this turn's read transaction, if one is open. */
+  endRead(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    if (this.raw.inTransaction) this.control.commit.run();
+  }
+
+  /** Begins a write transaction (taking the write lock now, not at the first write). */
+  beginWrite(): void {
+    this.endRead();
+    this.control.beginWrite.run();
+  }
+
+  commit(): void {
+    this.control.commit.run();
+  }
+
+  /** Rolls back the open transaction, if SQLite has not already done so. */
+  rollback(): void {
+    if (this.raw.inTransaction) this.control.rollback.run();
+  }
+
+  /**
+   * A checkpoint when one is due, for the commit group to wait for before it begins the
+   * next group (so that the checkpoint can copy the whole WAL); undefined when none is.
+   * The first one turns SQLite's own in-COMMIT checkpoints off; should the worker fail,
+   * they are turned back on.
+   */
+  checkpointIfDue(): Promise<void> | undefined {
+    const checkpointer = this.checkpointer;
+    if (!checkpointer?.working) return undefined;
+    const now = performance.now();
+    if (now - this.lastCheckpointAt < CHECKPOINT_EVERY_MS) return undefined;
+    if (this.lastCheckpointAt === 0) this.raw.pragma('wal_autocheckpoint = 0');
+    this.lastCheckpointAt = now;
+    return checkpointer.checkpoint().then(() => {
+      if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
+    });
+  }
+
+  /**
+   * Resolves once everything committed before the call is on disk. Calls made while a
+   * sync waits to start share it; at most one sync runs at a time.
+   */
+  durable(): Promise<void> {
+    if (this.walPath === null) return Promise.resolve();
+    if (this.nextSync) return this.nextSync;
+    const sync: Promise<void> = this.lastSync.then(() => {
+      this.nextSync = undefined;
+      return this.syncWal();
+    });
+    this.nextSync = sync;
+    this.lastSync = sync.catch(() => undefined);
+    return sync;
+  }
+
+  private syncWal(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        // Opened on first use: SQLite creates the WAL file with its first transaction.
+        // It keeps the file (and its inode) while any connection, ours included, is open.
+        this.walFd ??= openSync(this.walPath as string, 'r');
+      } catch (err) {
+        // No WAL file yet: nothing has been committed through one.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') resolve();
+        else reject(translateStoreError(err));
+        return;
+      }
+      fdatasync(this.walFd, (err) => (err ? reject(translateStoreError(err)) : resolve()));
+    });
+  }
+
+  /** Makes what was committed durable, then closes the connection. */
+  async close(): Promise<void> {
+    this.endRead();
+    try {
+      await this.checkpointer?.close();
+      await this.durable();
+    } finally {
+      if (this.walFd !== undefined) closeFd(this.walFd, () => undefined);
+      this.walFd = undefined;
+    }
+  }
+}
+
+/**
+ * Opens the WAL journal: `synchronous=NORMAL` with our own sync when WAL is in force (the
+ * answer of `journal_mode` says), SQLite's durable default FULL when it is not.
+ */
+export function sqliteConnection(raw: SQLite.Database, path: string): SqliteConnection {
+  if (path === ':memory:') return new SqliteConnection(raw, { walDatabase: null });
+  const mode = String(raw.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+  if (mode !== 'wal') {
+    raw.pragma('synchronous = FULL');
+    return new SqliteConnection(raw, { walDatabase: null });
+  }
+  raw.pragma('synchronous = NORMAL');
+  return new SqliteConnection(raw, { walDatabase: resolvePath(path) });
+}
