@@ -69,7 +69,10 @@ const MODES = {
     startups: 7,
   },
 };
-const mode = quick ? MODES.quick : MODES.full;
+const mode = { ...(quick ? MODES.quick : MODES.full) };
+// For development: more (or fewer) measured runs, or longer ones, than the mode's.
+if (option('runs')) mode.runs = Number(option('runs'));
+if (option('seconds')) mode.duration = Number(option('seconds'));
 const CONNECTIONS = 32;
 const BEARER_POOL = 1000;
 const INITIAL_RATE = 3000; // req/s guess for the first pool; pools then follow measured rates

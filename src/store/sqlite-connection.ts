@@ -43,7 +43,9 @@ export class SqliteConnection {
   private nextSync: Promise<void> | undefined;
   private lastSync: Promise<void> = Promise.resolve();
   private readonly checkpointer: WalCheckpointer | undefined;
-  private lastCheckpointAt = 0;
+  /** The first checkpoint is due a while after opening: short-lived commands never need one. */
+  private lastCheckpointAt = performance.now();
+  private checkpointsStarted = false;
 
   constructor(
     readonly raw: SQLite.Database,
@@ -140,7 +142,10 @@ export class SqliteConnection {
     if (!checkpointer?.working) return undefined;
     const now = performance.now();
     if (now - this.lastCheckpointAt < CHECKPOINT_EVERY_MS) return undefined;
-    if (this.lastCheckpointAt === 0) this.raw.pragma('wal_autocheckpoint = 0');
+    if (!this.checkpointsStarted) {
+      this.checkpointsStarted = true;
+      this.raw.pragma('wal_autocheckpoint = 0');
+    }
     this.lastCheckpointAt = now;
     return checkpointer.checkpoint().then(() => {
       if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');

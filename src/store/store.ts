@@ -99,11 +99,15 @@ export interface AuthorizationCodeLookup {
   grant: GrantRecord;
 }
 
+/**
+ * What a protected resource needs to know of an access token — only that, since it is
+ * read on every API call: the token, its grant, and who it speaks for and to.
+ */
 export interface AccessTokenLookup {
   token: AccessTokenRecord;
   grant: GrantRecord;
-  person: PersonRecord;
-  client: ClientRecord;
+  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'>;
+  client: Pick<ClientRecord, 'id' | 'disabledAt'>;
 }
 
 export interface RefreshTokenLookup {

@@ -1,5 +1,5 @@
 /** SQLite's group commit: writes share a transaction and a sync, but fail alone. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -169,5 +169,24 @@ describe('SqliteConnection', () => {
     const third = connection.durable();
     expect(third).not.toBe(first);
     await third;
+  });
+
+  it('checkpoints in a worker between commit groups, so the WAL starts over instead of growing', async () => {
+    connection.raw.exec('create table blobs (k integer primary key, v blob not null)');
+    const group = new GroupCommit(connection);
+    const insert = connection.statement('insert into blobs (v) values (?)');
+    const payload = Buffer.alloc(4000, 7);
+    let written = 0;
+    const until = performance.now() + 700;
+    while (performance.now() < until) {
+      await Promise.all(Array.from({ length: 10 }, () => group.run(() => insert.run(payload))));
+      written += 10 * payload.length;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // SQLite's own in-COMMIT checkpoints are off: the worker took over.
+    expect(connection.raw.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    expect(connection.raw.prepare('select count(*) as n from blobs').get()).toMatchObject({ n: written / payload.length });
+    // Without checkpoints the WAL would hold every page written; with them it is reused.
+    expect(statSync(`${file}-wal`).size).toBeLessThan(written / 2);
   });
 });
