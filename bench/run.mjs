@@ -351,51 +351,66 @@ function summarize(cell) {
 // Tessera with 1 000 and 1 000 000 live tokens; start-up time
 // ---------------------------------------------------------------------------------
 async function measureScale(ctx) {
+  // Both data sizes are seeded and kept running, then measured in turn (run 1 of each, run
+  // 2 of each, …) like the flows above: measured one after the other, minutes apart, the
+  // machine's drift alone would show as a difference between them.
   const rows = [];
-  for (const size of mode.scale) {
-    const target = tesseraTarget({
-      id: `tessera-sqlite-${size}`,
-      label: `Tessera, SQLite, ${size} live tokens`,
-      database: sqliteDatabase(),
-      logLevel: LOG_LEVEL,
-    });
-    log(`data size ${size}: seeding ${size} live access tokens (grant + token each, through the Store)`);
-    const row = { size, flows: {} };
-    try {
-      let lastLog = 0;
-      await target.start(ctx, {
-        live: size,
-        onSeed: (done) => {
-          if (done - lastLog >= 200_000 || done === size) {
-            lastLog = done;
-            log(`  seeded ${done}`);
-          }
-        },
+  const live = [];
+  try {
+    for (const size of mode.scale) {
+      const target = tesseraTarget({
+        id: `tessera-sqlite-${size}`,
+        label: `Tessera, SQLite, ${size} live tokens`,
+        database: sqliteDatabase(),
+        logLevel: LOG_LEVEL,
       });
-      row.seedSeconds = target.seedSeconds;
-      const file = target.db.path;
-      row.dbMB =
-        ['', '-wal'].reduce((s, ext) => s + (existsSync(file + ext) ? statSync(file + ext).size : 0), 0) / 2 ** 20;
-      const cell = { target, runs: [], rate: INITIAL_RATE, rss: rssSampler(target.pid) };
-      for (const flow of ['bearer', 'code']) {
+      log(`data size ${size}: seeding ${size} live access tokens (grant + token each, through the Store)`);
+      const row = { size, flows: {} };
+      rows.push(row);
+      try {
+        let lastLog = 0;
+        await target.start(ctx, {
+          live: size,
+          onSeed: (done) => {
+            if (done - lastLog >= 200_000 || done === size) {
+              lastLog = done;
+              log(`  seeded ${done}`);
+            }
+          },
+        });
+        row.seedSeconds = target.seedSeconds;
+        const file = target.db.path;
+        row.dbMB =
+          ['', '-wal'].reduce((s, ext) => s + (existsSync(file + ext) ? statSync(file + ext).size : 0), 0) / 2 ** 20;
+        live.push({ row, target, cell: { target, runs: [], rate: INITIAL_RATE, rss: rssSampler(target.pid) } });
+      } catch (err) {
+        row.error = err.message.split('\n')[0];
+        log(`  failed: ${row.error}`);
+        await target.stop().catch(() => undefined);
+      }
+    }
+    for (const flow of ['bearer', 'code']) {
+      for (const { cell } of live) {
         cell.runs = [];
         cell.rate = INITIAL_RATE;
         await wrkAttempt(ctx, cell, flow, mode.warmup);
-        for (let r = 0; r < mode.runs; r++) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
-        row.flows[flow] = summarize(cell);
-        const s = row.flows[flow];
+      }
+      for (let r = 0; r < mode.runs; r++) for (const { cell } of live) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
+      for (const { row, cell } of live) {
+        const s = (row.flows[flow] = summarize(cell));
         log(
-          `  ${flow}: ${s.rps.toFixed(0)} req/s p99 ${s.p99.toFixed(2)} ms${s.valid ? '' : ` INVALID: ${s.problem}`}`,
+          `  ${row.size} live tokens, ${flow}: ${s.rps.toFixed(0)} req/s p99 ${s.p99.toFixed(2)} ms${s.valid ? '' : ` INVALID: ${s.problem}`}`,
         );
       }
+    }
+  } catch (err) {
+    for (const { row } of live) row.error ??= err.message.split('\n')[0];
+    log(`  failed: ${err.message.split('\n')[0]}`);
+  } finally {
+    for (const { cell, target } of live) {
       cell.rss.stop();
-    } catch (err) {
-      row.error = err.message.split('\n')[0];
-      log(`  failed: ${row.error}`);
-    } finally {
       await target.stop().catch(() => undefined);
     }
-    rows.push(row);
   }
   return rows;
 }

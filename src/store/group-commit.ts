@@ -94,7 +94,7 @@ export class GroupCommit {
     } catch (error) {
       this.savepoint.undo.run();
       this.savepoint.release.run();
-      return { ok: false, error };
+      return { ok: false, error: translateStoreError(error) };
     }
   }
 }

@@ -17,7 +17,7 @@
  *   after its COMMIT — the guarantee of FULL — while the event loop serves other requests.
  *   `close()` syncs too, so a command's writes are durable before it reports them.
  */
-import { close as closeFd, fdatasync, openSync } from 'node:fs';
+import { close as closeFd, fdatasync, fstatSync, openSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
@@ -28,6 +28,13 @@ import { WalCheckpointer } from './wal-checkpointer.js';
 const READ_SNAPSHOT_MAX_AGE_MS = 2;
 /** How often commit groups let a checkpoint run (wal-checkpointer.ts). */
 const CHECKPOINT_EVERY_MS = 100;
+/**
+ * How often a connection that may not be writing at all looks at the WAL, and how large
+ * it may then be before a checkpoint runs anyway: another process (a `tessera import`,
+ * a CLI command) may have filled it, and readers search a WAL that was not copied back.
+ */
+const WAL_WATCH_EVERY_MS = 1000;
+const WAL_WATCH_BYTES = 4 * 2 ** 20;
 
 export class SqliteConnection {
   private readonly statements = new Map<string, SQLite.Statement>();
@@ -46,6 +53,7 @@ export class SqliteConnection {
   /** The first checkpoint is due a while after opening: short-lived commands never need one. */
   private lastCheckpointAt = performance.now();
   private checkpointsStarted = false;
+  private walWatch: NodeJS.Timeout | undefined;
 
   constructor(
     readonly raw: SQLite.Database,
@@ -57,6 +65,10 @@ export class SqliteConnection {
     const database = options.walDatabase;
     this.walPath = database === null ? null : `${database}-wal`;
     this.checkpointer = database === null ? undefined : new WalCheckpointer(database);
+    if (this.checkpointer) {
+      this.walWatch = setInterval(() => this.checkpointLargeWal(), WAL_WATCH_EVERY_MS);
+      this.walWatch.unref();
+    }
     this.control = {
       begin: raw.prepare('begin'),
       beginWrite: raw.prepare('begin immediate'),
@@ -152,6 +164,21 @@ export class SqliteConnection {
     });
   }
 
+  /** The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile. */
+  private checkpointLargeWal(): void {
+    if (!this.checkpointer?.working || performance.now() - this.lastCheckpointAt < WAL_WATCH_EVERY_MS) return;
+    let size: number;
+    try {
+      this.walFd ??= openSync(this.walPath as string, 'r');
+      size = fstatSync(this.walFd).size;
+    } catch {
+      return; // no WAL file yet
+    }
+    if (size < WAL_WATCH_BYTES) return;
+    this.lastCheckpointAt = performance.now();
+    void this.checkpointer.checkpoint();
+  }
+
   /**
    * Resolves once everything committed before the call is on disk. Calls made while a
    * sync waits to start share it; at most one sync runs at a time.
@@ -187,8 +214,11 @@ export class SqliteConnection {
   /** Makes what was committed durable, then closes the connection. */
   async close(): Promise<void> {
     this.endRead();
+    clearInterval(this.walWatch);
     try {
       await this.checkpointer?.close();
+      // SQLite's own checkpoints were off: leave the WAL copied back, as they would have.
+      if (this.checkpointsStarted && !this.raw.inTransaction) this.raw.pragma('wal_checkpoint(PASSIVE)');
       await this.durable();
     } finally {
       if (this.walFd !== undefined) closeFd(this.walFd, () => undefined);
@@ -209,5 +239,7 @@ export function sqliteConnection(raw: SQLite.Database, path: string): SqliteConn
     return new SqliteConnection(raw, { walDatabase: null });
   }
   raw.pragma('synchronous = NORMAL');
+  // A WAL that once grew large (a bulk import) is cut back when it starts over.
+  raw.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
   return new SqliteConnection(raw, { walDatabase: resolvePath(path) });
 }

@@ -36,6 +36,7 @@ interface Answer {
 export class WalCheckpointer {
   private worker: Worker | undefined;
   private waiting: ((answer: Answer) => void) | undefined;
+  private running: Promise<Answer> | undefined;
   private failed = false;
 
   constructor(private readonly databasePath: string) {}
@@ -45,14 +46,23 @@ export class WalCheckpointer {
     return !this.failed;
   }
 
-  /** Runs one PASSIVE checkpoint in the worker; resolves when it is done (never rejects). */
+  /**
+   * Runs one PASSIVE checkpoint in the worker; resolves when it is done (never rejects).
+   * A call while one runs shares it.
+   */
   checkpoint(): Promise<Answer> {
     if (this.failed) return Promise.resolve({ ok: false, message: 'checkpointer stopped' });
+    if (this.running) return this.running;
     const worker = (this.worker ??= this.start());
-    return new Promise<Answer>((resolve) => {
+    const running = new Promise<Answer>((resolve) => {
       this.waiting = resolve;
       worker.postMessage('checkpoint');
     });
+    this.running = running;
+    void running.then(() => {
+      if (this.running === running) this.running = undefined;
+    });
+    return running;
   }
 
   private start(): Worker {

@@ -189,4 +189,21 @@ describe('SqliteConnection', () => {
     // Without checkpoints the WAL would hold every page written; with them it is reused.
     expect(statSync(`${file}-wal`).size).toBeLessThan(written / 2);
   });
+
+  it('copies back a WAL that another process filled while this connection only read', async () => {
+    const other = new SQLite(file);
+    other.pragma('wal_autocheckpoint = 0');
+    other.exec('create table filler (v blob not null)');
+    const fill = other.prepare('insert into filler values (?)');
+    other.transaction(() => {
+      for (let i = 0; i < 1500; i++) fill.run(Buffer.alloc(4000, i % 251));
+    })();
+    other.close();
+    const before = statSync(file).size;
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(5_000_000);
+    // The watch looks once a second; the pages reach the database file within a few.
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < before + 5_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(statSync(file).size).toBeGreaterThan(before + 5_000_000);
+  });
 });
