@@ -6,6 +6,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommit } from '../../src/store/group-commit.js';
+import { openStore } from '../../src/store/open.js';
 import { sqliteConnection, type SqliteConnection } from '../../src/store/sqlite-connection.js';
 
 interface DB {
@@ -205,5 +206,15 @@ describe('SqliteConnection', () => {
     const deadline = Date.now() + 5000;
     while (statSync(file).size < before + 5_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(statSync(file).size).toBeGreaterThan(before + 5_000_000);
+  });
+
+  it('is opened by the store with foreign keys on, a busy timeout and a 32 MiB page cache', async () => {
+    const store = await openStore(`sqlite:${join(dir, 'store.db')}`);
+    const raw = (store as unknown as { sqlite: SqliteConnection }).sqlite.raw;
+    expect(raw.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(raw.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(raw.pragma('cache_size', { simple: true })).toBe(-32 * 1024);
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    await store.close();
   });
 });
