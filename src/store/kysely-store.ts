@@ -166,14 +166,12 @@ async function retried<T>(batch: () => Promise<T>, attempts = 3): Promise<T> {
  * commit group's transaction; on PostgreSQL inside the write's own transaction.
  */
 interface Writer {
-  db: Db;
   changes(query: PreparedQuery<unknown>, values: Record<string, unknown>): Promise<number>;
   first<Row>(query: PreparedQuery<Row>, values: Record<string, unknown>): Promise<Row | undefined>;
 }
 
 function kyselyWriter(db: Db): Writer {
   return {
-    db,
     changes: (query, values) => query.changes(db, values),
     first: (query, values) => query.first(db, values),
   };
@@ -195,7 +193,6 @@ export class KyselyStore implements Store {
       this.group = new GroupCommit(sqlite);
       // Inside a group's transaction, on the one connection: Kysely and the prepared statements alike.
       this.sqliteWriter = {
-        db,
         changes: async (query, values) => query.changesOn(sqlite, values),
         first: async (query, values) => query.firstOn(sqlite, values),
       };
