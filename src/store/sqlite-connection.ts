@@ -16,6 +16,11 @@
  *   the WAL file on libuv's thread pool. A write is answered only after a sync that began
  *   after its COMMIT — the guarantee of FULL — while the event loop serves other requests.
  *   `close()` syncs too, so a command's writes are durable before it reports them.
+ *   For the millisecond between COMMIT and sync, other requests can already read what was
+ *   committed. New rows (codes, tokens, sessions) are unknown to clients until their own
+ *   answer; a replayed code or a reused refresh token writes (it revokes) and so waits for
+ *   a sync that covers the earlier commit too. A read-only answer can reflect a revocation
+ *   still being synced — a refusal, which errs on the safe side if the power fails then.
  */
 import { close as closeFd, fdatasync, fstatSync, openSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
