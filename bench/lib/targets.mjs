@@ -173,11 +173,13 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [] }) 
   };
 }
 
+/** Numbers the SQLite directories of a run: targets may be alive at the same time. */
+let sqliteDirectories = 0;
+
 /** A fresh SQLite file per start, in its own directory. */
 export function sqliteDatabase() {
-  let n = 0;
   return async (ctx) => {
-    const dir = join(ctx.dir, `sqlite-${++n}`);
+    const dir = join(ctx.dir, `sqlite-${++sqliteDirectories}`);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'tessera.db');
     return { url: `sqlite:${path}`, path, drop: async () => rmSync(dir, { recursive: true, force: true }) };
