@@ -27,12 +27,20 @@ import { resolve as resolvePath } from 'node:path';
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
 import { translateStoreError } from './errors.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalCheckpointer, type CheckpointAnswer } from './wal-checkpointer.js';
 
 /** A read transaction older than this is ended before the next read reuses it. */
 const READ_SNAPSHOT_MAX_AGE_MS = 2;
-/** How often commit groups let a checkpoint run (wal-checkpointer.ts). */
+/** How often a checkpoint runs while commit groups go on (wal-checkpointer.ts). */
 const CHECKPOINT_EVERY_MS = 100;
+/**
+ * How much the WAL may hold before a commit group waits for a checkpoint. A checkpoint
+ * that runs beside the writes copies what was there when it began; the WAL can start
+ * over only once one has copied everything, which needs a pause in the writes. Pausing
+ * every 100 ms (a few ms each) was what made the slowest answers slow; pausing once the
+ * WAL holds this much keeps it bounded with a pause every second or so under full load.
+ */
+const WAL_RESTART_BYTES = 16 * 2 ** 20;
 /**
  * How often a connection that may not be writing at all looks at the WAL, and how large
  * it may then be before a checkpoint runs anyway: another process (a `tessera import`,
@@ -58,16 +66,26 @@ export class SqliteConnection {
   /** The first checkpoint is due a while after opening: short-lived commands never need one. */
   private lastCheckpointAt = performance.now();
   private checkpointsStarted = false;
+  /** Bytes the WAL held at the last checkpoint (frames and their headers). */
+  private walBytes = 0;
+  private readonly frameBytes: number;
+  private readonly walRestartBytes: number;
   private walWatch: NodeJS.Timeout | undefined;
 
   constructor(
     readonly raw: SQLite.Database,
-    /** The database file in WAL mode, whose sync this connection takes over; null otherwise. */
-    options: { walDatabase: string | null },
+    /**
+     * `walDatabase`: the database file in WAL mode, whose sync this connection takes over;
+     * null otherwise. `walRestartBytes`: see WAL_RESTART_BYTES.
+     */
+    options: { walDatabase: string | null; walRestartBytes?: number },
     /** Bounds the statement cache: the shapes that vary (an import's batches) are few. */
     private readonly statementLimit = 500,
   ) {
     const database = options.walDatabase;
+    this.walRestartBytes = options.walRestartBytes ?? WAL_RESTART_BYTES;
+    // A WAL frame is a page and a 24-byte header.
+    this.frameBytes = Number(raw.pragma('page_size', { simple: true })) + 24;
     this.walPath = database === null ? null : `${database}-wal`;
     this.checkpointer = database === null ? undefined : new WalCheckpointer(database);
     if (this.checkpointer) {
@@ -149,10 +167,11 @@ export class SqliteConnection {
   }
 
   /**
-   * A checkpoint when one is due, for the commit group to wait for before it begins the
-   * next group (so that the checkpoint can copy the whole WAL); undefined when none is.
-   * The first one turns SQLite's own in-COMMIT checkpoints off; should the worker fail,
-   * they are turned back on.
+   * Starts a checkpoint when one is due. Returns a promise for the commit group to wait
+   * for only when the WAL has grown past its bound: then nothing is committed until a
+   * checkpoint has copied the whole WAL, so that the next group starts it over. The first
+   * checkpoint turns SQLite's own in-COMMIT checkpoints off; should the worker fail, they
+   * are turned back on.
    */
   checkpointIfDue(): Promise<void> | undefined {
     const checkpointer = this.checkpointer;
@@ -164,9 +183,24 @@ export class SqliteConnection {
       this.raw.pragma('wal_autocheckpoint = 0');
     }
     this.lastCheckpointAt = now;
-    return checkpointer.checkpoint().then(() => {
+    const done = (answer: CheckpointAnswer) => {
       if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
-    });
+      if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
+      return answer;
+    };
+    if (this.walBytes < this.walRestartBytes) {
+      void checkpointer.checkpoint().then(done);
+      return undefined;
+    }
+    // A checkpoint still running began before the latest commits: one more copies those.
+    return checkpointer
+      .checkpoint()
+      .then(done)
+      .then((answer) => (answer.ok && answer.copied !== answer.frames ? checkpointer.checkpoint().then(done) : answer))
+      .then((answer) => {
+        // All copied: the next group's first write starts the WAL over.
+        if (answer.ok && answer.copied === answer.frames) this.walBytes = 0;
+      });
   }
 
   /** The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile. */
@@ -236,7 +270,11 @@ export class SqliteConnection {
  * Opens the WAL journal: `synchronous=NORMAL` with our own sync when WAL is in force (the
  * answer of `journal_mode` says), SQLite's durable default FULL when it is not.
  */
-export function sqliteConnection(raw: SQLite.Database, path: string): SqliteConnection {
+export function sqliteConnection(
+  raw: SQLite.Database,
+  path: string,
+  options: { walRestartBytes?: number } = {},
+): SqliteConnection {
   if (path === ':memory:') return new SqliteConnection(raw, { walDatabase: null });
   const mode = String(raw.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
   if (mode !== 'wal') {
@@ -246,5 +284,5 @@ export function sqliteConnection(raw: SQLite.Database, path: string): SqliteConn
   raw.pragma('synchronous = NORMAL');
   // A WAL that once grew large (a bulk import) is cut back when it starts over.
   raw.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
-  return new SqliteConnection(raw, { walDatabase: resolvePath(path) });
+  return new SqliteConnection(raw, { ...options, walDatabase: resolvePath(path) });
 }

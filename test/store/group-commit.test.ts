@@ -172,22 +172,45 @@ describe('SqliteConnection', () => {
     await third;
   });
 
-  it('checkpoints in a worker between commit groups, so the WAL starts over instead of growing', async () => {
-    connection.raw.exec('create table blobs (k integer primary key, v blob not null)');
-    const group = new GroupCommit(connection);
-    const insert = connection.statement('insert into blobs (v) values (?)');
+  /**
+   * Writes 4 000-byte rows for `ms` from `writers` loops of ten rows at a time, each
+   * pausing `pauseMs` between its batches; returns the bytes written.
+   */
+  async function writeFor(on: SqliteConnection, ms: number, { writers = 1, pauseMs = 5 } = {}): Promise<number> {
+    on.raw.exec('create table blobs (k integer primary key, v blob not null)');
+    const group = new GroupCommit(on);
+    const insert = on.statement('insert into blobs (v) values (?)');
     const payload = Buffer.alloc(4000, 7);
     let written = 0;
-    const until = performance.now() + 700;
-    while (performance.now() < until) {
-      await Promise.all(Array.from({ length: 10 }, () => group.run(() => insert.run(payload))));
-      written += 10 * payload.length;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const until = performance.now() + ms;
+    const writer = async () => {
+      while (performance.now() < until) {
+        await Promise.all(Array.from({ length: 10 }, () => group.run(() => insert.run(payload))));
+        written += 10 * payload.length;
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    };
+    await Promise.all(Array.from({ length: writers }, writer));
+    expect(on.raw.prepare('select count(*) as n from blobs').get()).toMatchObject({ n: written / payload.length });
+    return written;
+  }
+
+  it('checkpoints in a worker while the writes go on, copying the pages back into the database', async () => {
+    const before = statSync(file).size;
+    const written = await writeFor(connection, 700);
     // SQLite's own in-COMMIT checkpoints are off: the worker took over.
     expect(connection.raw.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
-    expect(connection.raw.prepare('select count(*) as n from blobs').get()).toMatchObject({ n: written / payload.length });
-    // Without checkpoints the WAL would hold every page written; with them it is reused.
+    expect(statSync(file).size).toBeGreaterThan(before + written / 4);
+  });
+
+  it('lets the WAL start over once it holds more than its bound, instead of growing', async () => {
+    await connection.close();
+    connection.raw.close();
+    connection = sqliteConnection(new SQLite(file), file, { walRestartBytes: 2 ** 20 });
+    // Writers that never pause: a checkpoint beside them never finds the WAL fully copied.
+    const written = await writeFor(connection, 1000, { writers: 4, pauseMs: 0 });
+    // Without the pause for a full checkpoint the WAL would hold every page written.
+    expect(written).toBeGreaterThan(4 * 2 ** 20);
     expect(statSync(`${file}-wal`).size).toBeLessThan(written / 2);
   });
 
