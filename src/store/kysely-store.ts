@@ -5,16 +5,9 @@
  * every use-once operation single-winner on both engines.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  Migrator,
-  sql,
-  type DeleteResult,
-  type Kysely,
-  type Selectable,
-  type Transaction,
-} from 'kysely';
+import { Migrator, sql, type DeleteResult, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { GroupCommit } from './group-commit.js';
-import { param, PreparedQuery } from './prepared.js';
+import { param, params, PreparedQuery } from './prepared.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import { migrationProvider } from './migrations/index.js';
 import type {
@@ -266,42 +259,20 @@ export class KyselyStore implements Store {
         .where('revoked_at', 'is', null),
     ),
     insertGrant: new PreparedQuery(() =>
-      this.db.insertInto('grants').values({
-        id: param('id'),
-        person_id: param('person_id'),
-        client_id: param('client_id'),
-        scope: param('scope'),
-        created_at: param('created_at'),
-        expires_at: param('expires_at'),
-        revoked_at: param('revoked_at'),
-      }),
+      this.db
+        .insertInto('grants')
+        .values(params('id', 'person_id', 'client_id', 'scope', 'created_at', 'expires_at', 'revoked_at')),
     ),
     insertCode: new PreparedQuery(() =>
-      this.db.insertInto('authorization_codes').values({
-        hash: param('hash'),
-        grant_id: param('grant_id'),
-        redirect_uri: param('redirect_uri'),
-        code_challenge: param('code_challenge'),
-        expires_at: param('expires_at'),
-        consumed_at: param('consumed_at'),
-      }),
+      this.db
+        .insertInto('authorization_codes')
+        .values(params('hash', 'grant_id', 'redirect_uri', 'code_challenge', 'expires_at', 'consumed_at')),
     ),
     insertAccess: new PreparedQuery(() =>
-      this.db.insertInto('access_tokens').values({
-        hash: param('hash'),
-        grant_id: param('grant_id'),
-        scope: param('scope'),
-        expires_at: param('expires_at'),
-      }),
+      this.db.insertInto('access_tokens').values(params('hash', 'grant_id', 'scope', 'expires_at')),
     ),
     insertRefresh: new PreparedQuery(() =>
-      this.db.insertInto('refresh_tokens').values({
-        hash: param('hash'),
-        grant_id: param('grant_id'),
-        scope: param('scope'),
-        expires_at: param('expires_at'),
-        retired_at: param('retired_at'),
-      }),
+      this.db.insertInto('refresh_tokens').values(params('hash', 'grant_id', 'scope', 'expires_at', 'retired_at')),
     ),
   };
 
@@ -673,7 +644,6 @@ export class KyselyStore implements Store {
     };
   }
 
-
   async revokeGrant(grantId: string, now: number): Promise<void> {
     await this.writeOne((_db, writer) => writer.changes(this.hot.revokeGrant, { id: grantId, now }));
   }
@@ -899,7 +869,6 @@ export class KyselyStore implements Store {
       await this.db.destroy();
     }
   }
-
 
   /**
    * The use-once pattern: a conditional update claims the row; only the transaction that

@@ -21,6 +21,11 @@ export function param(name: string): string {
   return `${MARK}${name}`;
 }
 
+/** Placeholders named after their columns: the values of a prepared insert. */
+export function params<Column extends string>(...columns: Column[]): Record<Column, string> {
+  return Object.fromEntries(columns.map((column) => [column, param(column)])) as Record<Column, string>;
+}
+
 export class PreparedQuery<Row> {
   private compiled: CompiledQuery<Row> | undefined;
 
