@@ -46,7 +46,7 @@ export interface BuildOptions {
  * route, status, duration — never the query string or a body.
  */
 function addRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
         ip: request.ip,
@@ -57,6 +57,7 @@ function addRequestLog(app: FastifyInstance): void {
       },
       'request',
     );
+    done();
   });
 }
 

@@ -8,12 +8,12 @@
 import type { FastifyInstance } from 'fastify';
 
 export function enableCors(app: FastifyInstance, urls: readonly string[], methods: readonly string[]): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.headers.origin !== undefined) {
       reply.header('access-control-allow-origin', '*');
       reply.header('access-control-expose-headers', 'WWW-Authenticate, Retry-After');
     }
-    return payload;
+    done(null, payload);
   });
   for (const url of urls) {
     // The preflight (Fetch standard §3.2.2): what a cross-origin call may send.
