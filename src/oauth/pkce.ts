@@ -2,7 +2,7 @@
  * RFC 7636 Proof Key for Code Exchange, S256 only: `plain` gives no protection against
  * a code intercepted on the way back (RFC 9700 §2.1.1), so it is refused outright.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { invalidGrant, invalidRequest } from './errors.js';
 
 /** RFC 7636 §4.1/§4.2: 43–128 characters of [A-Z a-z 0-9 - . _ ~]. */
@@ -38,7 +38,7 @@ export function verifyVerifier(verifier: string | undefined, challenge: string |
   }
   if (verifier === undefined) throw invalidGrant('code_verifier is required for this code');
   if (!PKCE_VALUE.test(verifier)) throw invalidGrant('code_verifier is malformed');
-  const actual = Buffer.from(createHash('sha256').update(verifier, 'ascii').digest('base64url'));
+  const actual = Buffer.from(hash('sha256', verifier, 'base64url'));
   const expected = Buffer.from(challenge);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
     throw invalidGrant('code_verifier does not match the code_challenge');

@@ -4,7 +4,7 @@
  * kept only as SHA-256 hashes. A fast hash is right for these: they are not guessable,
  * so there is nothing for a memory-hard hash to protect against.
  */
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * Random bytes from the system CSPRNG, drawn in blocks: each call into it costs several
@@ -59,7 +59,7 @@ export function newId(): string {
  * keys keep its order (the hash is then cut to 208 bits to stay 64 characters long).
  */
 export function hashSecret(secret: string): string {
-  const digest = createHash('sha256').update(secret, 'utf8').digest('hex');
+  const digest = hash('sha256', secret, 'hex');
   return SECRET_FORMAT.test(secret) ? secret.slice(0, 12) + digest.slice(0, 52) : digest;
 }
 

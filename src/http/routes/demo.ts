@@ -14,7 +14,7 @@
  * The demo's own state (state, code_verifier, tokens, a CSRF value) lives in a signed,
  * HttpOnly, SameSite=Lax cookie on /demo — the client's "session", nothing on the server.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { firstRepeated } from '../../oauth/params.js';
@@ -123,7 +123,7 @@ function sameSecret(a: string | undefined, b: string): boolean {
 }
 
 function pkceChallenge(verifier: string): string {
-  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  return hash('sha256', verifier, 'base64url');
 }
 
 function parseJson(body: string): Record<string, unknown> | undefined {
