@@ -192,15 +192,15 @@ export class SqliteConnection {
       void checkpointer.checkpoint().then(done);
       return undefined;
     }
-    // A checkpoint still running began before the latest commits: one more copies those.
-    return checkpointer
-      .checkpoint()
-      .then(done)
-      .then((answer) => (answer.ok && answer.copied !== answer.frames ? checkpointer.checkpoint().then(done) : answer))
-      .then((answer) => {
-        // All copied: the next group's first write starts the WAL over.
-        if (answer.ok && answer.copied === answer.frames) this.walBytes = 0;
-      });
+    // Nothing is committed until this settles, so a checkpoint that begins now sees the
+    // whole WAL; one already running began before the latest commits, and goes first.
+    const whole = checkpointer.running
+      ? checkpointer.checkpoint().then(() => checkpointer.checkpoint())
+      : checkpointer.checkpoint();
+    return whole.then(done).then((answer) => {
+      // All copied: the next group's first write starts the WAL over.
+      if (answer.ok && answer.copied === answer.frames) this.walBytes = 0;
+    });
   }
 
   /** The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile. */

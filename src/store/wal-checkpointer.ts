@@ -40,10 +40,15 @@ export interface CheckpointAnswer {
 export class WalCheckpointer {
   private worker: Worker | undefined;
   private waiting: ((answer: CheckpointAnswer) => void) | undefined;
-  private running: Promise<CheckpointAnswer> | undefined;
+  private inFlight: Promise<CheckpointAnswer> | undefined;
   private failed = false;
 
   constructor(private readonly databasePath: string) {}
+
+  /** Whether a checkpoint is running now. */
+  get running(): boolean {
+    return this.inFlight !== undefined;
+  }
 
   /** Whether checkpoints still run here (false after the worker failed: SQLite's own take over). */
   get working(): boolean {
@@ -56,15 +61,15 @@ export class WalCheckpointer {
    */
   checkpoint(): Promise<CheckpointAnswer> {
     if (this.failed) return Promise.resolve({ ok: false, message: 'checkpointer stopped' });
-    if (this.running) return this.running;
+    if (this.inFlight) return this.inFlight;
     const worker = (this.worker ??= this.start());
     const running = new Promise<CheckpointAnswer>((resolve) => {
       this.waiting = resolve;
       worker.postMessage('checkpoint');
     });
-    this.running = running;
+    this.inFlight = running;
     void running.then(() => {
-      if (this.running === running) this.running = undefined;
+      if (this.inFlight === running) this.inFlight = undefined;
     });
     return running;
   }

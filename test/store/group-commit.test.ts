@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { openStore } from '../../src/store/open.js';
 import { sqliteConnection, type SqliteConnection } from '../../src/store/sqlite-connection.js';
+import { WalCheckpointer } from '../../src/store/wal-checkpointer.js';
 
 interface DB {
   t: { k: string; v: number };
@@ -212,6 +213,24 @@ describe('SqliteConnection', () => {
     // Without the pause for a full checkpoint the WAL would hold every page written.
     expect(written).toBeGreaterThan(4 * 2 ** 20);
     expect(statSync(`${file}-wal`).size).toBeLessThan(written / 2);
+  });
+
+  it('has one checkpoint running at a time, shared by callers, and reports what it copied', async () => {
+    connection.raw.prepare('insert into t values (?, ?)').run('a', 1);
+    const checkpointer = new WalCheckpointer(file);
+    try {
+      expect(checkpointer.running).toBe(false);
+      const first = checkpointer.checkpoint();
+      expect(checkpointer.running).toBe(true);
+      expect(checkpointer.checkpoint()).toBe(first);
+      const answer = await first;
+      expect(checkpointer.running).toBe(false);
+      expect(answer).toMatchObject({ ok: true, busy: false });
+      expect(answer.frames).toBeGreaterThan(0);
+      expect(answer.copied).toBe(answer.frames);
+    } finally {
+      await checkpointer.close();
+    }
   });
 
   it('copies back a WAL that another process filled while this connection only read', async () => {
