@@ -10,11 +10,11 @@
 //   grant and one access token per call, like an implicit-grant authorization.
 //
 // It runs as its own process beside the server (started by bench/run.mjs, talking over
-// IPC like the peer servers: see servers/common.mjs), opening the same database. On
-// SQLite its own connection sets `synchronous = OFF` so that seeding is quick; the
-// server's connection keeps Tessera's durable default (every write synced before it is
-// answered) — synchronous is a per-connection setting. Pre-issued codes get a 600 s lifetime (the server's own codes
-// keep 60 s) so that they outlive the run they were issued for; the code path is the same.
+// IPC like the peer servers: see servers/common.mjs), opening the same database. It
+// issues 64 credentials at a time: on SQLite they then share commits and syncs (the
+// store's group commit), one at a time each would wait for its own. Pre-issued codes get
+// a 600 s lifetime (the server's own codes keep 60 s) so that they outlive the run they
+// were issued for; the code path is the same.
 import { writeFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { benchConfig, env, mapLimit, pkcePair } from './common.mjs';
@@ -48,7 +48,6 @@ const config = { ...benchConfig(), clientSecret: undefined };
 const dbUrl = env('BENCH_DB');
 const isSqlite = dbUrl.startsWith('sqlite:');
 const store = await openStore(dbUrl, { poolSize: 16 });
-if (isSqlite) await sql`pragma synchronous = off`.execute(store.db);
 
 const now = Date.now();
 const { secret } = await registerClient(
@@ -127,7 +126,8 @@ async function settle() {
   else await sql`analyze`.execute(store.db);
 }
 
-const width = isSqlite ? 1 : 16;
+/** Credentials issued at a time: a commit group's size on SQLite, the pool's on PostgreSQL. */
+const width = isSqlite ? 64 : 16;
 
 process.on('message', async (message) => {
   if (!message || message.type !== 'issue') return;
