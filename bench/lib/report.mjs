@@ -169,9 +169,10 @@ function scaleTable(scale) {
 
 export function writeReport(file, meta, results) {
   const m = meta.machine;
+  const runs = meta.mode.runs === 1 ? 'one measured run' : `the median of ${meta.mode.runs} measured runs`;
   const runsNote = meta.quick
-    ? `**Quick smoke run**: ${meta.mode.runs} measured run of ${meta.mode.duration} s per cell after a ${meta.mode.warmup} s warm-up ` +
-      `(full flow: ${meta.mode.full.runs} run of ${meta.mode.full.duration} s with ${meta.mode.full.connections} browsers instead of 32), so every number is a single short sample, not a median. ` +
+    ? `**Quick smoke run**: ${runs} of ${meta.mode.duration} s per cell after a ${meta.mode.warmup} s warm-up ` +
+      `(full flow: ${meta.mode.full.runs} run of ${meta.mode.full.duration} s with ${meta.mode.full.connections} browsers instead of 32), so the numbers are short samples. ` +
       'It shows that the bench works end to end; use `npm run bench` on a quiet machine for numbers.'
     : `Each cell: a ${meta.mode.warmup} s warm-up, then the median of ${meta.mode.runs} measured runs of ${meta.mode.duration} s ` +
       `(full flow: ${meta.mode.full.warmup} s warm-up, median of ${meta.mode.full.runs} runs of ${meta.mode.full.duration} s after ${meta.mode.full.settle} s of settling).`;
