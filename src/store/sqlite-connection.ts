@@ -183,13 +183,8 @@ export class SqliteConnection {
       this.raw.pragma('wal_autocheckpoint = 0');
     }
     this.lastCheckpointAt = now;
-    const done = (answer: CheckpointAnswer) => {
-      if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
-      if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
-      return answer;
-    };
     if (this.walBytes < this.walRestartBytes) {
-      void checkpointer.checkpoint().then(done);
+      this.checkpointInBackground(checkpointer);
       return undefined;
     }
     // Nothing is committed until this settles, so a checkpoint that begins now sees the
@@ -197,10 +192,22 @@ export class SqliteConnection {
     const whole = checkpointer.running
       ? checkpointer.checkpoint().then(() => checkpointer.checkpoint())
       : checkpointer.checkpoint();
-    return whole.then(done).then((answer) => {
+    return whole.then((answer) => {
+      this.recordCheckpoint(checkpointer, answer);
       // All copied: the next group's first write starts the WAL over.
       if (answer.ok && answer.copied === answer.frames) this.walBytes = 0;
     });
+  }
+
+  private checkpointInBackground(checkpointer: WalCheckpointer): void {
+    void checkpointer.checkpoint().then((answer) => this.recordCheckpoint(checkpointer, answer));
+  }
+
+  /** What every checkpoint's answer tells: how full the WAL is, and whether the worker still works. */
+  private recordCheckpoint(checkpointer: WalCheckpointer, answer: CheckpointAnswer): void {
+    // The worker failed: SQLite's own checkpoints take over again.
+    if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
+    if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
   }
 
   /** The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile. */
@@ -215,7 +222,7 @@ export class SqliteConnection {
     }
     if (size < WAL_WATCH_BYTES) return;
     this.lastCheckpointAt = performance.now();
-    void this.checkpointer.checkpoint();
+    this.checkpointInBackground(this.checkpointer);
   }
 
   /**
