@@ -3,7 +3,7 @@
 // node:http ceiling, all in one run on this machine. See bench/README.md.
 //
 //   npm run bench                 full run → bench/RESULTS.md (+ RESULTS.json)
-//   npm run bench -- --quick      ~3-minute smoke → bench/RESULTS.quick.md (+ .json)
+//   npm run bench -- --quick      ~1.5-minute smoke → bench/RESULTS.quick.md (+ .json)
 //
 // Options: --quick, --no-build (use dist/ as it is), --targets a,b (ids, see below),
 // --flows code,refresh,bearer,full, --no-postgres, --no-scale, --no-startup,
@@ -52,18 +52,22 @@ const quick = flag('quick');
 const MODES = {
   quick: {
     warmup: 1,
-    duration: 2,
+    duration: 1,
     runs: 1,
+    // Each server is started once and serves every flow in turn, warmed up before its
+    // first one (full mode: started fresh and warmed up for each flow).
+    freshPerFlow: false,
     // Sign-in is scrypt (~0.1 s of one core each): with 32 browsers a flow takes seconds,
-    // too long for a smoke run, so the quick run's full flow uses 8 browsers (labelled).
-    full: { warmup: 0, settle: 0, duration: 4, runs: 1, connections: 8 },
+    // too long for a smoke run, so the quick run's full flow uses 4 browsers (labelled).
+    full: { warmup: 0, settle: 0, duration: 2, runs: 1, connections: 4 },
     scale: [1_000, 10_000],
-    startups: 3,
+    startups: 2,
   },
   full: {
     warmup: 5,
     duration: 10,
     runs: 3,
+    freshPerFlow: true,
     full: { warmup: 5, settle: 5, duration: 15, runs: 3, connections: 32 },
     scale: [1_000, 1_000_000],
     startups: 7,
@@ -75,10 +79,15 @@ if (option('runs')) mode.runs = Number(option('runs'));
 if (option('seconds')) mode.duration = Number(option('seconds'));
 const CONNECTIONS = 32;
 const BEARER_POOL = 1000;
-const INITIAL_RATE = 3000; // req/s guess for the first pool; pools then follow measured rates
+// req/s guess for the first pool; pools then follow measured rates. A quick run guesses
+// low: its warm-up may run out (and is not repeated), while a big pool costs the slowest
+// issuer (Tessera on PostgreSQL) seconds.
+const INITIAL_RATE = quick ? 500 : 3000;
 // A quick run's 1 s warm-up is slower than the run after it (the JIT is still warming), so
 // its pools get a wider margin: a pool that runs out costs a repeated run.
 const POOL_MARGIN = quick ? 3 : 1.6;
+// Credentials added to every pool beyond the margin.
+const POOL_FLOOR = quick ? 200 : 1000;
 const FLOWS = (option('flows') ?? 'code,refresh,bearer,full').split(',');
 const ONLY = option('targets')?.split(',');
 const LOG_LEVEL = option('tessera-log-level') ?? 'info';
@@ -185,21 +194,28 @@ async function wrkRun(ctx, cell, flow, seconds, poolSize) {
   }
 }
 
-/** A run whose pool ran out is repeated with a bigger pool (it says nothing about speed). */
-async function wrkAttempt(ctx, cell, flow, seconds) {
+/**
+ * A run whose pool ran out is repeated with a bigger pool (it says nothing about speed).
+ * A quick run's warm-up is not: it has warmed the server all the same, and the pool of
+ * the run after it is sized from the higher rate.
+ */
+async function wrkAttempt(ctx, cell, flow, seconds, { warmup = false } = {}) {
   let last;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const pool = flow === 'bearer' ? BEARER_POOL : Math.ceil(cell.rate * seconds * POOL_MARGIN) + 1000;
+  const attempts = warmup && quick ? 1 : 4;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const pool = flow === 'bearer' ? BEARER_POOL : Math.ceil(cell.rate * seconds * POOL_MARGIN) + POOL_FLOOR;
     last = await wrkRun(ctx, cell, flow, seconds, pool);
     if (last.exhausted === 0) {
       cell.rate = Math.max(last.rps, 100);
       return last;
     }
     log(
-      `  ${cell.target.id} ${flow}: pool of ${pool} ran out at ${Math.round(last.rps)} req/s; repeating with a bigger one`,
+      `  ${cell.target.id} ${flow}: pool of ${pool} ran out at ${Math.round(last.rps)} req/s` +
+        (attempts > 1 ? '; repeating with a bigger one' : ''),
     );
     cell.rate = Math.max(cell.rate * 3, last.rps * 2);
   }
+  if (attempts === 1) return last;
   return { ...last, errors: last.errors || 1, sample: `pool exhausted 4 times (${last.sample})` };
 }
 
@@ -260,23 +276,50 @@ async function fullFlowRun(ctx, cell, { settle, duration }) {
 }
 
 // ---------------------------------------------------------------------------------
-// A flow across all targets: every server started fresh, warmed up, then the measured
-// runs interleaved (round r of every target before round r+1), so that drift in the
-// machine's load spreads over all targets instead of favouring one.
+// The servers: started fresh for each flow (full mode), or once for all flows (quick)
 // ---------------------------------------------------------------------------------
-async function measureFlow(ctx, flow, targets) {
-  const isFull = flow === 'full';
-  const cells = targets.map((target) => ({ target, runs: [], rate: INITIAL_RATE, error: undefined }));
-  log(`flow ${flow}: starting ${targets.length} servers`);
-  for (const cell of cells) {
-    try {
-      await cell.target.start(ctx);
-      cell.rss = rssSampler(cell.target.pid);
-    } catch (err) {
-      cell.error = `did not start: ${err.message}`;
-      log(`  ${cell.target.id}: ${cell.error}`);
-    }
+async function startServers(ctx, targets) {
+  log(`starting ${targets.length} servers`);
+  return Promise.all(
+    targets.map(async (target) => {
+      const server = { target, warm: false, rate: INITIAL_RATE, startError: undefined };
+      try {
+        await target.start(ctx);
+        server.rss = rssSampler(target.pid);
+      } catch (err) {
+        server.startError = `did not start: ${err.message}`;
+        log(`  ${target.id}: ${server.startError}`);
+      }
+      return server;
+    }),
+  );
+}
+
+async function stopServers(servers) {
+  for (const server of servers) {
+    server.rss?.stop();
+    await server.target.stop().catch((err) => log(`  ${server.target.id}: stop failed: ${err.message}`));
   }
+}
+
+// ---------------------------------------------------------------------------------
+// A flow across all servers: each warmed up, then the measured runs interleaved (round r
+// of every server before round r+1), so that drift in the machine's load spreads over all
+// servers instead of favouring one.
+// ---------------------------------------------------------------------------------
+async function measureFlow(ctx, flow, servers) {
+  const isFull = flow === 'full';
+  log(`flow ${flow}`);
+  // A cell is one server in this flow; `rate` sizes the next credential pool and carries
+  // over from the server's previous flow.
+  const cells = servers.map((server) => ({
+    server,
+    target: server.target,
+    rss: server.rss,
+    runs: [],
+    rate: server.rate,
+    error: server.startError,
+  }));
   const live = () => cells.filter((c) => !c.error);
   const guard = async (cell, what, fn) => {
     try {
@@ -290,10 +333,12 @@ async function measureFlow(ctx, flow, targets) {
   };
   const warmup = isFull ? mode.full.warmup : mode.warmup;
   for (const cell of warmup > 0 ? live() : []) {
+    if (cell.server.warm && !mode.freshPerFlow) continue;
     await guard(cell, 'warm-up', async () => {
       const run = isFull
         ? await fullFlowRun(ctx, cell, { settle: 0, duration: warmup })
-        : await wrkAttempt(ctx, cell, flow, warmup);
+        : await wrkAttempt(ctx, cell, flow, warmup, { warmup: true });
+      cell.server.warm = true;
       log(`  ${cell.target.id} warm-up: ${run.rps.toFixed(1)} /s`);
     });
   }
@@ -312,8 +357,9 @@ async function measureFlow(ctx, flow, targets) {
     }
   }
   for (const cell of cells) {
-    cell.rss?.stop();
-    await cell.target.stop().catch((err) => log(`  ${cell.target.id}: stop failed: ${err.message}`));
+    if (!isFull) cell.server.rate = cell.rate;
+    // A server that failed or exited in this flow is not asked to serve the next one.
+    cell.server.startError ??= cell.error && !alive(cell.target) ? cell.error : undefined;
   }
   return cells.map((cell) => summarize(cell));
 }
@@ -395,9 +441,10 @@ async function measureScale(ctx) {
       for (const { cell } of live) {
         cell.runs = [];
         cell.rate = INITIAL_RATE;
-        await wrkAttempt(ctx, cell, flow, mode.warmup);
+        await wrkAttempt(ctx, cell, flow, mode.warmup, { warmup: true });
       }
-      for (let r = 0; r < mode.runs; r++) for (const { cell } of live) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
+      for (let r = 0; r < mode.runs; r++)
+        for (const { cell } of live) cell.runs.push(await wrkAttempt(ctx, cell, flow, mode.duration));
       for (const { row, cell } of live) {
         const s = (row.flows[flow] = summarize(cell));
         log(
@@ -499,7 +546,23 @@ async function main() {
 
   const results = { flows: {}, scale: undefined, startup: undefined };
   try {
-    for (const flow of FLOWS) results.flows[flow] = await measureFlow(ctx, flow, targets);
+    if (mode.freshPerFlow) {
+      for (const flow of FLOWS) {
+        const servers = await startServers(ctx, targets);
+        try {
+          results.flows[flow] = await measureFlow(ctx, flow, servers);
+        } finally {
+          await stopServers(servers);
+        }
+      }
+    } else {
+      const servers = await startServers(ctx, targets);
+      try {
+        for (const flow of FLOWS) results.flows[flow] = await measureFlow(ctx, flow, servers);
+      } finally {
+        await stopServers(servers);
+      }
+    }
     if (!flag('no-scale')) results.scale = await measureScale(ctx);
     if (!flag('no-startup')) {
       log('start-up time of tessera serve');

@@ -171,7 +171,7 @@ export function writeReport(file, meta, results) {
   const m = meta.machine;
   const runs = meta.mode.runs === 1 ? 'one measured run' : `the median of ${meta.mode.runs} measured runs`;
   const runsNote = meta.quick
-    ? `**Quick smoke run**: ${runs} of ${meta.mode.duration} s per cell after a ${meta.mode.warmup} s warm-up ` +
+    ? `**Quick smoke run**: ${runs} of ${meta.mode.duration} s per cell; each server is started once for all flows and warmed up for ${meta.mode.warmup} s before its first ` +
       `(full flow: ${meta.mode.full.runs} run of ${meta.mode.full.duration} s with ${meta.mode.full.connections} browsers instead of 32), so the numbers are short samples. ` +
       'It shows that the bench works end to end; use `npm run bench` on a quiet machine for numbers.'
     : `Each cell: a ${meta.mode.warmup} s warm-up, then the median of ${meta.mode.runs} measured runs of ${meta.mode.duration} s ` +
@@ -196,7 +196,7 @@ export function writeReport(file, meta, results) {
     `- Tessera commit ${m.commit}${m.dirty ? ' with uncommitted changes in src/' : ''}; \`tessera serve\` with its defaults (SQLite WAL; every write synced to disk before it is answered), log level ${meta.logLevel}`,
   );
   out.push(
-    `- Pinning: ${meta.pinning}; ${meta.connections} connections; every server started fresh for each flow, on loopback`,
+    `- Pinning: ${meta.pinning}; ${meta.connections} connections; ${meta.mode.freshPerFlow ? 'every server started fresh for each flow' : 'every server started once for all flows'}, on loopback`,
   );
   out.push(
     `- PostgreSQL: ${meta.postgres ? 'measured (a fresh database per server start)' : 'not reachable, skipped'}`,
