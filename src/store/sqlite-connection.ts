@@ -49,6 +49,11 @@ const WAL_RESTART_BYTES = 16 * 2 ** 20;
 const WAL_WATCH_EVERY_MS = 1000;
 const WAL_WATCH_BYTES = 4 * 2 ** 20;
 
+interface WalStamp {
+  size: number;
+  mtimeMs: number;
+}
+
 export class SqliteConnection {
   private readonly statements = new Map<string, SQLite.Statement>();
   private readonly control: Record<'begin' | 'beginWrite' | 'commit' | 'rollback', SQLite.Statement>;
@@ -71,6 +76,8 @@ export class SqliteConnection {
   private readonly frameBytes: number;
   private readonly walRestartBytes: number;
   private walWatch: NodeJS.Timeout | undefined;
+  /** The WAL file as it was when a checkpoint that then copied all of it began. */
+  private copiedWal: WalStamp | undefined;
 
   constructor(
     readonly raw: SQLite.Database,
@@ -189,40 +196,65 @@ export class SqliteConnection {
     }
     // Nothing is committed until this settles, so a checkpoint that begins now sees the
     // whole WAL; one already running began before the latest commits, and goes first.
+    const before = this.walStamp();
     const whole = checkpointer.running
       ? checkpointer.checkpoint().then(() => checkpointer.checkpoint())
       : checkpointer.checkpoint();
     return whole.then((answer) => {
-      this.recordCheckpoint(checkpointer, answer);
+      this.recordCheckpoint(checkpointer, answer, before);
       // All copied: the next group's first write starts the WAL over.
       if (answer.ok && answer.copied === answer.frames) this.walBytes = 0;
     });
   }
 
   private checkpointInBackground(checkpointer: WalCheckpointer): void {
-    void checkpointer.checkpoint().then((answer) => this.recordCheckpoint(checkpointer, answer));
+    const before = this.walStamp();
+    void checkpointer.checkpoint().then((answer) => this.recordCheckpoint(checkpointer, answer, before));
   }
 
-  /** What every checkpoint's answer tells: how full the WAL is, and whether the worker still works. */
-  private recordCheckpoint(checkpointer: WalCheckpointer, answer: CheckpointAnswer): void {
+  /**
+   * What every checkpoint's answer tells: how full the WAL is, whether the worker still
+   * works, and whether everything written to the WAL before it began is now copied.
+   */
+  private recordCheckpoint(checkpointer: WalCheckpointer, answer: CheckpointAnswer, before: WalStamp | undefined): void {
     // The worker failed: SQLite's own checkpoints take over again.
     if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
     if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
+    if (answer.ok && answer.copied === answer.frames) this.copiedWal = before;
   }
 
-  /** The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile. */
+  /**
+   * The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile.
+   * The file keeps its size after a checkpoint (SQLite writes it over from the start), so
+   * its size alone would have an idle server checkpoint every second: a WAL not written
+   * since a checkpoint copied all of it is left alone.
+   */
   private checkpointLargeWal(): void {
     if (!this.checkpointer?.working || performance.now() - this.lastCheckpointAt < WAL_WATCH_EVERY_MS) return;
-    let size: number;
-    try {
-      this.walFd ??= openSync(this.walPath as string, 'r');
-      size = fstatSync(this.walFd).size;
-    } catch {
-      return; // no WAL file yet
-    }
-    if (size < WAL_WATCH_BYTES) return;
+    const now = this.walStamp();
+    if (now === undefined || now.size < WAL_WATCH_BYTES) return;
+    const copied = this.copiedWal;
+    if (copied !== undefined && copied.size === now.size && copied.mtimeMs === now.mtimeMs) return;
     this.lastCheckpointAt = performance.now();
     this.checkpointInBackground(this.checkpointer);
+  }
+
+  /** The WAL file, opened on first use: SQLite creates it with its first transaction. */
+  private walFile(): number {
+    // SQLite keeps the file (and its inode) while any connection, ours included, is open.
+    this.walFd ??= openSync(this.walPath as string, 'r');
+    return this.walFd;
+  }
+
+  /** The WAL file's size and last change; undefined while there is none. */
+  private walStamp(): WalStamp | undefined {
+    if (this.walPath === null) return undefined;
+    try {
+      const { size, mtimeMs } = fstatSync(this.walFile());
+      return { size, mtimeMs };
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -243,17 +275,16 @@ export class SqliteConnection {
 
   private syncWal(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      let fd: number;
       try {
-        // Opened on first use: SQLite creates the WAL file with its first transaction.
-        // It keeps the file (and its inode) while any connection, ours included, is open.
-        this.walFd ??= openSync(this.walPath as string, 'r');
+        fd = this.walFile();
       } catch (err) {
         // No WAL file yet: nothing has been committed through one.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') resolve();
         else reject(translateStoreError(err));
         return;
       }
-      fdatasync(this.walFd, (err) => (err ? reject(translateStoreError(err)) : resolve()));
+      fdatasync(fd, (err) => (err ? reject(translateStoreError(err)) : resolve()));
     });
   }
 

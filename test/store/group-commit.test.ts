@@ -250,6 +250,40 @@ describe('SqliteConnection', () => {
     expect(statSync(file).size).toBeGreaterThan(before + 5_000_000);
   });
 
+  it('leaves alone a large WAL that a checkpoint has copied, until it is written again', async () => {
+    const checkpoints = vi.spyOn(WalCheckpointer.prototype, 'checkpoint');
+    const fillFromAnotherProcess = (table: string) => {
+      const other = new SQLite(file);
+      other.pragma('wal_autocheckpoint = 0');
+      other.exec(`create table ${table} (v blob not null)`);
+      const fill = other.prepare(`insert into ${table} values (?)`);
+      other.transaction(() => {
+        for (let i = 0; i < 1500; i++) fill.run(Buffer.alloc(4000, i % 251));
+      })();
+      other.close();
+    };
+    const copiedBack = async (size: number) => {
+      const deadline = Date.now() + 5000;
+      while (statSync(file).size < size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(statSync(file).size).toBeGreaterThanOrEqual(size);
+    };
+    fillFromAnotherProcess('filler');
+    const walSize = statSync(`${file}-wal`).size;
+    expect(walSize).toBeGreaterThan(5_000_000);
+    await copiedBack(statSync(file).size + 5_000_000);
+    // Idle: the WAL file is as large as before, but everything in it is copied.
+    await new Promise((r) => setTimeout(r, 300));
+    const afterCopy = checkpoints.mock.calls.length;
+    expect(afterCopy).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(checkpoints.mock.calls.length).toBe(afterCopy);
+    // Written again, from the start of the file (its size stays the same): copied again.
+    fillFromAnotherProcess('filler2');
+    expect(statSync(`${file}-wal`).size).toBe(walSize);
+    await copiedBack(statSync(file).size + 5_000_000);
+    expect(checkpoints.mock.calls.length).toBeGreaterThan(afterCopy);
+  });
+
   it('is opened by the store with foreign keys on, a busy timeout and a 32 MiB page cache', async () => {
     const store = await openStore(`sqlite:${join(dir, 'store.db')}`);
     const raw = (store as unknown as { sqlite: SqliteConnection }).sqlite.raw;
