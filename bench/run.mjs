@@ -546,19 +546,12 @@ async function main() {
 
   const results = { flows: {}, scale: undefined, startup: undefined };
   try {
-    if (mode.freshPerFlow) {
-      for (const flow of FLOWS) {
-        const servers = await startServers(ctx, targets);
-        try {
-          results.flows[flow] = await measureFlow(ctx, flow, servers);
-        } finally {
-          await stopServers(servers);
-        }
-      }
-    } else {
+    // The flows that one start of the servers serves: one each (full), all (quick).
+    const batches = mode.freshPerFlow ? FLOWS.map((flow) => [flow]) : [FLOWS];
+    for (const flows of batches) {
       const servers = await startServers(ctx, targets);
       try {
-        for (const flow of FLOWS) results.flows[flow] = await measureFlow(ctx, flow, servers);
+        for (const flow of flows) results.flows[flow] = await measureFlow(ctx, flow, servers);
       } finally {
         await stopServers(servers);
       }

@@ -216,7 +216,11 @@ export class SqliteConnection {
    * What every checkpoint's answer tells: how full the WAL is, whether the worker still
    * works, and whether everything written to the WAL before it began is now copied.
    */
-  private recordCheckpoint(checkpointer: WalCheckpointer, answer: CheckpointAnswer, before: WalStamp | undefined): void {
+  private recordCheckpoint(
+    checkpointer: WalCheckpointer,
+    answer: CheckpointAnswer,
+    before: WalStamp | undefined,
+  ): void {
     // The worker failed: SQLite's own checkpoints take over again.
     if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
     if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
@@ -227,7 +231,9 @@ export class SqliteConnection {
    * The WAL watch (see WAL_WATCH_BYTES): a checkpoint when the WAL has grown large meanwhile.
    * The file keeps its size after a checkpoint (SQLite writes it over from the start), so
    * its size alone would have an idle server checkpoint every second: a WAL not written
-   * since a checkpoint copied all of it is left alone.
+   * since a checkpoint copied all of it is left alone. (File times move in clock ticks: a
+   * write in the tick of a checkpoint's start may go unseen here until the next write. It
+   * stays readable in the WAL, and the next checkpoint, or close(), copies it.)
    */
   private checkpointLargeWal(): void {
     if (!this.checkpointer?.working || performance.now() - this.lastCheckpointAt < WAL_WATCH_EVERY_MS) return;
