@@ -76,7 +76,7 @@ export class SqliteConnection {
   private readonly frameBytes: number;
   private readonly walRestartBytes: number;
   private walWatch: NodeJS.Timeout | undefined;
-  /** The WAL file as it was when a checkpoint that then copied all of it began. */
+  /** The WAL file as the watch saw it before a checkpoint that then copied all of it. */
   private copiedWal: WalStamp | undefined;
 
   constructor(
@@ -191,40 +191,30 @@ export class SqliteConnection {
     }
     this.lastCheckpointAt = now;
     if (this.walBytes < this.walRestartBytes) {
-      this.checkpointInBackground(checkpointer);
+      void this.recordedCheckpoint(checkpointer);
       return undefined;
     }
     // Nothing is committed until this settles, so a checkpoint that begins now sees the
     // whole WAL; one already running began before the latest commits, and goes first.
-    const before = this.walStamp();
     const whole = checkpointer.running
-      ? checkpointer.checkpoint().then(() => checkpointer.checkpoint())
-      : checkpointer.checkpoint();
-    return whole.then((answer) => {
-      this.recordCheckpoint(checkpointer, answer, before);
-      // All copied: the next group's first write starts the WAL over.
-      if (answer.ok && answer.copied === answer.frames) this.walBytes = 0;
+      ? checkpointer.checkpoint().then(() => this.recordedCheckpoint(checkpointer))
+      : this.recordedCheckpoint(checkpointer);
+    return whole.then((allCopied) => {
+      // The next group's first write starts the WAL over.
+      if (allCopied) this.walBytes = 0;
     });
   }
 
-  private checkpointInBackground(checkpointer: WalCheckpointer): void {
-    const before = this.walStamp();
-    void checkpointer.checkpoint().then((answer) => this.recordCheckpoint(checkpointer, answer, before));
-  }
-
   /**
-   * What every checkpoint's answer tells: how full the WAL is, whether the worker still
-   * works, and whether everything written to the WAL before it began is now copied.
+   * Runs a checkpoint and reads what every answer tells: how full the WAL is, and whether
+   * the worker still works. Resolves with whether it copied all the WAL held when it began.
    */
-  private recordCheckpoint(
-    checkpointer: WalCheckpointer,
-    answer: CheckpointAnswer,
-    before: WalStamp | undefined,
-  ): void {
+  private async recordedCheckpoint(checkpointer: WalCheckpointer): Promise<boolean> {
+    const answer: CheckpointAnswer = await checkpointer.checkpoint();
     // The worker failed: SQLite's own checkpoints take over again.
     if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
     if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
-    if (answer.ok && answer.copied === answer.frames) this.copiedWal = before;
+    return answer.ok && answer.copied === answer.frames;
   }
 
   /**
@@ -242,7 +232,9 @@ export class SqliteConnection {
     const copied = this.copiedWal;
     if (copied !== undefined && copied.size === now.size && copied.mtimeMs === now.mtimeMs) return;
     this.lastCheckpointAt = performance.now();
-    this.checkpointInBackground(this.checkpointer);
+    void this.recordedCheckpoint(this.checkpointer).then((allCopied) => {
+      if (allCopied) this.copiedWal = now;
+    });
   }
 
   /** The WAL file, opened on first use: SQLite creates it with its first transaction. */
