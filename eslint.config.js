@@ -18,12 +18,21 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['fastify', '@fastify/*', 'kysely', 'better-sqlite3', 'pg'], message: 'src/oauth/ is framework-free: take what you need as an argument.' },
-            { group: ['../http/*', '../cli/*', '../store/kysely-store.js', '../store/open.js'], message: 'src/oauth/ must not import the layers above it or a store implementation.' },
+            {
+              group: ['fastify', '@fastify/*', 'kysely', 'better-sqlite3', 'pg'],
+              message: 'src/oauth/ is framework-free: take what you need as an argument.',
+            },
+            {
+              group: ['../http/*', '../cli/*', '../store/kysely-store.js', '../store/open.js'],
+              message: 'src/oauth/ must not import the layers above it or a store implementation.',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'src/oauth/ must not read the process: pass configuration in.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'src/oauth/ must not read the process: pass configuration in.' },
+      ],
     },
   },
 );

@@ -43,7 +43,8 @@ export interface ServerConfigInput {
 export function parsePort(value: string | number): number {
   const text = String(value).trim();
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new InvalidInputError(`port must be a number from 0 to 65535, not '${value}'`);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new InvalidInputError(`port must be a number from 0 to 65535, not '${value}'`);
   return port;
 }
 
@@ -60,7 +61,8 @@ export function parseIssuer(value: string): string {
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
     throw new InvalidInputError('issuer must not have a query or fragment');
   }
-  if (url.username !== '' || url.password !== '') throw new InvalidInputError('issuer must not contain user information');
+  if (url.username !== '' || url.password !== '')
+    throw new InvalidInputError('issuer must not contain user information');
   return value.replace(/\/+$/, '');
 }
 
@@ -132,7 +134,8 @@ export function defaultIssuer(host: string, port: number): string {
 
 export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   const host = (input.host ?? '127.0.0.1').trim();
-  if (host === '' || /[\s/]/.test(host)) throw new InvalidInputError(`host must be a host name or address, not '${input.host}'`);
+  if (host === '' || /[\s/]/.test(host))
+    throw new InvalidInputError(`host must be a host name or address, not '${input.host}'`);
   const port = parsePort(input.port ?? 9000);
   return {
     host,

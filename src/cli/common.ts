@@ -168,7 +168,13 @@ export function formatFields(fields: Array<[string, string]>): string[] {
 /** A list command's output: a JSON array with --json, else a table (or `empty` when there is nothing). */
 export function printList<T>(
   items: T[],
-  options: { json?: boolean; empty: string; header: string[]; toJson: (item: T) => unknown; row: (item: T) => string[] },
+  options: {
+    json?: boolean;
+    empty: string;
+    header: string[];
+    toJson: (item: T) => unknown;
+    row: (item: T) => string[];
+  },
 ): void {
   if (options.json) printJson(items.map(options.toJson));
   else if (items.length === 0) printLines(options.empty);

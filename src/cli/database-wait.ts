@@ -25,7 +25,12 @@ function wholeNumber(value: string | number, min: number, max: number, message: 
 
 /** `--db-pool-size` / TESSERA_DB_POOL_SIZE: PostgreSQL connections per instance, 1 to 1000. */
 export function parsePoolSize(value: string | number): number {
-  return wholeNumber(value, 1, MAX_POOL_SIZE, `db pool size must be a whole number from 1 to ${MAX_POOL_SIZE}, not '${value}'`);
+  return wholeNumber(
+    value,
+    1,
+    MAX_POOL_SIZE,
+    `db pool size must be a whole number from 1 to ${MAX_POOL_SIZE}, not '${value}'`,
+  );
 }
 
 /** `--db-wait` / TESSERA_DB_WAIT: seconds to wait for the database at start-up, 0 (no waiting) to a day. */
@@ -83,7 +88,10 @@ export async function waitForDatabase<T>(attempt: () => Promise<T>, options: Wai
         const left = options.waitSeconds * 1000 - (now() - started);
         if (left <= 0) {
           const waited = options.waitSeconds === 0 ? '' : ` after waiting ${options.waitSeconds} s (${tries} attempts)`;
-          throw new StoreOpenError(`cannot reach the database at ${where}${waited}: ${cause}`, { cause: err, unavailable: true });
+          throw new StoreOpenError(`cannot reach the database at ${where}${waited}: ${cause}`, {
+            cause: err,
+            unavailable: true,
+          });
         }
         const wait = Math.min(delay, left);
         options.log.warn(

@@ -21,7 +21,11 @@ export async function seedDemo(store: Store, issuer: string, now: number): Promi
   }
   for (const person of DEMO_PEOPLE) {
     if (await store.getPersonByUsername(person.username)) continue;
-    await addPerson(store, { username: person.username, password: DEMO_PASSWORD, roles: [...person.roles], name: person.name }, now);
+    await addPerson(
+      store,
+      { username: person.username, password: DEMO_PASSWORD, roles: [...person.roles], name: person.name },
+      now,
+    );
   }
 }
 

@@ -56,7 +56,10 @@ export function parseSweepInterval(value: string | undefined): number {
 
 /** `--sweep-interval SECONDS` for `serve`. */
 export function sweepIntervalOption(): Option {
-  return new Option('--sweep-interval <seconds>', 'seconds between sweeps that delete expired data; 0 turns the sweep off')
+  return new Option(
+    '--sweep-interval <seconds>',
+    'seconds between sweeps that delete expired data; 0 turns the sweep off',
+  )
     .env('TESSERA_SWEEP_INTERVAL')
     .default(String(DEFAULT_SWEEP_INTERVAL));
 }
@@ -68,7 +71,11 @@ function emptyCounts(): PurgeCounts {
 const total = (counts: PurgeCounts) => PURGE_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
 
 /** Purges until a whole pass finds nothing; returns what it deleted in all. */
-export async function purgeAll(store: Pick<Store, 'purgeExpired'>, batchSize: number, now: () => number = Date.now): Promise<PurgeCounts> {
+export async function purgeAll(
+  store: Pick<Store, 'purgeExpired'>,
+  batchSize: number,
+  now: () => number = Date.now,
+): Promise<PurgeCounts> {
   const counts = emptyCounts();
   for (;;) {
     const pass = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS });
@@ -84,7 +91,11 @@ export interface SweepLogger {
 }
 
 /** Starts `serve`'s sweep (undefined when the interval is 0): counts logged at debug when anything went. */
-export function startServeSweeper(store: Pick<Store, 'purgeExpired'>, logger: SweepLogger, intervalMs: number): Sweeper | undefined {
+export function startServeSweeper(
+  store: Pick<Store, 'purgeExpired'>,
+  logger: SweepLogger,
+  intervalMs: number,
+): Sweeper | undefined {
   if (intervalMs === 0) return undefined;
   return startSweeper(store, {
     intervalMs,

@@ -61,7 +61,9 @@ async function serve(options: ServeOptions): Promise<void> {
   const [{ pino }, { buildApp }] = await Promise.all([import('pino'), import('../http/app.js')]);
   const logger = pino({ level: config.logLevel, base: undefined }, pino.destination({ fd: 2, sync: false }));
   if (config.trustProxy === true) {
-    logger.warn('--trust-proxy true believes X-Forwarded-* from anyone: make sure only the proxy can reach this server, or list the proxy addresses');
+    logger.warn(
+      '--trust-proxy true believes X-Forwarded-* from anyone: make sure only the proxy can reach this server, or list the proxy addresses',
+    );
   }
   // Nothing listens until the database is reached and migrated (--db-wait: retries).
   const { store, secret } = await waitForDatabase(
@@ -89,7 +91,12 @@ async function serve(options: ServeOptions): Promise<void> {
   } catch (err) {
     await store.close().catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : (err as Error).message;
+    const reason =
+      code === 'EADDRINUSE'
+        ? 'the port is in use'
+        : code === 'EADDRNOTAVAIL'
+          ? 'the address is not on this machine'
+          : (err as Error).message;
     throw new InvalidInputError(`cannot listen on ${config.host}:${config.port}: ${reason}`);
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -141,9 +148,17 @@ export function registerServeCommand(program: Command): void {
     .addOption(sweepIntervalOption())
     .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('TESSERA_ISSUER'))
     .option('--demo', 'seed and serve the demo client at /demo')
-    .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).env('TESSERA_LOG_LEVEL').default('info'))
     .addOption(
-      new Option('--session-lifetime <seconds>', 'absolute lifetime of an authorization session (refresh tokens end with it)')
+      new Option('--log-level <level>', 'log level')
+        .choices([...LOG_LEVELS])
+        .env('TESSERA_LOG_LEVEL')
+        .default('info'),
+    )
+    .addOption(
+      new Option(
+        '--session-lifetime <seconds>',
+        'absolute lifetime of an authorization session (refresh tokens end with it)',
+      )
         .env('TESSERA_SESSION_LIFETIME')
         .default(String(30 * 24 * 3600)),
     )
@@ -153,7 +168,10 @@ export function registerServeCommand(program: Command): void {
         .default(String(DEFAULT_POOL_SIZE)),
     )
     .addOption(
-      new Option('--db-wait <seconds>', 'at start, how long to keep retrying while the database cannot be reached (0: no retry)')
+      new Option(
+        '--db-wait <seconds>',
+        'at start, how long to keep retrying while the database cannot be reached (0: no retry)',
+      )
         .env('TESSERA_DB_WAIT')
         .default(String(DEFAULT_DB_WAIT_SECONDS)),
     )

@@ -65,7 +65,9 @@ function addRequestLog(app: FastifyInstance): void {
  * Fastify's `trustProxy` for ours. A hop count becomes "trust the N nearest hops" (as
  * proxy-addr does): Fastify itself now treats a number as "trust none".
  */
-function fastifyTrustProxy(trust: TrustProxy | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+function fastifyTrustProxy(
+  trust: TrustProxy | undefined,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   return trust ?? false;
 }
@@ -82,14 +84,19 @@ function addFormParser(app: FastifyInstance): void {
 function addFallbacks(app: FastifyInstance): void {
   app.setNotFoundHandler(async (request, reply) => {
     if (request.headers.accept?.includes('text/html')) {
-      return sendPage(reply, 404, errorPage({ status: 404, title: 'Not found', message: 'There is no page at this address.' }));
+      return sendPage(
+        reply,
+        404,
+        errorPage({ status: 404, title: 'Not found', message: 'There is no page at this address.' }),
+      );
     }
     return sendJson(reply, 404, { error: 'not_found', error_description: 'There is nothing at this path' });
   });
   // Page routes set their own handler (replies.ts sendPageFailure). A database that cannot
   // be reached is 503 temporarily_unavailable with Retry-After, anything else 500.
   app.setErrorHandler(async (error: { statusCode?: number }, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) return sendFailureJson(request, reply, error);
     return sendJson(reply, status, { error: 'invalid_request', error_description: 'The request could not be read' });
   });

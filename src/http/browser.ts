@@ -44,7 +44,12 @@ export function sessionCookieValue(request: FastifyRequest): string | undefined 
   return request.cookies[SESSION_COOKIE];
 }
 
-export function setSessionCookie(reply: FastifyReply, value: string, maxAgeSeconds: number, policy: CookiePolicy): void {
+export function setSessionCookie(
+  reply: FastifyReply,
+  value: string,
+  maxAgeSeconds: number,
+  policy: CookiePolicy,
+): void {
   reply.setCookie(SESSION_COOKIE, value, cookieOptions(policy, maxAgeSeconds));
 }
 
@@ -57,7 +62,12 @@ export function csrfToken(secret: string, pendingId: string, browserHash: string
   return createHmac('sha256', secret).update(`csrf\0${pendingId}\0${browserHash}`).digest('base64url');
 }
 
-export function csrfMatches(secret: string, pendingId: string, browserHash: string, given: string | undefined): boolean {
+export function csrfMatches(
+  secret: string,
+  pendingId: string,
+  browserHash: string,
+  given: string | undefined,
+): boolean {
   if (given === undefined) return false;
   const expected = Buffer.from(csrfToken(secret, pendingId, browserHash));
   const actual = Buffer.from(given);

@@ -21,6 +21,7 @@ export function demoRedirectUris(issuer: string): string[] {
   const url = new URL(issuer);
   const alias = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname === '127.0.0.1' ? 'localhost' : undefined;
   const origins = [issuer];
-  if (alias && url.protocol === 'http:') origins.push(`http://${alias}${url.port ? `:${url.port}` : ''}${url.pathname.replace(/\/$/, '')}`);
+  if (alias && url.protocol === 'http:')
+    origins.push(`http://${alias}${url.port ? `:${url.port}` : ''}${url.pathname.replace(/\/$/, '')}`);
   return origins.map((origin) => `${origin}/demo/callback`);
 }

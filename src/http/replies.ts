@@ -113,7 +113,11 @@ export function sendAuthorizationError(
  * (body too large, unreadable) a 4xx page, a database that cannot be reached a 503 page
  * asking to try again shortly, anything else a 500 page.
  */
-export function sendPageFailure(error: { statusCode?: number }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function sendPageFailure(
+  error: { statusCode?: number },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const status = error.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     return sendPage(

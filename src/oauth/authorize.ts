@@ -147,7 +147,11 @@ export function buildRedirect(
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join('&');
   if (mode === 'fragment') return `${redirectUri}#${encoded}`;
-  const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&';
+  const separator = !redirectUri.includes('?')
+    ? '?'
+    : redirectUri.endsWith('?') || redirectUri.endsWith('&')
+      ? ''
+      : '&';
   return `${redirectUri}${separator}${encoded}`;
 }
 

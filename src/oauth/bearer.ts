@@ -28,7 +28,9 @@ export function extractBearerToken(sources: BearerSources): string {
   }
   if (authorization === undefined) {
     throw new MissingToken(
-      tokenInQueryOrBody ? 'Send the access token in the Authorization header, not the URL' : 'An access token is required',
+      tokenInQueryOrBody
+        ? 'Send the access token in the Authorization header, not the URL'
+        : 'An access token is required',
     );
   }
   const match = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);

@@ -29,7 +29,8 @@ export function checkPassword(password: string): string {
 }
 
 function parseRoles(values: string[]): Role[] {
-  if (values.length === 0) throw new InvalidInputError('at least one --role is required (PATIENT, CLINICIAN, TEAMCOORD)');
+  if (values.length === 0)
+    throw new InvalidInputError('at least one --role is required (PATIENT, CLINICIAN, TEAMCOORD)');
   const roles = values.map((v) => {
     const role = parseRole(v);
     if (!role) throw new InvalidInputError(`unknown role '${v}': use PATIENT, CLINICIAN or TEAMCOORD`);
@@ -38,7 +39,11 @@ function parseRoles(values: string[]): Role[] {
   return ROLES.filter((r) => roles.includes(r));
 }
 
-export async function addPerson(store: Pick<Store, 'createPerson'>, input: NewPerson, now: number): Promise<PersonRecord> {
+export async function addPerson(
+  store: Pick<Store, 'createPerson'>,
+  input: NewPerson,
+  now: number,
+): Promise<PersonRecord> {
   const username = checkUsername(input.username);
   const roles = parseRoles(input.roles);
   const displayName = (input.name ?? username).trim() || username;

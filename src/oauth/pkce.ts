@@ -33,7 +33,8 @@ export function checkChallenge(challenge: string | undefined, method: string | u
  */
 export function verifyVerifier(verifier: string | undefined, challenge: string | null): void {
   if (challenge === null) {
-    if (verifier !== undefined) throw invalidGrant('code_verifier was sent but the code was issued without a code_challenge');
+    if (verifier !== undefined)
+      throw invalidGrant('code_verifier was sent but the code was issued without a code_challenge');
     return;
   }
   if (verifier === undefined) throw invalidGrant('code_verifier is required for this code');

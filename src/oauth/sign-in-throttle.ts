@@ -22,11 +22,21 @@ function keyFor(username: string): string {
   return hashSecret(`sign-in:${username.toLowerCase()}`);
 }
 
-export async function isSignInLocked(store: ThrottleStore, username: string, now: number, policy = DEFAULT_THROTTLE): Promise<boolean> {
+export async function isSignInLocked(
+  store: ThrottleStore,
+  username: string,
+  now: number,
+  policy = DEFAULT_THROTTLE,
+): Promise<boolean> {
   return (await store.countSignInFailures(keyFor(username), now, policy.windowSeconds * 1000)) >= policy.failures;
 }
 
-export async function noteSignInFailure(store: ThrottleStore, username: string, now: number, policy = DEFAULT_THROTTLE): Promise<void> {
+export async function noteSignInFailure(
+  store: ThrottleStore,
+  username: string,
+  now: number,
+  policy = DEFAULT_THROTTLE,
+): Promise<void> {
   await store.recordSignInFailure(keyFor(username), now, policy.windowSeconds * 1000);
 }
 

@@ -70,7 +70,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** A driver error that means "unreachable" as a short phrase for logs and messages. */
 export function describeUnavailable(err: unknown): string {
   const e = (err ?? {}) as { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> };
-  const code = typeof e.code === 'string' ? e.code : typeof e.errors?.[0]?.code === 'string' ? e.errors[0].code : undefined;
+  const code =
+    typeof e.code === 'string' ? e.code : typeof e.errors?.[0]?.code === 'string' ? e.errors[0].code : undefined;
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused (is the database server running?)';
@@ -99,7 +100,8 @@ export function describeUnavailable(err: unknown): string {
   if (code?.startsWith('SQLITE_BUSY')) return 'the SQLite database is locked by another process (SQLITE_BUSY)';
   if (code?.startsWith('SQLITE_CANTOPEN')) return 'the SQLite database file cannot be opened (SQLITE_CANTOPEN)';
   const message = typeof e.message === 'string' ? (e.message.split('\n')[0] ?? '') : '';
-  if (/timeout exceeded when trying to connect|due to connection timeout/i.test(message)) return 'connecting to the database timed out';
+  if (/timeout exceeded when trying to connect|due to connection timeout/i.test(message))
+    return 'connecting to the database timed out';
   if (/^Connection terminated/i.test(message)) return 'the connection to the database was lost';
   return message || (code ? `database error ${code}` : 'the database cannot be reached');
 }

@@ -81,7 +81,8 @@ class TranslatingDriver implements Driver {
   async acquireConnection(): Promise<DatabaseConnection> {
     const inner = await translated(() => this.#inner.acquireConnection());
     const outer: DatabaseConnection = {
-      executeQuery: <R>(query: CompiledQuery): Promise<QueryResult<R>> => translated(() => inner.executeQuery<R>(query)),
+      executeQuery: <R>(query: CompiledQuery): Promise<QueryResult<R>> =>
+        translated(() => inner.executeQuery<R>(query)),
       streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => inner.streamQuery<R>(query, chunkSize),
     };
     this.#innerOf.set(outer, inner);
@@ -186,7 +187,9 @@ function openSqlite(path: string): KyselyStore {
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: translatingDialect(new SqliteDialect({ database: connection.forKysely() })) });
+  const db = new Kysely<Database>({
+    dialect: translatingDialect(new SqliteDialect({ database: connection.forKysely() })),
+  });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
   return new KyselyStore(db, isUniqueViolation, 'sqlite', connection);
@@ -235,7 +238,9 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
 export async function openStore(url: string, options: OpenOptions = {}): Promise<KyselyStore> {
   const parsed = parseDatabaseUrl(url);
   const store =
-    parsed.engine === 'sqlite' ? openSqlite(parsed.path) : openPostgres(parsed.url, options.poolSize ?? DEFAULT_POOL_SIZE);
+    parsed.engine === 'sqlite'
+      ? openSqlite(parsed.path)
+      : openPostgres(parsed.url, options.poolSize ?? DEFAULT_POOL_SIZE);
   if (options.migrate ?? true) {
     try {
       await store.migrate();

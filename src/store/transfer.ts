@@ -235,7 +235,8 @@ export async function checkExport(value: unknown): Promise<ExportDocument> {
   if (typeof exportedAt !== 'string') throw new TransferError('the export has no "exported_at" time');
   if (!isRecord(tables)) throw new TransferError('the export has no "tables" object');
   for (const [table, rows] of Object.entries(tables)) {
-    if (!Object.hasOwn(TABLES, table)) throw new TransferError(`the export has a table this build does not know: '${table}'`);
+    if (!Object.hasOwn(TABLES, table))
+      throw new TransferError(`the export has a table this build does not know: '${table}'`);
     if (!Array.isArray(rows)) throw new TransferError(`table '${table}' in the export is not a list of rows`);
     const columns = tableColumns(table as TableName);
     rows.forEach((row: unknown, index) => {
@@ -245,7 +246,10 @@ export async function checkExport(value: unknown): Promise<ExportDocument> {
         const kind = columns[column];
         if (kind === undefined) throw new TransferError(`${where} has a column this build does not know: '${column}'`);
         const fits = v === null || (kind === 'integer' ? Number.isSafeInteger(v) : typeof v === 'string');
-        if (!fits) throw new TransferError(`${where}: '${column}' must be ${kind === 'integer' ? 'an integer' : 'text'} or null`);
+        if (!fits)
+          throw new TransferError(
+            `${where}: '${column}' must be ${kind === 'integer' ? 'an integer' : 'text'} or null`,
+          );
       }
     });
   }
@@ -329,13 +333,16 @@ function compareKeys(a: ExportValue | undefined, b: ExportValue | undefined): nu
 /** A stored value as it goes into the document. */
 function exportValue(table: string, column: string, kind: ColumnKind | undefined, v: unknown): ExportValue {
   if (kind === undefined) {
-    throw new TransferError(`table '${table}' has a column this build does not know: '${column}' (is the database newer than Tessera?)`);
+    throw new TransferError(
+      `table '${table}' has a column this build does not know: '${column}' (is the database newer than Tessera?)`,
+    );
   }
   if (v === null || v === undefined) return null;
   if (kind === 'integer') {
     // pg returns bigint as a string, better-sqlite3 as a number: both become a number.
     const n = Number(v);
-    if (!Number.isSafeInteger(n)) throw new TransferError(`table '${table}': '${column}' holds ${String(v)}, not an integer`);
+    if (!Number.isSafeInteger(n))
+      throw new TransferError(`table '${table}': '${column}' holds ${String(v)}, not an integer`);
     return n;
   }
   if (typeof v === 'string') return v;
@@ -386,7 +393,9 @@ async function firstNonEmpty(db: Kysely<Database> | Transaction<Database>): Prom
 }
 
 function notEmpty(table: string): TransferError {
-  return new TransferError(`the target database is not empty (it holds ${table}): import only into a new, empty database`);
+  return new TransferError(
+    `the target database is not empty (it holds ${table}): import only into a new, empty database`,
+  );
 }
 
 /** One line of a driver or migration error. */

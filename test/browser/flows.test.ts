@@ -18,7 +18,6 @@ import {
   type ServerProcess,
 } from '../helpers/server-process.js';
 
-
 const PASSWORD = 'correct horse battery staple';
 const CLIENT_NAME = "Ana's Health & Care";
 /** A state full of characters that need encoding: it must come back exactly as sent. */
@@ -27,7 +26,6 @@ const TRICKY_STATE = 'x y+z/&=é%20"<>#?;';
 // ---------------------------------------------------------------------------------------
 // The client's redirect URI: a tiny server that records every request and answers "ok".
 // ---------------------------------------------------------------------------------------
-
 
 // ---------------------------------------------------------------------------------------
 // The file's fixtures: one server, one callback server, one browser; a context per test.

@@ -563,7 +563,11 @@ describe.concurrent('tessera user', SLOW, () => {
     ],
     ['no --username', ['--password', 'long enough pw', '--role', 'PATIENT'], /required option '--username/],
     ['a username with a space', ['--username', 'a b', '--password', 'long enough pw', '--role', 'PATIENT'], /username/],
-    ['a username starting with -', ['--username=-x', '--password', 'long enough pw', '--role', 'PATIENT'], /starting with a letter or digit/],
+    [
+      'a username starting with -',
+      ['--username=-x', '--password', 'long enough pw', '--role', 'PATIENT'],
+      /starting with a letter or digit/,
+    ],
   ];
 
   it.each(refusals)('user add refuses %s with exit 2, creating nobody', async (_, args, message, input) => {

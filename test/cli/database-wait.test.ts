@@ -3,11 +3,7 @@
  * deadline, what is retried and what is not, and the option validation.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  parseDbWait,
-  parsePoolSize,
-  waitForDatabase,
-} from '../../src/cli/database-wait.js';
+import { parseDbWait, parsePoolSize, waitForDatabase } from '../../src/cli/database-wait.js';
 import { InvalidInputError } from '../../src/oauth/errors.js';
 import { StoreOpenError, StoreUnavailableError } from '../../src/store/open.js';
 
@@ -67,11 +63,17 @@ describe('waitForDatabase', () => {
       time.spend(100); // each attempt takes a while
       throw refused();
     };
-    const failure = await waitForDatabase(attempt, { url: 'postgres://db/t', waitSeconds: 5, log, now: time.now, sleep: time.sleep }).catch(
-      (err: unknown) => err,
-    );
+    const failure = await waitForDatabase(attempt, {
+      url: 'postgres://db/t',
+      waitSeconds: 5,
+      log,
+      now: time.now,
+      sleep: time.sleep,
+    }).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(StoreOpenError);
-    expect((failure as Error).message).toMatch(/^cannot reach the database at postgres:\/\/db\/t after waiting 5 s \(\d+ attempts\): connection refused/);
+    expect((failure as Error).message).toMatch(
+      /^cannot reach the database at postgres:\/\/db\/t after waiting 5 s \(\d+ attempts\): connection refused/,
+    );
     // Never sleeps past the deadline.
     expect(time.now()).toBeLessThanOrEqual(5000 + 100);
     expect(time.sleeps.at(-1)).toBeLessThan(4000);
@@ -81,7 +83,13 @@ describe('waitForDatabase', () => {
     const time = fakeTime();
     const log = logCollector();
     await expect(
-      waitForDatabase(async () => Promise.reject(refused()), { url: 'sqlite:x.db', waitSeconds: 0, log, now: time.now, sleep: time.sleep }),
+      waitForDatabase(async () => Promise.reject(refused()), {
+        url: 'sqlite:x.db',
+        waitSeconds: 0,
+        log,
+        now: time.now,
+        sleep: time.sleep,
+      }),
     ).rejects.toThrow(/^cannot reach the database at sqlite:x\.db: connection refused/);
     expect(time.sleeps).toEqual([]);
     expect(log.lines).toEqual([]);
@@ -123,13 +131,21 @@ describe('waitForDatabase', () => {
 });
 
 describe('option validation', () => {
-  it.each([['1', 1], ['10', 10], [' 1000 ', 1000]])('pool size %j is %d', (text, value) => {
+  it.each([
+    ['1', 1],
+    ['10', 10],
+    [' 1000 ', 1000],
+  ])('pool size %j is %d', (text, value) => {
     expect(parsePoolSize(text)).toBe(value);
   });
   it.each(['0', '1001', '-1', '2.5', 'ten', ''])('pool size %j is refused', (text) => {
     expect(() => parsePoolSize(text)).toThrow(InvalidInputError);
   });
-  it.each([['0', 0], ['60', 60], ['86400', 86400]])('db wait %j is %d', (text, value) => {
+  it.each([
+    ['0', 0],
+    ['60', 60],
+    ['86400', 86400],
+  ])('db wait %j is %d', (text, value) => {
     expect(parseDbWait(text)).toBe(value);
   });
   it.each(['-1', '86401', '1.5', 'soon', ''])('db wait %j is refused', (text) => {

@@ -10,7 +10,14 @@ import { openStore } from '../../src/store/open.js';
 import { addClient, addTestUser } from '../helpers/harness.js';
 import { runCli, startServer, tempDb } from '../helpers/server-process.js';
 
-type Table = 'grants' | 'authorization_codes' | 'access_tokens' | 'refresh_tokens' | 'pending_authorizations' | 'sign_in_sessions' | 'sign_in_failures';
+type Table =
+  | 'grants'
+  | 'authorization_codes'
+  | 'access_tokens'
+  | 'refresh_tokens'
+  | 'pending_authorizations'
+  | 'sign_in_sessions'
+  | 'sign_in_failures';
 const TABLES: Table[] = [
   'grants',
   'authorization_codes',
@@ -32,29 +39,59 @@ async function seed(db: string) {
       const id = newId();
       await store.db
         .insertInto('grants')
-        .values({ id, person_id: person.id, client_id: client.id, scope: 'PATIENT', created_at: now - 5000, expires_at: expiresAt, revoked_at: null })
+        .values({
+          id,
+          person_id: person.id,
+          client_id: client.id,
+          scope: 'PATIENT',
+          created_at: now - 5000,
+          expires_at: expiresAt,
+          revoked_at: null,
+        })
         .execute();
       return id;
     };
     const tokens = async (grantId: string, expiresAt: number) => {
       await store.db
         .insertInto('authorization_codes')
-        .values({ hash: hashSecret(newSecret()), grant_id: grantId, redirect_uri: null, code_challenge: null, expires_at: expiresAt, consumed_at: null })
+        .values({
+          hash: hashSecret(newSecret()),
+          grant_id: grantId,
+          redirect_uri: null,
+          code_challenge: null,
+          expires_at: expiresAt,
+          consumed_at: null,
+        })
         .execute();
-      await store.db.insertInto('access_tokens').values({ hash: hashSecret(newSecret()), grant_id: grantId, scope: 'PATIENT', expires_at: expiresAt }).execute();
+      await store.db
+        .insertInto('access_tokens')
+        .values({ hash: hashSecret(newSecret()), grant_id: grantId, scope: 'PATIENT', expires_at: expiresAt })
+        .execute();
     };
     const live = await grant(now + 3_600_000);
     await tokens(live, now + 3_600_000);
     await store.db
       .insertInto('refresh_tokens')
-      .values({ hash: hashSecret(newSecret()), grant_id: live, scope: 'PATIENT', expires_at: now + 3_600_000, retired_at: now - 1000 })
+      .values({
+        hash: hashSecret(newSecret()),
+        grant_id: live,
+        scope: 'PATIENT',
+        expires_at: now + 3_600_000,
+        retired_at: now - 1000,
+      })
       .execute();
     for (let i = 0; i < 3; i++) {
       const expired = await grant(now - 1000 - i);
       await tokens(expired, now - 2000 - i);
       await store.db
         .insertInto('refresh_tokens')
-        .values({ hash: hashSecret(newSecret()), grant_id: expired, scope: 'PATIENT', expires_at: now - 1000 - i, retired_at: null })
+        .values({
+          hash: hashSecret(newSecret()),
+          grant_id: expired,
+          scope: 'PATIENT',
+          expires_at: now - 1000 - i,
+          retired_at: null,
+        })
         .execute();
     }
     for (let i = 0; i < 2; i++) {
@@ -67,10 +104,21 @@ async function seed(db: string) {
         createdAt: now - 10_000,
         expiresAt: now - 1000,
       });
-      await store.createSignInSession({ hash: hashSecret(newSecret()), personId: person.id, createdAt: now - 10_000, expiresAt: now - 1000 });
+      await store.createSignInSession({
+        hash: hashSecret(newSecret()),
+        personId: person.id,
+        createdAt: now - 10_000,
+        expiresAt: now - 1000,
+      });
     }
-    await store.db.insertInto('sign_in_failures').values({ key: hashSecret(newSecret()), window_started_at: now - 16 * 60_000, failures: 2 }).execute();
-    await store.db.insertInto('sign_in_failures').values({ key: hashSecret(newSecret()), window_started_at: now - 60_000, failures: 2 }).execute();
+    await store.db
+      .insertInto('sign_in_failures')
+      .values({ key: hashSecret(newSecret()), window_started_at: now - 16 * 60_000, failures: 2 })
+      .execute();
+    await store.db
+      .insertInto('sign_in_failures')
+      .values({ key: hashSecret(newSecret()), window_started_at: now - 60_000, failures: 2 })
+      .execute();
   } finally {
     await store.close();
   }
@@ -153,15 +201,18 @@ describe('tessera purge', () => {
     expect(await remaining(temp.db)).toEqual(LIVE_ONLY);
   });
 
-  it.each([['0'], ['abc'], ['-3'], ['2.5'], ['100001']])('refuses --batch-size %s with one line and exit 2', async (size) => {
-    const expected = await seed(temp.db);
-    const result = runCli(['purge', '--batch-size', size], { db: temp.db });
-    expect(result.status).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`tessera: batch size must be a whole number from 1 to 100000, not '${size}'\n`);
-    // Nothing was deleted.
-    expect((await remaining(temp.db)).grants).toBe(expected.grants + 1);
-  });
+  it.each([['0'], ['abc'], ['-3'], ['2.5'], ['100001']])(
+    'refuses --batch-size %s with one line and exit 2',
+    async (size) => {
+      const expected = await seed(temp.db);
+      const result = runCli(['purge', '--batch-size', size], { db: temp.db });
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`tessera: batch size must be a whole number from 1 to 100000, not '${size}'\n`);
+      // Nothing was deleted.
+      expect((await remaining(temp.db)).grants).toBe(expected.grants + 1);
+    },
+  );
 
   it('refuses a database it cannot open with one line and exit 2', () => {
     const result = runCli(['purge'], { db: 'mysql://nowhere' });
@@ -185,10 +236,19 @@ describe('the sweep in tessera serve', () => {
     await seed(temp.db);
     const server = await startServer({ db: temp.db, args: ['--sweep-interval', '1'], logLevel: 'debug' });
     try {
-      await vi.waitFor(async () => expect(await remaining(temp.db)).toEqual(LIVE_ONLY), { timeout: 10_000, interval: 200 });
-      await vi.waitFor(() => expect(server.stderr()).toMatch(/"purged":\{"pending_authorizations":2,.*"grants":3\}.*"msg":"swept expired data"/), {
-        timeout: 5000,
+      await vi.waitFor(async () => expect(await remaining(temp.db)).toEqual(LIVE_ONLY), {
+        timeout: 10_000,
+        interval: 200,
       });
+      await vi.waitFor(
+        () =>
+          expect(server.stderr()).toMatch(
+            /"purged":\{"pending_authorizations":2,.*"grants":3\}.*"msg":"swept expired data"/,
+          ),
+        {
+          timeout: 5000,
+        },
+      );
     } finally {
       const { code } = await server.stop();
       expect(code).toBe(0);

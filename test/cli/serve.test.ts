@@ -76,7 +76,9 @@ describe('tessera serve', () => {
     [['--bogus'], /unknown option/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
     const { db } = temp();
-    const result = runCli(['serve', '--port', '0', ...args], { db: args.includes('--db') ? (args[args.indexOf('--db') + 1] as string) : db });
+    const result = runCli(['serve', '--port', '0', ...args], {
+      db: args.includes('--db') ? (args[args.indexOf('--db') + 1] as string) : db,
+    });
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     const lines = result.stderr.trim().split('\n');
@@ -125,7 +127,12 @@ describe('tessera serve', () => {
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
     const users = runCli(['user', 'list', '--json'], { db: server.db });
-    expect((JSON.parse(users.stdout) as Array<{ username: string }>).map((u) => u.username).sort()).toEqual(['alice', 'bob', 'carol', 'dana']);
+    expect((JSON.parse(users.stdout) as Array<{ username: string }>).map((u) => u.username).sort()).toEqual([
+      'alice',
+      'bob',
+      'carol',
+      'dana',
+    ]);
     expect(server.stderr()).not.toMatch(/"level":50/);
   });
 
@@ -143,7 +150,13 @@ describe('tessera serve', () => {
     const answer = new Promise<number>((resolve, reject) => {
       import('node:http').then(({ request }) => {
         const req = request(
-          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '19' } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '19' },
+          },
           (res) => {
             res.resume();
             resolve(res.statusCode ?? 0);

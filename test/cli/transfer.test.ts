@@ -8,7 +8,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,11 +81,13 @@ async function populate(db: string): Promise<Issued> {
     await store.putSettingIfAbsent('cookie_secret', randomBytes(32).toString('base64url'));
     const auth = { authorization: basic(client.id, secret as string) };
     const code = await codeThroughPages(app, { query: { response_type: 'code', client_id: client.id } });
-    const first = (await postToken(app, { grant_type: 'authorization_code', code }, auth)).json() as Record<string, string>;
-    const second = (await postToken(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token as string }, auth)).json() as Record<
+    const first = (await postToken(app, { grant_type: 'authorization_code', code }, auth)).json() as Record<
       string,
       string
     >;
+    const second = (
+      await postToken(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token as string }, auth)
+    ).json() as Record<string, string>;
     if (!second.access_token) throw new Error('the refresh grant failed while populating');
     return {
       clientId: client.id,
@@ -102,12 +113,20 @@ async function expectServerHonours(db: string, issued: Issued): Promise<void> {
     expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
     const me = await fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${issued.access}` } });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ username: 'alice', name: 'Alice Patel', scope: 'PATIENT', client_id: issued.clientId });
+    expect(await me.json()).toMatchObject({
+      username: 'alice',
+      name: 'Alice Patel',
+      scope: 'PATIENT',
+      client_id: issued.clientId,
+    });
 
     const token = (refreshToken: string) =>
       fetch(`${server.baseUrl}/apiToken.action`, {
         method: 'POST',
-        headers: { authorization: basic(issued.clientId, issued.secret), 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: basic(issued.clientId, issued.secret),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
       });
     const rotated = await token(issued.refresh);
@@ -116,7 +135,9 @@ async function expectServerHonours(db: string, issued: Issued): Promise<void> {
     const reuse = await token(issued.retired);
     expect(reuse.status).toBe(400);
     expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' });
-    const revoked = await fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${fresh.access_token}` } });
+    const revoked = await fetch(`${server.baseUrl}/api/v1/me`, {
+      headers: { authorization: `Bearer ${fresh.access_token}` },
+    });
     expect(revoked.status).toBe(401);
   } finally {
     await server.stop();
@@ -144,13 +165,21 @@ describe('tessera export and tessera import', () => {
     const result = runCli(['export', '--output', exportFile], { db: source });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^exported \d+ rows \(clients 1, people 2, grants 1, .*\) at migration \d{4}_\w+ to .*tessera\.json\n/);
+    expect(result.stdout).toMatch(
+      /^exported \d+ rows \(clients 1, people 2, grants 1, .*\) at migration \d{4}_\w+ to .*tessera\.json\n/,
+    );
     expect(result.stdout).toMatch(/password hashes/);
     expect(statSync(exportFile).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(exportFile, '..'))).toEqual(['tessera.json']); // no temporary file left
 
     exportText = readFileSync(exportFile, 'utf8');
-    const doc = JSON.parse(exportText) as { format: string; version: number; migration: string; exported_at: string; tables: Record<string, Array<Record<string, unknown>>> };
+    const doc = JSON.parse(exportText) as {
+      format: string;
+      version: number;
+      migration: string;
+      exported_at: string;
+      tables: Record<string, Array<Record<string, unknown>>>;
+    };
     expect(doc).toMatchObject({ format: 'tessera-export', version: 1 });
     expect(Number.isNaN(Date.parse(doc.exported_at))).toBe(false);
     expect(Object.keys(doc.tables)).toEqual([
@@ -168,7 +197,8 @@ describe('tessera export and tessera import', () => {
     expect(doc.tables.people?.map((p) => p.username)).toEqual(expect.arrayContaining(['alice', 'bob']));
     expect(typeof doc.tables.access_tokens?.[0]?.expires_at).toBe('number');
     // Hashes, never the tokens or the client secret themselves.
-    for (const plain of [issued.access, issued.refresh, issued.retired, issued.secret]) expect(exportText).not.toContain(plain);
+    for (const plain of [issued.access, issued.refresh, issued.retired, issued.secret])
+      expect(exportText).not.toContain(plain);
 
     // Without --output the same document goes to stdout.
     const stdout = runCli(['export'], { db: source });
@@ -176,20 +206,24 @@ describe('tessera export and tessera import', () => {
     expect(withoutTime(stdout.stdout)).toBe(withoutTime(exportText));
   });
 
-  it('SQLite to SQLite: the copy exports the same rows, and a real server on it honours the old tokens', SLOW, async () => {
-    const target = newDb().db;
-    const result = runCli(['import', '--input', exportFile], { db: target });
-    expect(result.status, result.stderr).toBe(0);
-    expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^imported \d+ rows \(export of .*, migration \d{4}_\w+\)\n/);
-    expect(result.stdout).toMatch(/^clients +1$/m);
-    expect(result.stdout).toMatch(/^people +2$/m);
+  it(
+    'SQLite to SQLite: the copy exports the same rows, and a real server on it honours the old tokens',
+    SLOW,
+    async () => {
+      const target = newDb().db;
+      const result = runCli(['import', '--input', exportFile], { db: target });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^imported \d+ rows \(export of .*, migration \d{4}_\w+\)\n/);
+      expect(result.stdout).toMatch(/^clients +1$/m);
+      expect(result.stdout).toMatch(/^people +2$/m);
 
-    const again = runCli(['export'], { db: target });
-    expect(again.status).toBe(0);
-    expect(withoutTime(again.stdout)).toBe(withoutTime(exportText));
-    await expectServerHonours(target, issued);
-  });
+      const again = runCli(['export'], { db: target });
+      expect(again.status).toBe(0);
+      expect(withoutTime(again.stdout)).toBe(withoutTime(exportText));
+      await expectServerHonours(target, issued);
+    },
+  );
 
   it.skipIf(!PG_BASE)('SQLite to a fresh PostgreSQL database: the migration path', SLOW, async () => {
     const url = new URL(PG_BASE as string);
@@ -204,8 +238,20 @@ describe('tessera export and tessera import', () => {
 
     const result = runCli(['import', '--input', exportFile, '--json'], { db: pg });
     expect(result.status, result.stderr).toBe(0);
-    const counts = JSON.parse(result.stdout) as { rows: number; tables: Record<string, number>; migration: string; applied: string[] };
-    expect(counts.tables).toMatchObject({ clients: 1, people: 2, grants: 1, access_tokens: 2, refresh_tokens: 2, settings: 1 });
+    const counts = JSON.parse(result.stdout) as {
+      rows: number;
+      tables: Record<string, number>;
+      migration: string;
+      applied: string[];
+    };
+    expect(counts.tables).toMatchObject({
+      clients: 1,
+      people: 2,
+      grants: 1,
+      access_tokens: 2,
+      refresh_tokens: 2,
+      settings: 1,
+    });
     expect(counts.applied).toEqual([]);
 
     // The same document back from PostgreSQL: same rows, same order, same types (times as numbers).
@@ -235,8 +281,13 @@ describe('tessera export and tessera import', () => {
   it('refuses with one line and exit code 2, and leaves the target as it was', SLOW, () => {
     // A target that is not empty.
     const used = newDb().db;
-    expect(runCli(['client', 'add', '--name', 'Existing', '--redirect-uri', 'https://x.example/cb'], { db: used }).status).toBe(0);
-    expectRefusal(runCli(['import', '--input', exportFile], { db: used }), /the target database is not empty \(it holds clients\)/);
+    expect(
+      runCli(['client', 'add', '--name', 'Existing', '--redirect-uri', 'https://x.example/cb'], { db: used }).status,
+    ).toBe(0);
+    expectRefusal(
+      runCli(['import', '--input', exportFile], { db: used }),
+      /the target database is not empty \(it holds clients\)/,
+    );
     expect(runCli(['client', 'list', '--json'], { db: used }).stdout).not.toContain('Records');
 
     // Input that is not an export: the target is not even created.
@@ -250,13 +301,19 @@ describe('tessera export and tessera import', () => {
       runCli(['import'], { db: fresh, input: JSON.stringify({ ...doc, migration: '9999_later' }) }),
       /migration '9999_later', which this build of Tessera does not know/,
     );
-    expectRefusal(runCli(['import', '--input', join(dir, 'missing.json')], { db: fresh }), /cannot read .*missing\.json.*no such file/);
+    expectRefusal(
+      runCli(['import', '--input', join(dir, 'missing.json')], { db: fresh }),
+      /cannot read .*missing\.json.*no such file/,
+    );
     expect(existsSync(join(dir, 'tessera.db'))).toBe(false);
 
     // Exporting a SQLite file that is not there (a wrong path) does not create an empty one.
     expectRefusal(runCli(['export'], { db: fresh }), /there is no database at/);
     expect(existsSync(join(dir, 'tessera.db'))).toBe(false);
     // An --output that cannot be written.
-    expectRefusal(runCli(['export', '--output', join(dir, 'no', 'such', 'dir.json')], { db: source }), /cannot write .*no such file/);
+    expectRefusal(
+      runCli(['export', '--output', join(dir, 'no', 'such', 'dir.json')], { db: source }),
+      /cannot write .*no such file/,
+    );
   });
 });

@@ -50,7 +50,12 @@ async function tempPostgresUrl(): Promise<{ url: string; drop: () => Promise<voi
 }
 
 /** A migrated store on a fresh database (SQLite file or PostgreSQL schema); `cleanup` closes and removes it. */
-export async function tempStore(): Promise<{ store: KyselyStore; url: string; dir: string; cleanup: () => Promise<void> }> {
+export async function tempStore(): Promise<{
+  store: KyselyStore;
+  url: string;
+  dir: string;
+  cleanup: () => Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const pgTemp = TEST_ENGINE === 'postgres' ? await tempPostgresUrl() : undefined;
   const url = pgTemp?.url ?? `sqlite:${join(dir, 'tessera.db')}`;
@@ -110,7 +115,12 @@ export async function addClient(
   return registerClient(store, { name: 'Test App', redirectUris: ['https://app.example/cb'], ...input }, Date.now());
 }
 
-export async function addUser(store: KyselyStore, username: string, roles: string[], name?: string): Promise<PersonRecord> {
+export async function addUser(
+  store: KyselyStore,
+  username: string,
+  roles: string[],
+  name?: string,
+): Promise<PersonRecord> {
   return addPerson(store, { username, password: PASSWORD, roles, ...(name && { name }) }, Date.now());
 }
 
@@ -225,7 +235,8 @@ export async function authorizeThroughPages(app: FastifyInstance, options: PageF
     return { location: next, status: signedIn.statusCode, steps };
   }
   const consent = await get(next);
-  if (consent.statusCode !== 200) return { location: String(consent.headers.location ?? ''), status: consent.statusCode, steps };
+  if (consent.statusCode !== 200)
+    return { location: String(consent.headers.location ?? ''), status: consent.statusCode, steps };
   const decided = await post('/consent', {
     request,
     csrf: hiddenValue(consent.body, 'csrf'),
@@ -301,7 +312,11 @@ export async function openLogin(
   query: Record<string, string | undefined>,
   jar: CookieJar = new CookieJar(),
 ): Promise<LoginStart> {
-  const start = await app.inject({ method: 'GET', url: `/apiAuthorize.action?${form(query)}`, headers: { cookie: jar.header() } });
+  const start = await app.inject({
+    method: 'GET',
+    url: `/apiAuthorize.action?${form(query)}`,
+    headers: { cookie: jar.header() },
+  });
   jar.store(start);
   const location = String(start.headers.location ?? '');
   if (start.statusCode !== 302 || !location.startsWith('/login?')) {
@@ -357,18 +372,25 @@ function cheapHashOfPassword(): string {
  * Like addUser (same PASSWORD, same record), but with a cheap scrypt hash (see
  * cheapHashOfPassword): creating the person costs nothing and signing in is fast.
  */
-export async function addTestUser(store: KyselyStore, username: string, roles: string[], name?: string): Promise<PersonRecord> {
+export async function addTestUser(
+  store: KyselyStore,
+  username: string,
+  roles: string[],
+  name?: string,
+): Promise<PersonRecord> {
   const person: PersonRecord = {
     id: newId(),
     username,
     displayName: name ?? username,
     passwordHash: cheapHashOfPassword(),
     roles: ROLES.filter((role) =>
-      roles.map((r) => {
-        const parsed = parseRole(r);
-        if (!parsed) throw new Error(`unknown role ${r}`);
-        return parsed;
-      }).includes(role),
+      roles
+        .map((r) => {
+          const parsed = parseRole(r);
+          if (!parsed) throw new Error(`unknown role ${r}`);
+          return parsed;
+        })
+        .includes(role),
     ),
     createdAt: Date.now(),
     disabledAt: null,

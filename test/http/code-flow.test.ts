@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addClient, addUser, authorizeThroughPages, basic, form, responseParams, testApp, type TestApp } from '../helpers/harness.js';
+import {
+  addClient,
+  addUser,
+  authorizeThroughPages,
+  basic,
+  form,
+  responseParams,
+  testApp,
+  type TestApp,
+} from '../helpers/harness.js';
 
 describe('authorization code flow through the pages', () => {
   let t: TestApp;
@@ -27,7 +36,10 @@ describe('authorization code flow through the pages', () => {
     const token = await t.app.inject({
       method: 'POST',
       url: '/apiToken.action',
-      headers: { authorization: basic(client.id, secret as string), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basic(client.id, secret as string),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       payload: form({ grant_type: 'authorization_code', code }),
     });
     expect(token.statusCode).toBe(200);
@@ -38,7 +50,11 @@ describe('authorization code flow through the pages', () => {
     expect(Object.keys(body)).toEqual(['access_token', 'token_type', 'expires_in', 'refresh_token', 'scope']);
     expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: 'PATIENT' });
 
-    const me = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `BEARER ${body.access_token}` } });
+    const me = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `BEARER ${body.access_token}` },
+    });
     expect(me.statusCode).toBe(200);
     expect(me.json()).toMatchObject({ username: 'alice', name: 'Alice Patel', scope: 'PATIENT', client_id: client.id });
   });

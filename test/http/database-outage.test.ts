@@ -36,14 +36,26 @@ import {
   postToken,
   TEST_ENGINE,
 } from '../helpers/harness.js';
-import { addClientWithCli, addUserWithCli, basicAuth, CLI_PATH, runCli, startServer, type ServerProcess } from '../helpers/server-process.js';
+import {
+  addClientWithCli,
+  addUserWithCli,
+  basicAuth,
+  CLI_PATH,
+  runCli,
+  startServer,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const BASE = process.env.TESSERA_TEST_POSTGRES_URL;
 const CB = 'https://app.example/cb';
 
 /** A fresh schema in the test database; URLs straight to it and through `proxyPort`. */
-async function outageSchema(): Promise<{ direct: string; via: (port: number, password?: string) => string; drop: () => Promise<void> }> {
+async function outageSchema(): Promise<{
+  direct: string;
+  via: (port: number, password?: string) => string;
+  drop: () => Promise<void>;
+}> {
   const base = new URL(BASE as string);
   const schema = `outage_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: BASE });
@@ -107,7 +119,10 @@ describe.skipIf(!run)('database outage (in process, through a cut TCP proxy)', (
       lifetimes: DEFAULT_LIFETIMES,
       secret: randomBytes(32).toString('base64url'),
     };
-    const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const logger = pino(
+      { level: 'info', base: undefined },
+      { write: (line: string) => void logs.push(JSON.parse(line)) },
+    );
     app = await buildApp(config, store, { logger });
     const added = await addClient(store, { redirectUris: [CB] });
     clientId = added.client.id;
@@ -123,11 +138,22 @@ describe.skipIf(!run)('database outage (in process, through a cut TCP proxy)', (
   });
 
   async function fullFlow(jar = new CookieJar()) {
-    const code = await codeThroughPages(app, { query: { response_type: 'code', client_id: clientId, state: 's1' }, jar });
-    const token = await postToken(app, { grant_type: 'authorization_code', code }, { authorization: basic(clientId, secret) });
+    const code = await codeThroughPages(app, {
+      query: { response_type: 'code', client_id: clientId, state: 's1' },
+      jar,
+    });
+    const token = await postToken(
+      app,
+      { grant_type: 'authorization_code', code },
+      { authorization: basic(clientId, secret) },
+    );
     expect(token.statusCode).toBe(200);
     const body = token.json() as { access_token: string; refresh_token: string };
-    const me = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${body.access_token}` } });
+    const me = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
     expect(me.statusCode).toBe(200);
     expect(me.json()).toMatchObject({ username: 'alice', client_id: clientId });
     return body;
@@ -151,11 +177,18 @@ describe.skipIf(!run)('database outage (in process, through a cut TCP proxy)', (
       expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['retry-after']).toBe('5');
-      expect(res.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/try again/) });
+      expect(res.json()).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: expect.stringMatching(/try again/),
+      });
     }
 
     // The API: 503 JSON with Retry-After, and no Bearer challenge (the token is not at fault).
-    const me = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const me = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     expect(me.statusCode).toBe(503);
     expect(me.headers['retry-after']).toBe('5');
     expect(me.headers['www-authenticate']).toBeUndefined();
@@ -163,15 +196,26 @@ describe.skipIf(!run)('database outage (in process, through a cut TCP proxy)', (
 
     // Pages: a 503 HTML page asking to try again shortly, never a redirect or JSON.
     const pages = [
-      await app.inject({ method: 'GET', url: `/apiAuthorize.action?${form({ response_type: 'code', client_id: clientId, state: 's3' })}` }),
-      await app.inject({ method: 'GET', url: `/login?request=${started.request}`, headers: { cookie: started.jar.header() } }),
+      await app.inject({
+        method: 'GET',
+        url: `/apiAuthorize.action?${form({ response_type: 'code', client_id: clientId, state: 's3' })}`,
+      }),
+      await app.inject({
+        method: 'GET',
+        url: `/login?request=${started.request}`,
+        headers: { cookie: started.jar.header() },
+      }),
       await app.inject({
         method: 'POST',
         url: '/login',
         headers: { cookie: started.jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
         payload: form({ request: started.request, csrf: started.csrf, username: 'alice', password: PASSWORD }),
       }),
-      await app.inject({ method: 'GET', url: `/consent?request=${started.request}`, headers: { cookie: started.jar.header() } }),
+      await app.inject({
+        method: 'GET',
+        url: `/consent?request=${started.request}`,
+        headers: { cookie: started.jar.header() },
+      }),
     ];
     for (const page of pages) {
       expect(page.statusCode).toBe(503);
@@ -192,18 +236,32 @@ describe.skipIf(!run)('database outage (in process, through a cut TCP proxy)', (
     const during = logs.slice(before).filter((l) => l.msg !== 'request');
     expect(during.length).toBeGreaterThanOrEqual(8);
     expect(during.every((l) => l.level === 40)).toBe(true);
-    expect(during.map((l) => String(l.cause))).toContain('database unavailable: connection refused (is the database server running?)');
+    expect(during.map((l) => String(l.cause))).toContain(
+      'database unavailable: connection refused (is the database server running?)',
+    );
     expect(JSON.stringify(during)).not.toMatch(/stack|    at /);
 
     await proxy.restore();
 
     expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
-    const again = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const again = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     expect(again.statusCode).toBe(200);
-    const refreshed = await postToken(app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, { authorization: basic(clientId, secret) });
+    const refreshed = await postToken(
+      app,
+      { grant_type: 'refresh_token', refresh_token: tokens.refresh_token },
+      { authorization: basic(clientId, secret) },
+    );
     expect(refreshed.statusCode).toBe(200);
     // The sign-in started before the outage goes on, and a whole new flow works.
-    const login = await app.inject({ method: 'GET', url: `/login?request=${started.request}`, headers: { cookie: started.jar.header() } });
+    const login = await app.inject({
+      method: 'GET',
+      url: `/login?request=${started.request}`,
+      headers: { cookie: started.jar.header() },
+    });
     expect(login.statusCode).toBe(200);
     expect(hiddenValue(login.body, 'request')).toBe(started.request);
     await fullFlow();
@@ -252,7 +310,10 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
       const res = await fetch(`${baseUrl}${path}`, {
         ...init,
         redirect: 'manual',
-        headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+        headers: {
+          ...(init.headers as Record<string, string>),
+          cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        },
       });
       for (const c of res.headers.getSetCookie()) {
         const [pair = ''] = c.split(';');
@@ -262,13 +323,24 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
       return res;
     };
     const post = (path: string, body: Record<string, string>) =>
-      call(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form(body) });
+      call(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form(body),
+      });
 
-    const start = await call(`/apiAuthorize.action?${form({ response_type: 'code', client_id: client.client_id, state: 'p1' })}`);
+    const start = await call(
+      `/apiAuthorize.action?${form({ response_type: 'code', client_id: client.client_id, state: 'p1' })}`,
+    );
     expect(start.status).toBe(302);
     const loginPage = await (await call(start.headers.get('location') as string)).text();
     const request = hiddenValue(loginPage, 'request');
-    const signedIn = await post('/login', { request, csrf: hiddenValue(loginPage, 'csrf'), username: 'alice', password: PASSWORD });
+    const signedIn = await post('/login', {
+      request,
+      csrf: hiddenValue(loginPage, 'csrf'),
+      username: 'alice',
+      password: PASSWORD,
+    });
     expect(signedIn.status).toBe(303);
     const consentPage = await (await call(signedIn.headers.get('location') as string)).text();
     const decided = await post('/consent', { request, csrf: hiddenValue(consentPage, 'csrf'), decision: 'allow' });
@@ -276,7 +348,10 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
     const code = new URL(decided.headers.get('location') as string).searchParams.get('code') as string;
     const token = await fetch(`${baseUrl}/apiToken.action`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.client_id, client.client_secret as string) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(client.client_id, client.client_secret as string),
+      },
       body: form({ grant_type: 'authorization_code', code }),
     });
     expect(token.status).toBe(200);
@@ -296,7 +371,10 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
     await proxy.cut();
     const token = await fetch(`${baseUrl}/apiToken.action`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.client_id, client.client_secret as string) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(client.client_id, client.client_secret as string),
+      },
       body: form({ grant_type: 'authorization_code', code: 'y'.repeat(43) }),
     });
     expect(token.status).toBe(503);
@@ -307,7 +385,10 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
     expect(me.status).toBe(503);
     expect(me.headers.get('retry-after')).toBe('5');
     expect(await me.json()).toMatchObject({ error: 'temporarily_unavailable' });
-    const page = await fetch(`${baseUrl}/apiAuthorize.action?${form({ response_type: 'code', client_id: client.client_id })}`, { redirect: 'manual' });
+    const page = await fetch(
+      `${baseUrl}/apiAuthorize.action?${form({ response_type: 'code', client_id: client.client_id })}`,
+      { redirect: 'manual' },
+    );
     expect(page.status).toBe(503);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await page.text()).toContain('try again shortly');
@@ -329,7 +410,18 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
     await proxy.cut();
     const child = spawn(
       process.execPath,
-      [CLI_PATH, 'serve', '--port', '0', '--log-level', 'warn', '--db', schema.via(proxy.port, 'hunter2secret'), '--db-wait', '30'],
+      [
+        CLI_PATH,
+        'serve',
+        '--port',
+        '0',
+        '--log-level',
+        'warn',
+        '--db',
+        schema.via(proxy.port, 'hunter2secret'),
+        '--db-wait',
+        '30',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -344,7 +436,12 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
       const warnings = stderr.trim().split('\n');
       expect(warnings.length).toBeGreaterThanOrEqual(2);
       for (const line of warnings) {
-        expect(JSON.parse(line)).toMatchObject({ level: 40, msg: expect.stringMatching(/^database at postgres:\/\/.*:\*\*\*@127\.0\.0\.1:\d+\/.* not reachable: connection refused .*; retrying in \d+\.\d s$/) });
+        expect(JSON.parse(line)).toMatchObject({
+          level: 40,
+          msg: expect.stringMatching(
+            /^database at postgres:\/\/.*:\*\*\*@127\.0\.0\.1:\d+\/.* not reachable: connection refused .*; retrying in \d+\.\d s$/,
+          ),
+        });
       }
       expect(stderr).not.toContain('hunter2secret');
 
@@ -371,7 +468,9 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
   it('gives up after --db-wait with one line and exit code 2', async () => {
     const port = await deadPort();
     const started = Date.now();
-    const result = runCli(['serve', '--port', '0', '--db-wait', '2'], { db: `postgres://postgres:pw@127.0.0.1:${port}/tessera` });
+    const result = runCli(['serve', '--port', '0', '--db-wait', '2'], {
+      db: `postgres://postgres:pw@127.0.0.1:${port}/tessera`,
+    });
     const elapsed = Date.now() - started;
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
@@ -383,7 +482,9 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
     // Attempts at about 0, 0.5, 1.5 and 2 s; before the last line, one warn line per failed attempt but the last.
     const attempts = Number(match?.[2]);
     expect(attempts).toBeGreaterThanOrEqual(3);
-    expect(lines.slice(0, -1).map((l) => (JSON.parse(l) as { level: number }).level)).toEqual(Array(attempts - 1).fill(40));
+    expect(lines.slice(0, -1).map((l) => (JSON.parse(l) as { level: number }).level)).toEqual(
+      Array(attempts - 1).fill(40),
+    );
     expect(elapsed).toBeGreaterThanOrEqual(2000);
     expect(elapsed).toBeLessThan(6000);
   });

@@ -52,7 +52,11 @@ class Browser {
   async get(url: string): Promise<LightMyRequestResponse> {
     const target = url.startsWith('http') ? new URL(url) : undefined;
     const path = target ? `${target.pathname}${target.search}` : url;
-    const res = await this.t.app.inject({ method: 'GET', url: path, headers: { cookie: this.jar.header(), accept: 'text/html' } });
+    const res = await this.t.app.inject({
+      method: 'GET',
+      url: path,
+      headers: { cookie: this.jar.header(), accept: 'text/html' },
+    });
     this.jar.store(res);
     this.seen.push(res);
     return res;
@@ -129,7 +133,8 @@ describe('the demo client', () => {
     expect(intro.body).toContain('Dr Bob Chen');
     expect(intro.body).toContain(`<code>${DEMO_PASSWORD}</code>`);
     expect(intro.body).toContain('<form method="get" action="/demo/start"');
-    for (const scope of ['', 'PATIENT', 'CLINICIAN', 'TEAMCOORD']) expect(intro.body).toContain(`name="scope" id="scope-${scope || 'none'}" value="${scope}"`);
+    for (const scope of ['', 'PATIENT', 'CLINICIAN', 'TEAMCOORD'])
+      expect(intro.body).toContain(`name="scope" id="scope-${scope || 'none'}" value="${scope}"`);
 
     // Step 1: the authorization URL, with state and an S256 challenge, and the demo cookie.
     const start = await b.get('/demo/start?scope=PATIENT');
@@ -224,7 +229,12 @@ describe('the demo client', () => {
     const callRequest = shownRequest(call.body);
     expect(callRequest).toMatch(/^GET \/api\/v1\/me HTTP\/1\.1\n/);
     expect(callRequest).toContain(`Authorization: Bearer ${tokens.access_token as string}`);
-    expect(shownResponseJson(call.body)).toMatchObject({ username: 'alice', name: 'Alice Patel', scope: 'PATIENT', client_id: 'tessera-demo' });
+    expect(shownResponseJson(call.body)).toMatchObject({
+      username: 'alice',
+      name: 'Alice Patel',
+      scope: 'PATIENT',
+      client_id: 'tessera-demo',
+    });
 
     // Step 5: refresh; the rotated refresh token is new and kept for the next call.
     const refresh = await b.post('/demo/refresh', { csrf });

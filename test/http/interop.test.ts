@@ -4,7 +4,15 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loopbackIssuers } from '../../src/http/issuer.js';
-import { addClient, addTestUser, authorizeThroughPages, form, responseParams, testApp, type TestApp } from '../helpers/harness.js';
+import {
+  addClient,
+  addTestUser,
+  authorizeThroughPages,
+  form,
+  responseParams,
+  testApp,
+  type TestApp,
+} from '../helpers/harness.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -23,13 +31,21 @@ describe('CORS for browser apps', () => {
     const preflight = await t.app.inject({
       method: 'OPTIONS',
       url,
-      headers: { origin: 'https://spa.example', 'access-control-request-method': method, 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://spa.example',
+        'access-control-request-method': method,
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('*');
     expect(String(preflight.headers['access-control-allow-methods'])).toContain(method);
     expect(String(preflight.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization');
-    const actual = await t.app.inject({ method: method as 'GET' | 'POST', url, headers: { origin: 'https://spa.example' } });
+    const actual = await t.app.inject({
+      method: method as 'GET' | 'POST',
+      url,
+      headers: { origin: 'https://spa.example' },
+    });
     expect(actual.headers['access-control-allow-origin']).toBe('*');
     expect(actual.headers['access-control-allow-credentials']).toBeUndefined();
   });
@@ -43,7 +59,9 @@ describe('CORS for browser apps', () => {
       headers: { origin: 'https://spa.example' },
     });
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    expect((await t.app.inject({ method: 'OPTIONS', url: '/login', headers: { origin: 'https://spa.example' } })).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ method: 'OPTIONS', url: '/login', headers: { origin: 'https://spa.example' } })).statusCode,
+    ).toBe(404);
   });
 });
 
@@ -62,7 +80,11 @@ describe('a default loopback issuer answers at both names', () => {
     ['evil.example', 'http://127.0.0.1:9000'],
   ])('metadata asked for at %s names issuer %s', async (host, issuer) => {
     t = await testApp({ issuer: 'http://127.0.0.1:9000', issuerAliases: aliases });
-    const res = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server', headers: { host } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/.well-known/oauth-authorization-server',
+      headers: { host },
+    });
     expect(res.json()).toMatchObject({ issuer, token_endpoint: `${issuer}/apiToken.action` });
   });
 
@@ -83,7 +105,11 @@ describe('a default loopback issuer answers at both names', () => {
 
   it('ignores the Host header when an issuer was configured', async () => {
     t = await testApp({ issuer: 'https://auth.example' });
-    const res = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server', headers: { host: 'localhost:9000' } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/.well-known/oauth-authorization-server',
+      headers: { host: 'localhost:9000' },
+    });
     expect(res.json()).toMatchObject({ issuer: 'https://auth.example' });
   });
 });
@@ -92,7 +118,10 @@ describe('methods', () => {
   it('HEAD on the authorization endpoint behaves like GET', async () => {
     t = await testApp();
     const { client } = await addClient(t.store);
-    const res = await t.app.inject({ method: 'HEAD', url: `/apiAuthorize.action?${form({ response_type: 'code', client_id: client.id })}` });
+    const res = await t.app.inject({
+      method: 'HEAD',
+      url: `/apiAuthorize.action?${form({ response_type: 'code', client_id: client.id })}`,
+    });
     expect(res.statusCode).toBe(302);
     expect(String(res.headers.location)).toMatch(/^\/login\?request=/);
   });

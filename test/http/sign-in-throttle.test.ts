@@ -1,7 +1,16 @@
 /** Password guessing is throttled per username, for known and unknown usernames alike. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THROTTLE } from '../../src/oauth/sign-in-throttle.js';
-import { addClient, addTestUser, getPage, openLogin, PASSWORD, postPage, testApp, type TestApp } from '../helpers/harness.js';
+import {
+  addClient,
+  addTestUser,
+  getPage,
+  openLogin,
+  PASSWORD,
+  postPage,
+  testApp,
+  type TestApp,
+} from '../helpers/harness.js';
 
 describe('sign-in throttle', () => {
   let t: TestApp;
@@ -17,7 +26,12 @@ describe('sign-in throttle', () => {
 
   async function attempt(username: string, password: string) {
     const login = await openLogin(t.app, { response_type: 'code', client_id: clientId });
-    const res = await postPage(t.app, '/login', { request: login.request, csrf: login.csrf, username, password }, login.jar);
+    const res = await postPage(
+      t.app,
+      '/login',
+      { request: login.request, csrf: login.csrf, username, password },
+      login.jar,
+    );
     const location = String(res.headers.location);
     const page = location.startsWith('/login') ? (await getPage(t.app, location, login.jar)).body : '';
     return { status: res.statusCode, location, page };

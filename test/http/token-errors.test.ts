@@ -441,8 +441,21 @@ describe('invalid_client (401)', () => {
       400,
       'unsupported_grant_type',
     );
-    expectError(await postToken(t.app, { grant_type: 'password', username: 'alice', password: 'x' }), 400, 'unsupported_grant_type');
-    expectError(await postToken(t.app, { grant_type: 'authorization_code', code: 'x', client_id: conf.id, client_secret: 'wrong' }), 401, 'invalid_client');
+    expectError(
+      await postToken(t.app, { grant_type: 'password', username: 'alice', password: 'x' }),
+      400,
+      'unsupported_grant_type',
+    );
+    expectError(
+      await postToken(t.app, {
+        grant_type: 'authorization_code',
+        code: 'x',
+        client_id: conf.id,
+        client_secret: 'wrong',
+      }),
+      401,
+      'invalid_client',
+    );
   });
 });
 

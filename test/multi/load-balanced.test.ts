@@ -155,7 +155,6 @@ function hiddenValue(html: string, name: string): string {
   return match[1] as string;
 }
 
-
 // ---------------------------------------------------------------------------------------
 // The instances' request logs (pino JSON on stderr, level info)
 // ---------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ async function outcome(query: string) {
     const { request } = await validateAuthorizationRequest(parseParams(query), store);
     return { ok: request };
   } catch (err) {
-    if (err instanceof RedirectableError) return { redirect: err.error.code, mode: err.target.mode, state: err.target.state };
+    if (err instanceof RedirectableError)
+      return { redirect: err.error.code, mode: err.target.mode, state: err.target.state };
     if (err instanceof OAuthError) return { page: err.code, redirectable: err.redirectable };
     throw err;
   }
@@ -53,13 +54,19 @@ describe('errors shown on Tessera’s page, never redirected', () => {
     ['redirect_uri not registered', 'response_type=code&client_id=app&redirect_uri=https://evil.example/cb'],
     ['redirect_uri with fragment', 'response_type=code&client_id=app&redirect_uri=https://app.example/cb%23x'],
     ['redirect_uri malformed', 'response_type=code&client_id=app&redirect_uri=not%20a%20uri'],
-    ['redirect_uri repeated', 'response_type=code&client_id=app&redirect_uri=https://app.example/cb&redirect_uri=https://app.example/cb'],
+    [
+      'redirect_uri repeated',
+      'response_type=code&client_id=app&redirect_uri=https://app.example/cb&redirect_uri=https://app.example/cb',
+    ],
     ['redirect_uri oversized', `response_type=code&client_id=app&redirect_uri=https://app.example/cb?x=${long}`],
     ['redirect_uri differs in case', 'response_type=code&client_id=app&redirect_uri=https://APP.example/cb'],
     // SPEC §3.1: a value over 4 KiB is refused with a 4xx, not echoed back in a redirect.
     ['state oversized', `response_type=code&client_id=app&state=${long}`],
     ['scope oversized', `response_type=code&client_id=app&scope=${long}`],
-    ['redirect_uri unknown even for a bad response_type', 'response_type=nonsense&client_id=app&redirect_uri=https://evil.example/'],
+    [
+      'redirect_uri unknown even for a bad response_type',
+      'response_type=nonsense&client_id=app&redirect_uri=https://evil.example/',
+    ],
   ])('%s', async (_name, query) => {
     expect(await outcome(query)).toEqual({ page: 'invalid_request', redirectable: false });
   });
@@ -69,19 +76,64 @@ describe('errors redirected to the client with state', () => {
   it.each([
     ['response_type missing', 'client_id=app&state=s', 'invalid_request', 'query'],
     ['response_type unknown', 'client_id=app&response_type=id_token&state=s', 'unsupported_response_type', 'query'],
-    ['response_type combined', 'client_id=app&response_type=code%20token&state=s', 'unsupported_response_type', 'query'],
+    [
+      'response_type combined',
+      'client_id=app&response_type=code%20token&state=s',
+      'unsupported_response_type',
+      'query',
+    ],
     ['implicit not registered', 'client_id=app&response_type=token&state=s', 'unauthorized_client', 'fragment'],
     ['code not registered', 'client_id=implicit&response_type=code&state=s', 'unauthorized_client', 'query'],
     ['scope unknown', 'client_id=app&response_type=code&scope=ADMIN&state=s', 'invalid_scope', 'query'],
-    ['scope not enabled for the client', 'client_id=app&response_type=code&scope=TEAMCOORD&state=s', 'invalid_scope', 'query'],
+    [
+      'scope not enabled for the client',
+      'client_id=app&response_type=code&scope=TEAMCOORD&state=s',
+      'invalid_scope',
+      'query',
+    ],
     ['two roles', 'client_id=app&response_type=code&scope=PATIENT%20CLINICIAN&state=s', 'invalid_scope', 'query'],
-    ['scope in the fragment for token', 'client_id=implicit&response_type=token&scope=ADMIN&state=s', 'invalid_scope', 'fragment'],
-    ['scope repeated', 'client_id=app&response_type=code&scope=PATIENT&scope=PATIENT&state=s', 'invalid_request', 'query'],
-    ['response_type repeated', 'client_id=app&response_type=code&response_type=code&state=s', 'invalid_request', 'query'],
-    ['code_challenge without method (plain)', `client_id=app&response_type=code&code_challenge=${challenge}&state=s`, 'invalid_request', 'query'],
-    ['code_challenge_method plain', `client_id=app&response_type=code&code_challenge=${challenge}&code_challenge_method=plain&state=s`, 'invalid_request', 'query'],
-    ['code_challenge malformed', 'client_id=app&response_type=code&code_challenge=short&code_challenge_method=S256&state=s', 'invalid_request', 'query'],
-    ['method without challenge', 'client_id=app&response_type=code&code_challenge_method=S256&state=s', 'invalid_request', 'query'],
+    [
+      'scope in the fragment for token',
+      'client_id=implicit&response_type=token&scope=ADMIN&state=s',
+      'invalid_scope',
+      'fragment',
+    ],
+    [
+      'scope repeated',
+      'client_id=app&response_type=code&scope=PATIENT&scope=PATIENT&state=s',
+      'invalid_request',
+      'query',
+    ],
+    [
+      'response_type repeated',
+      'client_id=app&response_type=code&response_type=code&state=s',
+      'invalid_request',
+      'query',
+    ],
+    [
+      'code_challenge without method (plain)',
+      `client_id=app&response_type=code&code_challenge=${challenge}&state=s`,
+      'invalid_request',
+      'query',
+    ],
+    [
+      'code_challenge_method plain',
+      `client_id=app&response_type=code&code_challenge=${challenge}&code_challenge_method=plain&state=s`,
+      'invalid_request',
+      'query',
+    ],
+    [
+      'code_challenge malformed',
+      'client_id=app&response_type=code&code_challenge=short&code_challenge_method=S256&state=s',
+      'invalid_request',
+      'query',
+    ],
+    [
+      'method without challenge',
+      'client_id=app&response_type=code&code_challenge_method=S256&state=s',
+      'invalid_request',
+      'query',
+    ],
     ['public client without PKCE', 'client_id=public&response_type=code&state=s', 'invalid_request', 'query'],
   ])('%s → %s', async (_name, query, code, mode) => {
     const result = await outcome(query);
@@ -101,14 +153,27 @@ describe('errors redirected to the client with state', () => {
 describe('valid requests', () => {
   it('takes the only registered redirect URI when none is sent', async () => {
     expect(await outcome('client_id=app&response_type=code&scope=patient&state=x')).toEqual({
-      ok: { responseType: 'code', clientId: 'app', redirectUri: 'https://app.example/cb', redirectUriSent: false, role: 'PATIENT', state: 'x' },
+      ok: {
+        responseType: 'code',
+        clientId: 'app',
+        redirectUri: 'https://app.example/cb',
+        redirectUriSent: false,
+        role: 'PATIENT',
+        state: 'x',
+      },
     });
   });
 
   it('keeps extra query parameters on the redirect URI and the S256 challenge', async () => {
     const query = `client_id=two&response_type=code&redirect_uri=${encodeURIComponent('https://app.example/b?x=1')}&code_challenge=${challenge}&code_challenge_method=S256`;
     expect(await outcome(query)).toEqual({
-      ok: { responseType: 'code', clientId: 'two', redirectUri: 'https://app.example/b?x=1', redirectUriSent: true, codeChallenge: challenge },
+      ok: {
+        responseType: 'code',
+        clientId: 'two',
+        redirectUri: 'https://app.example/b?x=1',
+        redirectUriSent: true,
+        codeChallenge: challenge,
+      },
     });
   });
 

@@ -125,7 +125,10 @@ describe('role scopes', () => {
   });
 
   it('finds the roles a person may use with a client', () => {
-    expect(eligibleRoles(['CLINICIAN', 'PATIENT'], ['PATIENT', 'CLINICIAN', 'TEAMCOORD'])).toEqual(['PATIENT', 'CLINICIAN']);
+    expect(eligibleRoles(['CLINICIAN', 'PATIENT'], ['PATIENT', 'CLINICIAN', 'TEAMCOORD'])).toEqual([
+      'PATIENT',
+      'CLINICIAN',
+    ]);
     expect(eligibleRoles(['CLINICIAN', 'PATIENT'], ['PATIENT', 'CLINICIAN'], 'CLINICIAN')).toEqual(['CLINICIAN']);
     expect(eligibleRoles(['TEAMCOORD'], ['PATIENT'])).toEqual([]);
   });
@@ -184,7 +187,8 @@ describe('secrets', () => {
     const n = 4000;
     for (let i = 0; i < n; i++) {
       const bytes = Buffer.from(newSecret().slice(12), 'base64url');
-      for (let bit = 0; bit < 256; bit++) ones[bit] = (ones[bit] as number) + ((bytes[bit >> 3] as number) >> (bit & 7) & 1);
+      for (let bit = 0; bit < 256; bit++)
+        ones[bit] = (ones[bit] as number) + (((bytes[bit >> 3] as number) >> (bit & 7)) & 1);
     }
     // Binomial(4000, 0.5): mean 2000, sd ≈ 32; 2000 ± 250 is ~8 sd.
     for (const count of ones) expect(Math.abs(count - n / 2)).toBeLessThan(250);
@@ -207,7 +211,6 @@ describe('what the store keeps of a secret', () => {
   });
 
   it('is the whole SHA-256 for anything else (secrets issued before, and guesses)', async () => {
-
     const legacy = 'Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE';
     const sha = createHash('sha256').update(legacy).digest('hex');
     expect(hashSecret(legacy)).toBe(sha);

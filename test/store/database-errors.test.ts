@@ -34,7 +34,10 @@ describe('isDatabaseUnavailable', () => {
     ['SQLite busy', withCode('SQLITE_BUSY', 'database is locked')],
     ['SQLite busy snapshot', withCode('SQLITE_BUSY_SNAPSHOT')],
     ['SQLite cannot open', withCode('SQLITE_CANTOPEN')],
-    ['every address refused', Object.assign(new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')]), {})],
+    [
+      'every address refused',
+      Object.assign(new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')]), {}),
+    ],
     ['already translated', new StoreUnavailableError(withCode('ECONNREFUSED'))],
   ])('%s: unavailable', (_what, err) => {
     expect(isDatabaseUnavailable(err)).toBe(true);
@@ -67,7 +70,9 @@ describe('StoreUnavailableError', () => {
     const err = new StoreUnavailableError(cause);
     expect(err.message).toBe('database unavailable: connection refused (is the database server running?)');
     expect(err.cause).toBe(cause);
-    expect(describeUnavailable(new Error('Connection terminated unexpectedly'))).toBe('the connection to the database was lost');
+    expect(describeUnavailable(new Error('Connection terminated unexpectedly'))).toBe(
+      'the connection to the database was lost',
+    );
     expect(describeUnavailable(withCode('57P03'))).toBe('the database server is starting up or recovering');
   });
 

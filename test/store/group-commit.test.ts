@@ -51,7 +51,9 @@ describe('GroupCommit', () => {
 
   it('answers a group only once its sync has finished', async () => {
     let finishSync!: () => void;
-    const durable = vi.spyOn(connection, 'durable').mockReturnValue(new Promise<void>((resolve) => (finishSync = resolve)));
+    const durable = vi
+      .spyOn(connection, 'durable')
+      .mockReturnValue(new Promise<void>((resolve) => (finishSync = resolve)));
     const group = new GroupCommit(connection);
     let answered = false;
     const write = group.run(insert('a', 1)).then(() => (answered = true));
@@ -94,7 +96,12 @@ describe('GroupCommit', () => {
     const group = new GroupCommit(connection);
     const wins = await Promise.all(
       Array.from({ length: 10 }, () =>
-        group.run(async () => Number((await db.updateTable('t').set({ v: 1 }).where('k', '=', 'code').where('v', '=', 0).executeTakeFirst()).numUpdatedRows)),
+        group.run(async () =>
+          Number(
+            (await db.updateTable('t').set({ v: 1 }).where('k', '=', 'code').where('v', '=', 0).executeTakeFirst())
+              .numUpdatedRows,
+          ),
+        ),
       ),
     );
     expect(wins.filter((n) => n === 1)).toHaveLength(1);
@@ -246,7 +253,8 @@ describe('SqliteConnection', () => {
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(5_000_000);
     // The watch looks once a second; the pages reach the database file within a few.
     const deadline = Date.now() + 5000;
-    while (statSync(file).size < before + 5_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (statSync(file).size < before + 5_000_000 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(statSync(file).size).toBeGreaterThan(before + 5_000_000);
   });
 

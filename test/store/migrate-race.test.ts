@@ -19,7 +19,9 @@ describe.skipIf(TEST_ENGINE !== 'postgres' || !base)('migrations started by seve
     try {
       const url = `${base}${base!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
       const stores = await Promise.all(Array.from({ length: 5 }, () => openStore(url, { poolSize: 2 })));
-      const applied = await admin.query(`select name, count(*)::int as n from ${schema}.kysely_migration group by name order by name`);
+      const applied = await admin.query(
+        `select name, count(*)::int as n from ${schema}.kysely_migration group by name order by name`,
+      );
       expect(applied.rows.length).toBeGreaterThanOrEqual(2);
       expect(applied.rows.every((r: { n: number }) => r.n === 1)).toBe(true);
       for (const store of stores) {

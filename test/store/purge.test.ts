@@ -53,7 +53,10 @@ async function rowCounts(store: KyselyStore): Promise<Record<Table, number>> {
   return counts;
 }
 
-async function keysOf(store: KyselyStore, table: 'authorization_codes' | 'access_tokens' | 'refresh_tokens' | 'sign_in_sessions'): Promise<string[]> {
+async function keysOf(
+  store: KyselyStore,
+  table: 'authorization_codes' | 'access_tokens' | 'refresh_tokens' | 'sign_in_sessions',
+): Promise<string[]> {
   return (await store.db.selectFrom(table).select('hash').execute()).map((r) => r.hash).sort();
 }
 
@@ -95,7 +98,15 @@ describe(`purging expired data on ${engineName}`, () => {
   // Rows written directly, so that every case (even one the protocol makes rare) is covered.
   const db = () => store.db;
   async function grant(expiresAt: number, revokedAt: number | null = null): Promise<GrantRecord> {
-    const g: GrantRecord = { id: newId(), personId, clientId, scope: 'PATIENT', createdAt: now - 1000, expiresAt, revokedAt };
+    const g: GrantRecord = {
+      id: newId(),
+      personId,
+      clientId,
+      scope: 'PATIENT',
+      createdAt: now - 1000,
+      expiresAt,
+      revokedAt,
+    };
     await db()
       .insertInto('grants')
       .values({
@@ -114,13 +125,23 @@ describe(`purging expired data on ${engineName}`, () => {
     const hash = hashSecret(newSecret());
     await db()
       .insertInto('authorization_codes')
-      .values({ hash, grant_id: g.id, redirect_uri: null, code_challenge: null, expires_at: expiresAt, consumed_at: consumedAt })
+      .values({
+        hash,
+        grant_id: g.id,
+        redirect_uri: null,
+        code_challenge: null,
+        expires_at: expiresAt,
+        consumed_at: consumedAt,
+      })
       .execute();
     return hash;
   }
   async function access(g: GrantRecord, expiresAt: number): Promise<string> {
     const hash = hashSecret(newSecret());
-    await db().insertInto('access_tokens').values({ hash, grant_id: g.id, scope: 'PATIENT', expires_at: expiresAt }).execute();
+    await db()
+      .insertInto('access_tokens')
+      .values({ hash, grant_id: g.id, scope: 'PATIENT', expires_at: expiresAt })
+      .execute();
     return hash;
   }
   async function refresh(g: GrantRecord, expiresAt: number, retiredAt: number | null = null): Promise<string> {
@@ -151,7 +172,10 @@ describe(`purging expired data on ${engineName}`, () => {
   }
   async function failure(windowStartedAt: number): Promise<string> {
     const key = hashSecret(newSecret());
-    await db().insertInto('sign_in_failures').values({ key, window_started_at: windowStartedAt, failures: 3 }).execute();
+    await db()
+      .insertInto('sign_in_failures')
+      .values({ key, window_started_at: windowStartedAt, failures: 3 })
+      .execute();
     return key;
   }
 
@@ -215,7 +239,9 @@ describe(`purging expired data on ${engineName}`, () => {
     expect(await keysOf(store, 'access_tokens')).toEqual([liveAccess, waitingAccess].sort());
     expect(await keysOf(store, 'refresh_tokens')).toEqual([liveRefresh, retired, retiredPastItsExpiry].sort());
     expect(await keysOf(store, 'sign_in_sessions')).toEqual([liveSession]);
-    expect((await db().selectFrom('pending_authorizations').select('id').execute()).map((r) => r.id)).toEqual([livePending]);
+    expect((await db().selectFrom('pending_authorizations').select('id').execute()).map((r) => r.id)).toEqual([
+      livePending,
+    ]);
     expect((await db().selectFrom('sign_in_failures').select('key').execute()).map((r) => r.key).sort()).toEqual(
       [recentFailure, failureAlmostOver].sort(),
     );
@@ -259,16 +285,18 @@ describe(`purging expired data on ${engineName}`, () => {
     expect(await purge({ batchSize: 1, maxBatches: 1 })).toEqual(each(1));
     expect(await purge({ batchSize: 1 })).toEqual(zero);
     expect(await rowCounts(store)).toMatchObject({ ...each(0), grants: 1 });
-    expect(await store.purgeExpired(now, { batchSize: 0, signInFailureWindowMs: WINDOW_MS }).catch((e: Error) => e.message)).toMatch(
-      /batchSize/,
-    );
+    expect(
+      await store.purgeExpired(now, { batchSize: 0, signInFailureWindowMs: WINDOW_MS }).catch((e: Error) => e.message),
+    ).toMatch(/batchSize/);
   });
 
   it('stops between batches once its signal is aborted', async () => {
     for (let i = 0; i < 5; i++) await pending(now - i);
     const abort = new AbortController();
     abort.abort();
-    expect(await store.purgeExpired(now, { batchSize: 1, signInFailureWindowMs: WINDOW_MS, signal: abort.signal })).toEqual(zero);
+    expect(
+      await store.purgeExpired(now, { batchSize: 1, signInFailureWindowMs: WINDOW_MS, signal: abort.signal }),
+    ).toEqual(zero);
     expect((await rowCounts(store)).pending_authorizations).toBe(5);
   });
 
@@ -284,7 +312,17 @@ describe(`purging expired data on ${engineName}`, () => {
     const hash = () => hashSecret(newSecret());
     await db()
       .insertInto('pending_authorizations')
-      .values(range.map((i) => ({ id: newId(), client_id: clientId, request: '{}', browser_hash: hash(), person_id: null, created_at: 0, expires_at: now - i })))
+      .values(
+        range.map((i) => ({
+          id: newId(),
+          client_id: clientId,
+          request: '{}',
+          browser_hash: hash(),
+          person_id: null,
+          created_at: 0,
+          expires_at: now - i,
+        })),
+      )
       .execute();
     await db()
       .insertInto('sign_in_sessions')
@@ -296,7 +334,16 @@ describe(`purging expired data on ${engineName}`, () => {
       .execute();
     await db()
       .insertInto('authorization_codes')
-      .values(range.map((i) => ({ hash: hash(), grant_id: live.id, redirect_uri: null, code_challenge: null, expires_at: now - i, consumed_at: null })))
+      .values(
+        range.map((i) => ({
+          hash: hash(),
+          grant_id: live.id,
+          redirect_uri: null,
+          code_challenge: null,
+          expires_at: now - i,
+          consumed_at: null,
+        })),
+      )
       .execute();
     await db()
       .insertInto('access_tokens')
@@ -304,11 +351,29 @@ describe(`purging expired data on ${engineName}`, () => {
       .execute();
     await db()
       .insertInto('refresh_tokens')
-      .values(range.map((i) => ({ hash: hash(), grant_id: live.id, scope: 'PATIENT', expires_at: now - i, retired_at: null })))
+      .values(
+        range.map((i) => ({
+          hash: hash(),
+          grant_id: live.id,
+          scope: 'PATIENT',
+          expires_at: now - i,
+          retired_at: null,
+        })),
+      )
       .execute();
     await db()
       .insertInto('grants')
-      .values(range.map((i) => ({ id: newId(), person_id: personId, client_id: clientId, scope: 'PATIENT', created_at: 0, expires_at: now - i, revoked_at: null })))
+      .values(
+        range.map((i) => ({
+          id: newId(),
+          person_id: personId,
+          client_id: clientId,
+          scope: 'PATIENT',
+          created_at: 0,
+          expires_at: now - i,
+          revoked_at: null,
+        })),
+      )
       .execute();
 
     // Three "instances": separate connections (a separate pool on PostgreSQL) to one database.
@@ -318,7 +383,10 @@ describe(`purging expired data on ${engineName}`, () => {
         [store, ...others].map((s) => s.purgeExpired(now, { batchSize: 7, signInFailureWindowMs: WINDOW_MS })),
       );
       for (const kind of PURGE_KINDS) {
-        expect(results.reduce((sum, r) => sum + r[kind], 0), kind).toBe(n);
+        expect(
+          results.reduce((sum, r) => sum + r[kind], 0),
+          kind,
+        ).toBe(n);
       }
     } finally {
       await Promise.all(others.map((s) => s.close()));
@@ -369,20 +437,40 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
     const code = await codeThroughPages(t.app, { query });
     const first = await postToken(t.app, { grant_type: 'authorization_code', code }, { authorization: auth });
     expect(first.statusCode).toBe(200);
-    const second = await postToken(t.app, { grant_type: 'refresh_token', refresh_token: first.json().refresh_token }, { authorization: auth });
+    const second = await postToken(
+      t.app,
+      { grant_type: 'refresh_token', refresh_token: first.json().refresh_token },
+      { authorization: auth },
+    );
     expect(second.statusCode).toBe(200);
 
     // The code and both access tokens expire; the grant (30 days) does not.
     advance(120_000);
     expect(await purgeNow()).toEqual({ ...zero, authorization_codes: 1, access_tokens: 2 });
-    expect(await rowCounts(t.store)).toMatchObject({ grants: 1, refresh_tokens: 2, access_tokens: 0, authorization_codes: 0 });
+    expect(await rowCounts(t.store)).toMatchObject({
+      grants: 1,
+      refresh_tokens: 2,
+      access_tokens: 0,
+      authorization_codes: 0,
+    });
 
     // The retired refresh token is still known: presenting it again revokes the grant, so
     // the current refresh token stops working too.
-    const reuse = await postToken(t.app, { grant_type: 'refresh_token', refresh_token: first.json().refresh_token }, { authorization: auth });
+    const reuse = await postToken(
+      t.app,
+      { grant_type: 'refresh_token', refresh_token: first.json().refresh_token },
+      { authorization: auth },
+    );
     expect(reuse.statusCode).toBe(400);
-    expect(reuse.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already been used/) });
-    const current = await postToken(t.app, { grant_type: 'refresh_token', refresh_token: second.json().refresh_token }, { authorization: auth });
+    expect(reuse.json()).toMatchObject({
+      error: 'invalid_grant',
+      error_description: expect.stringMatching(/already been used/),
+    });
+    const current = await postToken(
+      t.app,
+      { grant_type: 'refresh_token', refresh_token: second.json().refresh_token },
+      { authorization: auth },
+    );
     expect(current.statusCode).toBe(400);
     expect(current.json()).toMatchObject({ error: 'invalid_grant' });
 
@@ -416,7 +504,11 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
         const code = await codeThroughPages(t.app, { query: { ...query, state: `${round}-${i}` } });
         const tokens = await postToken(t.app, { grant_type: 'authorization_code', code }, { authorization: auth });
         expect(tokens.statusCode).toBe(200);
-        const refreshed = await postToken(t.app, { grant_type: 'refresh_token', refresh_token: tokens.json().refresh_token }, { authorization: auth });
+        const refreshed = await postToken(
+          t.app,
+          { grant_type: 'refresh_token', refresh_token: tokens.json().refresh_token },
+          { authorization: auth },
+        );
         expect(refreshed.statusCode).toBe(200);
         lastRefresh = refreshed.json().refresh_token as string;
         note('pending_authorizations');
@@ -450,7 +542,9 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
     for (const table of TABLES) {
       const counts = history.map((h) => h[table]);
       // A bound that does not depend on the number of rounds…
-      expect(Math.max(...counts), `${table}: ${counts.join(' ')}`).toBeLessThanOrEqual(Math.max(2 * perRound(table), 2));
+      expect(Math.max(...counts), `${table}: ${counts.join(' ')}`).toBeLessThanOrEqual(
+        Math.max(2 * perRound(table), 2),
+      );
       // …and no growth once the first rows have had time to expire.
       expect(last[table], `${table}: ${counts.join(' ')}`).toBeLessThanOrEqual(history[2]![table]);
     }
@@ -458,10 +552,20 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
     expect(created.grants).toBe(rounds * flowsPerRound);
     expect(last.grants).toBeLessThanOrEqual(flowsPerRound);
     expect(last.refresh_tokens).toBeLessThanOrEqual(2 * flowsPerRound);
-    expect(last).toMatchObject({ clients: 1, people: 1, authorization_codes: 0, access_tokens: 0, sign_in_sessions: 0 });
+    expect(last).toMatchObject({
+      clients: 1,
+      people: 1,
+      authorization_codes: 0,
+      access_tokens: 0,
+      sign_in_sessions: 0,
+    });
 
     // What the purge left is live: the last round's refresh token still works.
-    const again = await postToken(t.app, { grant_type: 'refresh_token', refresh_token: lastRefresh }, { authorization: auth });
+    const again = await postToken(
+      t.app,
+      { grant_type: 'refresh_token', refresh_token: lastRefresh },
+      { authorization: auth },
+    );
     expect(again.statusCode, again.body).toBe(200);
     expect(again.json()).toMatchObject({ scope: 'PATIENT' });
   }, 300_000);

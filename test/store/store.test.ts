@@ -37,7 +37,12 @@ for (const engine of engines) {
       await cleanup();
     });
 
-    const access = (g: GrantRecord): AccessTokenRecord => ({ hash: hashSecret(newSecret()), grantId: g.id, scope: 'PATIENT', expiresAt: now + 600_000 });
+    const access = (g: GrantRecord): AccessTokenRecord => ({
+      hash: hashSecret(newSecret()),
+      grantId: g.id,
+      scope: 'PATIENT',
+      expiresAt: now + 600_000,
+    });
     const refresh = (g: GrantRecord): RefreshTokenRecord => ({
       hash: hashSecret(newSecret()),
       grantId: g.id,
@@ -56,7 +61,11 @@ for (const engine of engines) {
 
     it('round-trips clients and people', async () => {
       const [client] = await store.listClients();
-      expect(client).toMatchObject({ name: 'Test App', redirectUris: ['https://app.example/cb'], scopes: ['PATIENT', 'CLINICIAN', 'TEAMCOORD'] });
+      expect(client).toMatchObject({
+        name: 'Test App',
+        redirectUris: ['https://app.example/cb'],
+        scopes: ['PATIENT', 'CLINICIAN', 'TEAMCOORD'],
+      });
       expect(await store.getClient(client!.id)).toEqual(client);
       const alice = await store.getPersonByUsername('alice');
       expect(alice).toMatchObject({ username: 'alice', roles: ['PATIENT'], disabledAt: null });
@@ -83,7 +92,9 @@ for (const engine of engines) {
     it('lets only one of many concurrent consumers win', async () => {
       const c = code(grant);
       await store.createGrantWithCode(grant, c);
-      const results = await Promise.all(Array.from({ length: 20 }, () => store.consumeAuthorizationCode(c.hash, now, access(grant), refresh(grant))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.consumeAuthorizationCode(c.hash, now, access(grant), refresh(grant))),
+      );
       expect(results.filter((r) => r === 'ok')).toHaveLength(1);
       expect(results.filter((r) => r === 'replayed')).toHaveLength(19);
     });
@@ -93,7 +104,9 @@ for (const engine of engines) {
       await store.createGrantWithCode(grant, c);
       const r1 = refresh(grant);
       await store.consumeAuthorizationCode(c.hash, now, access(grant), r1);
-      const results = await Promise.all(Array.from({ length: 10 }, () => store.rotateRefreshToken(r1.hash, now, access(grant), refresh(grant))));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.rotateRefreshToken(r1.hash, now, access(grant), refresh(grant))),
+      );
       expect(results.filter((r) => r === 'ok')).toHaveLength(1);
       expect((await store.findRefreshToken(r1.hash))?.token.retiredAt).toBe(now);
     });
@@ -106,11 +119,22 @@ for (const engine of engines) {
     });
 
     it('takes a pending authorization once and hides expired ones', async () => {
-      const pending = { id: newSecret(), clientId: grant.clientId, request: '{}', browserHash: hashSecret('b'), personId: null, createdAt: now, expiresAt: now + 1000 };
+      const pending = {
+        id: newSecret(),
+        clientId: grant.clientId,
+        request: '{}',
+        browserHash: hashSecret('b'),
+        personId: null,
+        createdAt: now,
+        expiresAt: now + 1000,
+      };
       await store.createPendingAuthorization(pending);
       expect(await store.getPendingAuthorization(pending.id, now + 1000)).toBeUndefined();
       expect(await store.setPendingAuthorizationPerson(pending.id, grant.personId)).toBe(true);
-      const [a, b] = await Promise.all([store.takePendingAuthorization(pending.id, now), store.takePendingAuthorization(pending.id, now)]);
+      const [a, b] = await Promise.all([
+        store.takePendingAuthorization(pending.id, now),
+        store.takePendingAuthorization(pending.id, now),
+      ]);
       expect([a, b].filter(Boolean)).toHaveLength(1);
       expect((a ?? b)?.personId).toBe(grant.personId);
     });
@@ -122,7 +146,13 @@ for (const engine of engines) {
       expect(await store.getSignInSession(session.hash, now)).toEqual(session);
       expect(await store.setPersonDisabled('alice', now)).toBe(true);
       expect(await store.getSignInSession(session.hash, now)).toBeUndefined();
-      expect((await store.findAccessToken((await store.db.selectFrom('access_tokens').select('hash').executeTakeFirstOrThrow()).hash))?.grant.revokedAt).toBe(now);
+      expect(
+        (
+          await store.findAccessToken(
+            (await store.db.selectFrom('access_tokens').select('hash').executeTakeFirstOrThrow()).hash,
+          )
+        )?.grant.revokedAt,
+      ).toBe(now);
       expect(await store.setPersonDisabled('nobody', now)).toBe(false);
     });
 

@@ -145,7 +145,9 @@ describe('the sweeper', () => {
   });
 
   it('refuses an interval that is not positive', () => {
-    expect(() => startSweeper(fakeStore().store, { intervalMs: 0, batchSize: 1, signInFailureWindowMs: 1 })).toThrow(RangeError);
+    expect(() => startSweeper(fakeStore().store, { intervalMs: 0, batchSize: 1, signInFailureWindowMs: 1 })).toThrow(
+      RangeError,
+    );
   });
 
   it('deletes expired rows from a real database by itself', async () => {

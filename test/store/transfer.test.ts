@@ -112,7 +112,12 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const source = await testApp();
     closers.push(source.close);
     const { client, secret } = await addClient(source.store, { name: 'Reader', redirectUris: [CB] });
-    const { client: publicClient } = await addClient(source.store, { name: 'Phone', redirectUris: [CB], public: true, pkce: 'optional' });
+    const { client: publicClient } = await addClient(source.store, {
+      name: 'Phone',
+      redirectUris: [CB],
+      public: true,
+      pkce: 'optional',
+    });
     await addTestUser(source.store, 'alice', ['PATIENT', 'CLINICIAN'], 'Alice Patel');
     await addTestUser(source.store, 'bob', ['PATIENT'], 'Bob Jones');
     await addTestUser(source.store, 'carol', ['TEAMCOORD'], 'Carol Disabled');
@@ -122,9 +127,17 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const auth = { authorization: basic(client.id, secret as string) };
 
     // alice: a code redeemed, then the refresh token rotated once (the first one is retired).
-    const code1 = await codeThroughPages(source.app, { query: { response_type: 'code', client_id: client.id, scope: 'clinician' } });
-    const first = (await postToken(source.app, { grant_type: 'authorization_code', code: code1 }, auth)).json() as Record<string, string>;
-    const rotated = await postToken(source.app, { grant_type: 'refresh_token', refresh_token: first.refresh_token as string }, auth);
+    const code1 = await codeThroughPages(source.app, {
+      query: { response_type: 'code', client_id: client.id, scope: 'clinician' },
+    });
+    const first = (
+      await postToken(source.app, { grant_type: 'authorization_code', code: code1 }, auth)
+    ).json() as Record<string, string>;
+    const rotated = await postToken(
+      source.app,
+      { grant_type: 'refresh_token', refresh_token: first.refresh_token as string },
+      auth,
+    );
     expect(rotated.statusCode).toBe(200);
     const second = rotated.json() as Record<string, string>;
     // bob: a code issued and not yet redeemed.
@@ -146,7 +159,14 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const doc = await exportDatabase(source.store);
     const before = await snapshot(source.store);
     const counts = countRows(doc);
-    expect(counts.tables).toMatchObject({ clients: 2, people: 3, grants: 2, authorization_codes: 2, access_tokens: 2, refresh_tokens: 2 });
+    expect(counts.tables).toMatchObject({
+      clients: 2,
+      people: 3,
+      grants: 2,
+      authorization_codes: 2,
+      access_tokens: 2,
+      refresh_tokens: 2,
+    });
     expect(counts.tables.pending_authorizations).toBe(1);
     expect(counts.tables.sign_in_sessions).toBeGreaterThanOrEqual(2);
     expect(counts.tables.sign_in_failures).toBe(1);
@@ -156,7 +176,15 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     expect(typeof doc.tables.clients?.[0]?.pkce_required).toBe('number');
     // Hashes stay hashes: no token, code or secret appears in the export.
     const text = [...serializeExport(doc)].join('');
-    for (const plain of [code1, code2, first.access_token, first.refresh_token, second.access_token, second.refresh_token, secret]) {
+    for (const plain of [
+      code1,
+      code2,
+      first.access_token,
+      first.refresh_token,
+      second.access_token,
+      second.refresh_token,
+      secret,
+    ]) {
       expect(text).not.toContain(plain);
     }
     expect(text).toContain(hashSecret(second.access_token as string));
@@ -171,9 +199,18 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const app = await appOver(store, source.config);
 
     // The access token issued before the export works.
-    const me = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${second.access_token}` } });
+    const me = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${second.access_token}` },
+    });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ username: 'alice', name: 'Alice Patel', scope: 'CLINICIAN', client_id: client.id });
+    expect(me.json()).toMatchObject({
+      username: 'alice',
+      name: 'Alice Patel',
+      scope: 'CLINICIAN',
+      client_id: client.id,
+    });
 
     // bob's code is redeemed once; a second time it is refused.
     const redeemed = await postToken(app, { grant_type: 'authorization_code', code: code2 }, auth);
@@ -182,18 +219,33 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     expect((await postToken(app, { grant_type: 'authorization_code', code: code2 }, auth)).statusCode).toBe(400);
 
     // alice's live refresh token rotates.
-    const third = await postToken(app, { grant_type: 'refresh_token', refresh_token: second.refresh_token as string }, auth);
+    const third = await postToken(
+      app,
+      { grant_type: 'refresh_token', refresh_token: second.refresh_token as string },
+      auth,
+    );
     expect(third.statusCode).toBe(200);
     const thirdBody = third.json() as Record<string, string>;
     expect(thirdBody.refresh_token).not.toBe(second.refresh_token);
 
     // The refresh token retired before the export is still recognised as reuse: the family is revoked.
-    const reuse = await postToken(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token as string }, auth);
+    const reuse = await postToken(
+      app,
+      { grant_type: 'refresh_token', refresh_token: first.refresh_token as string },
+      auth,
+    );
     expect(reuse.statusCode).toBe(400);
     expect(reuse.json()).toMatchObject({ error: 'invalid_grant' });
-    const after = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${thirdBody.access_token}` } });
+    const after = await app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${thirdBody.access_token}` },
+    });
     expect(after.statusCode).toBe(401);
-    expect((await postToken(app, { grant_type: 'refresh_token', refresh_token: thirdBody.refresh_token as string }, auth)).statusCode).toBe(400);
+    expect(
+      (await postToken(app, { grant_type: 'refresh_token', refresh_token: thirdBody.refresh_token as string }, auth))
+        .statusCode,
+    ).toBe(400);
 
     // bob, signed in before the move, finds his consent page and finishes on the copy.
     const consent = await getPage(app, consentUrl, midway.jar);
@@ -208,12 +260,18 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     expect(decided.statusCode).toBe(303);
     const params = responseParams(String(decided.headers.location));
     expect(params.get('state')).toBe('xyz');
-    const phoneToken = await postToken(app, { grant_type: 'authorization_code', client_id: publicClient.id, code: params.get('code') as string });
+    const phoneToken = await postToken(app, {
+      grant_type: 'authorization_code',
+      client_id: publicClient.id,
+      code: params.get('code') as string,
+    });
     expect(phoneToken.statusCode).toBe(200);
 
     // carol is still disabled; alice still signs in with her password.
     expect((await store.getPersonByUsername('carol'))?.disabledAt).not.toBeNull();
-    const again = await codeThroughPages(app, { query: { response_type: 'code', client_id: client.id, scope: 'patient' } });
+    const again = await codeThroughPages(app, {
+      query: { response_type: 'code', client_id: client.id, scope: 'patient' },
+    });
     expect((await postToken(app, { grant_type: 'authorization_code', code: again }, auth)).statusCode).toBe(200);
   });
 
@@ -222,8 +280,21 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const { client } = await addClient(store, { name: 'Quote "Ünïcode" ✓ back\\slash </script>' });
     const person = await addTestUser(store, 'alice', ['PATIENT']);
     const now = Date.now();
-    const grant = { id: newId(), personId: person.id, clientId: client.id, scope: 'PATIENT' as const, createdAt: now, expiresAt: now + 1e9, revokedAt: null };
-    await store.createGrantWithAccessToken(grant, { hash: hashSecret(newSecret()), grantId: grant.id, scope: 'PATIENT', expiresAt: now + 600_000 });
+    const grant = {
+      id: newId(),
+      personId: person.id,
+      clientId: client.id,
+      scope: 'PATIENT' as const,
+      createdAt: now,
+      expiresAt: now + 1e9,
+      revokedAt: null,
+    };
+    await store.createGrantWithAccessToken(grant, {
+      hash: hashSecret(newSecret()),
+      grantId: grant.id,
+      scope: 'PATIENT',
+      expiresAt: now + 600_000,
+    });
     // Enough rows to take several INSERT batches and several output chunks.
     const doc = await exportDatabase(store);
     const tokens = Array.from({ length: 2500 }, (_, i) => ({
@@ -232,7 +303,9 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
       scope: 'PATIENT',
       expires_at: now + i,
     }));
-    doc.tables.access_tokens = [...(doc.tables.access_tokens ?? []), ...tokens].sort((a, b) => (String(a.hash) < String(b.hash) ? -1 : 1));
+    doc.tables.access_tokens = [...(doc.tables.access_tokens ?? []), ...tokens].sort((a, b) =>
+      String(a.hash) < String(b.hash) ? -1 : 1,
+    );
     const chunks = [...serializeExport(doc)];
     expect(chunks.length).toBeGreaterThan(1);
     expect(JSON.parse(chunks.join(''))).toEqual(doc);
@@ -286,7 +359,15 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     // A grant of a person who is not in the export: the foreign key refuses it, after
     // the clients and people went in.
     bad.tables.grants = [
-      { id: 'g1', person_id: 'nobody', client_id: good.tables.clients?.[0]?.id as string, scope: 'PATIENT', created_at: 1, expires_at: 2, revoked_at: null },
+      {
+        id: 'g1',
+        person_id: 'nobody',
+        client_id: good.tables.clients?.[0]?.id as string,
+        scope: 'PATIENT',
+        created_at: 1,
+        expires_at: 2,
+        revoked_at: null,
+      },
     ];
     const target = await freshStore();
     await expectRefusal(importDatabase(target, bad), /nothing was imported/);
@@ -311,14 +392,20 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
       [{ ...doc, format: 'other' }, /not a Tessera export/],
       [{ ...doc, version: 2 }, /format version 2; this build of Tessera reads version 1/],
       [{ ...doc, version: '1' }, /format version "1"/],
-      [{ ...doc, migration: '9999_from_the_future' }, /migration '9999_from_the_future', which this build of Tessera does not know/],
+      [
+        { ...doc, migration: '9999_from_the_future' },
+        /migration '9999_from_the_future', which this build of Tessera does not know/,
+      ],
       [{ ...doc, migration: undefined }, /names no "migration"/],
       [{ ...doc, tables: [] }, /no "tables" object/],
       [{ ...doc, tables: { secrets: [] } }, /table this build does not know: 'secrets'/],
       [{ ...doc, tables: { clients: {} } }, /'clients' in the export is not a list/],
       [{ ...doc, tables: { clients: ['x'] } }, /table 'clients', row 1 is not an object/],
       [{ ...doc, tables: { clients: [{ id: 'a', colour: 'red' }] } }, /column this build does not know: 'colour'/],
-      [{ ...doc, tables: { clients: [{ id: 'a', created_at: '1700000000000' }] } }, /'created_at' must be an integer or null/],
+      [
+        { ...doc, tables: { clients: [{ id: 'a', created_at: '1700000000000' }] } },
+        /'created_at' must be an integer or null/,
+      ],
       [{ ...doc, tables: { clients: [{ id: 'a', created_at: 1.5 }] } }, /'created_at' must be an integer or null/],
       [{ ...doc, tables: { clients: [{ id: 7 }] } }, /'id' must be text or null/],
     ];
@@ -365,7 +452,15 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     // every export must hold, for each grant, its code (and no code without its grant).
     const writing = (async () => {
       for (let i = 0; i < 60; i++) {
-        const grant = { id: newId(), personId: person.id, clientId: client.id, scope: 'PATIENT' as const, createdAt: now, expiresAt: now + 1e6, revokedAt: null };
+        const grant = {
+          id: newId(),
+          personId: person.id,
+          clientId: client.id,
+          scope: 'PATIENT' as const,
+          createdAt: now,
+          expiresAt: now + 1e6,
+          revokedAt: null,
+        };
         await store.createGrantWithCode(grant, {
           hash: hashSecret(randomBytes(16).toString('hex')),
           grantId: grant.id,

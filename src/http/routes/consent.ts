@@ -76,7 +76,11 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
         400,
         errorPage(
           decision === 'allow'
-            ? { status: 400, title: 'Choose a role', message: 'Go back, choose one of the roles offered, and press Allow.' }
+            ? {
+                status: 400,
+                title: 'Choose a role',
+                message: 'Go back, choose one of the roles offered, and press Allow.',
+              }
             : { status: 400, title: 'Allow or Deny', message: 'Go back and press Allow or Deny.' },
         ),
       );
@@ -93,7 +97,10 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
             lifetimes: config.lifetimes,
             now: ctx.now(),
           });
-    request.log.info({ event: decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id }, 'consent');
+    request.log.info(
+      { event: decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id },
+      'consent',
+    );
     return reply.redirect(location, 303);
   });
 };

@@ -45,7 +45,6 @@ function clientRandom(): string {
   return randomBytes(32).toString('base64url');
 }
 
-
 export const DEMO_COOKIE = 'tessera_demo';
 const DEMO_COOKIE_PATH = '/demo';
 /** The demo's session lasts an hour; then the person starts over. */
@@ -129,7 +128,9 @@ function pkceChallenge(verifier: string): string {
 function parseJson(body: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -214,7 +215,11 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   function postedSession(request: FastifyRequest, reply: FastifyReply): DemoSession | undefined {
     const session = readSession(request);
     if (!session) {
-      startOver(reply, 'Please start over', 'The demo could not find where you were in the flow: its cookie is missing, has expired, or was changed.');
+      startOver(
+        reply,
+        'Please start over',
+        'The demo could not find where you were in the flow: its cookie is missing, has expired, or was changed.',
+      );
       return undefined;
     }
     const form = formParams(request);
@@ -245,7 +250,10 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       ...extraHeaders,
     ];
     if (body !== undefined) {
-      headers.push(['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(Buffer.byteLength(body))]);
+      headers.push(
+        ['Content-Type', 'application/x-www-form-urlencoded'],
+        ['Content-Length', String(Buffer.byteLength(body))],
+      );
     }
     const res = await request.server.inject({
       method,
@@ -278,9 +286,9 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const client = await demoClient(request, reply);
     if (!client) return reply;
     // Only the seeded demo people: a server with real accounts must not list them.
-    const people = (
-      await Promise.all(DEMO_PEOPLE.map((d) => store.getPersonByUsername(d.username)))
-    ).filter((p): p is PersonRecord => p !== undefined && p.disabledAt === null);
+    const people = (await Promise.all(DEMO_PEOPLE.map((d) => store.getPersonByUsername(d.username)))).filter(
+      (p): p is PersonRecord => p !== undefined && p.disabledAt === null,
+    );
     return sendPage(
       reply,
       200,
@@ -288,7 +296,11 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         clientId: client.id,
         clientName: client.name,
         redirectUri: redirectUri(request),
-        people: people.map((p) => ({ username: p.username, name: p.displayName, roles: p.roles.map((r) => ROLE_LABELS[r]) })),
+        people: people.map((p) => ({
+          username: p.username,
+          name: p.displayName,
+          roles: p.roles.map((r) => ROLE_LABELS[r]),
+        })),
         password: DEMO_PASSWORD,
         scopes: [
           { value: '', label: 'No scope: pick the role on the consent page' },
@@ -307,14 +319,20 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     if (!client) return reply;
     const query = queryParams(request);
     const scopes = query.get('scope') ?? [];
-    if (scopes.length > 1) return startOver(reply, 'Choose one scope', 'Choose one of the scopes offered on the demo page.');
+    if (scopes.length > 1)
+      return startOver(reply, 'Choose one scope', 'Choose one of the scopes offered on the demo page.');
     const wanted = scopes[0] ?? '';
     const scope = wanted === '' ? undefined : parseRole(wanted);
     if (wanted !== '' && !scope) {
       return startOver(reply, 'Choose one scope', `The scope must be one of ${ROLES.join(', ')}, or none.`);
     }
 
-    const session: DemoSession = { csrf: clientRandom(), state: clientRandom(), verifier: clientRandom(), ...(scope && { scope }) };
+    const session: DemoSession = {
+      csrf: clientRandom(),
+      state: clientRandom(),
+      verifier: clientRandom(),
+      ...(scope && { scope }),
+    };
     saveSession(reply, session);
 
     const challenge = pkceChallenge(session.verifier);
@@ -328,13 +346,18 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       ['code_challenge_method', 'S256'],
     ];
     const meanings: Record<string, string> = {
-      response_type: 'The app wants an authorization code (the authorization code grant), not a token in the address bar.',
+      response_type:
+        'The app wants an authorization code (the authorization code grant), not a token in the address bar.',
       client_id: `Which app is asking: ${client.name}. It is a public client, so it has no secret to prove who it is.`,
-      redirect_uri: 'Where Tessera sends the browser back. It must be exactly one of the addresses registered for the app.',
+      redirect_uri:
+        'Where Tessera sends the browser back. It must be exactly one of the addresses registered for the app.',
       scope: `The role the app asks for (${scope ? ROLE_LABELS[scope] : ''}). Only someone holding it can say yes, and the token will carry it.`,
-      state: 'A random value the app keeps. Tessera sends it back unchanged; if it does not match, the answer was not for this browser (CSRF protection).',
-      code_challenge: 'PKCE: the SHA-256 of a random secret, the code_verifier, which the app keeps to itself until step 3. A stolen code is useless without it.',
-      code_challenge_method: 'How the challenge was made from the verifier: S256 (SHA-256). Tessera accepts no weaker method.',
+      state:
+        'A random value the app keeps. Tessera sends it back unchanged; if it does not match, the answer was not for this browser (CSRF protection).',
+      code_challenge:
+        'PKCE: the SHA-256 of a random secret, the code_verifier, which the app keeps to itself until step 3. A stolen code is useless without it.',
+      code_challenge_method:
+        'How the challenge was made from the verifier: S256 (SHA-256). Tessera accepts no weaker method.',
     };
     const authorizationUrl = `${origin(request)}${AUTHORIZE_PATH}?${new URLSearchParams(params).toString()}`;
     return sendPage(
@@ -382,23 +405,39 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
 
     const repeated = firstRepeated(query);
     if (repeated) {
-      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'malformed', reason: `The ${repeated} parameter came more than once.` })));
+      return sendPage(
+        reply,
+        400,
+        demoCallbackPage(view({ kind: 'malformed', reason: `The ${repeated} parameter came more than once.` })),
+      );
     }
     if (!sameSecret(value('state'), session.state)) {
       return sendPage(reply, 400, demoCallbackPage(view({ kind: 'state-mismatch' })));
     }
     const iss = value('iss');
     if (iss !== undefined && iss !== issuerFor(ctx, request)) {
-      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuerFor(ctx, request) })));
+      return sendPage(
+        reply,
+        400,
+        demoCallbackPage(view({ kind: 'issuer-mismatch', expected: issuerFor(ctx, request) })),
+      );
     }
     const error = value('error');
     if (error !== undefined) {
       const description = value('error_description');
-      return sendPage(reply, 200, demoCallbackPage(view({ kind: 'error', error, ...(description !== undefined && { description }) })));
+      return sendPage(
+        reply,
+        200,
+        demoCallbackPage(view({ kind: 'error', error, ...(description !== undefined && { description }) })),
+      );
     }
     const code = value('code');
     if (!code) {
-      return sendPage(reply, 400, demoCallbackPage(view({ kind: 'malformed', reason: 'It has neither a code nor an error.' })));
+      return sendPage(
+        reply,
+        400,
+        demoCallbackPage(view({ kind: 'malformed', reason: 'It has neither a code nor an error.' })),
+      );
     }
     return sendPage(
       reply,
@@ -414,7 +453,11 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     if (!session) return reply;
     const code = formParams(request)?.get('code');
     if (!code || code.length !== 1 || !code[0]) {
-      return startOver(reply, 'There is no code to exchange', 'Go through steps 1 and 2 first: the exchange needs the code Tessera sent back.');
+      return startOver(
+        reply,
+        'There is no code to exchange',
+        'Go through steps 1 and 2 first: the exchange needs the code Tessera sent back.',
+      );
     }
     const form = {
       grant_type: 'authorization_code',
@@ -443,8 +486,16 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         params: [
           { name: 'grant_type', value: form.grant_type, meaning: 'Swap an authorization code for tokens.' },
           { name: 'code', value: form.code, meaning: 'The code from step 2. It works once.', secret: true },
-          { name: 'redirect_uri', value: form.redirect_uri, meaning: 'Must be the same as in step 1: the code is bound to it.' },
-          { name: 'client_id', value: form.client_id, meaning: 'A public client names itself; it has no secret to send.' },
+          {
+            name: 'redirect_uri',
+            value: form.redirect_uri,
+            meaning: 'Must be the same as in step 1: the code is bound to it.',
+          },
+          {
+            name: 'client_id',
+            value: form.client_id,
+            meaning: 'A public client names itself; it has no secret to send.',
+          },
           {
             name: 'code_verifier',
             value: form.code_verifier,
@@ -466,7 +517,11 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const session = postedSession(request, reply);
     if (!session) return reply;
     if (!session.accessToken) {
-      return startOver(reply, 'There is no access token yet', 'Exchange a code for tokens (step 3) before calling the API.');
+      return startOver(
+        reply,
+        'There is no access token yet',
+        'Exchange a code for tokens (step 3) before calling the API.',
+      );
     }
     const call = await send(request, 'GET', RESOURCE_PATH, [['Authorization', `Bearer ${session.accessToken}`]]);
     const ok = call.response.status === 200 && typeof call.json?.username === 'string';
@@ -490,7 +545,11 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const session = postedSession(request, reply);
     if (!session) return reply;
     if (!session.refreshToken) {
-      return startOver(reply, 'There is no refresh token yet', 'Exchange a code for tokens (step 3) before refreshing.');
+      return startOver(
+        reply,
+        'There is no refresh token yet',
+        'Exchange a code for tokens (step 3) before refreshing.',
+      );
     }
     const form = { grant_type: 'refresh_token', refresh_token: session.refreshToken, client_id: DEMO_CLIENT_ID };
     const call = await send(request, 'POST', TOKEN_PATH, [], new URLSearchParams(form).toString());
@@ -513,7 +572,12 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         response: call.response,
         params: [
           { name: 'grant_type', value: form.grant_type, meaning: 'Swap a refresh token for new tokens.' },
-          { name: 'refresh_token', value: form.refresh_token, meaning: 'The refresh token from the last exchange. It works once.', secret: true },
+          {
+            name: 'refresh_token',
+            value: form.refresh_token,
+            meaning: 'The refresh token from the last exchange. It works once.',
+            secret: true,
+          },
           { name: 'client_id', value: form.client_id, meaning: 'The same public client the tokens were issued to.' },
         ],
         ok,

@@ -56,7 +56,8 @@ export function missingCookieCause(
   const startAgain = 'Then go back to the app and start again.';
   if (present) {
     return {
-      operator: 'the cookie is from another browser or an earlier sign-in (the sign-in link was opened in another browser or profile, or copied)',
+      operator:
+        'the cookie is from another browser or an earlier sign-in (the sign-in link was opened in another browser or profile, or copied)',
       person: `This sign-in was started in another browser or window. Use the same browser from start to finish. ${startAgain}`,
       facts,
     };
@@ -75,7 +76,8 @@ export function missingCookieCause(
   }
   if (!cookieHeader) {
     return {
-      operator: 'the request carried no Cookie header at all: the browser blocks cookies for this site, or a proxy in front strips the Cookie header',
+      operator:
+        'the request carried no Cookie header at all: the browser blocks cookies for this site, or a proxy in front strips the Cookie header',
       person: `Your browser did not send back the cookie this site set, so it could not recognise you. Allow cookies for this site. ${startAgain}`,
       facts,
     };
@@ -114,11 +116,21 @@ export async function loadPending(
   }
   const csrf = csrfToken(ctx.config.secret, pending.id, pending.browserHash);
   if (form && !csrfMatches(ctx.config.secret, pending.id, pending.browserHash, single(form, 'csrf'))) {
-    return problemPage(reply, 403, 'This form has expired', 'The form could not be verified. Go back to the app and start again.');
+    return problemPage(
+      reply,
+      403,
+      'This form has expired',
+      'The form could not be verified. Go back to the app and start again.',
+    );
   }
   const client = await ctx.store.getClient(pending.clientId);
   if (!client || client.disabledAt !== null) {
-    return problemPage(reply, 400, 'This app is no longer available', 'The app that sent you here is no longer registered.');
+    return problemPage(
+      reply,
+      400,
+      'This app is no longer available',
+      'The app that sent you here is no longer registered.',
+    );
   }
   return { pending, request: JSON.parse(pending.request) as AuthorizationRequest, client, csrf };
 }

@@ -17,7 +17,13 @@ function bearerChallenge(reply: FastifyReply, err: unknown): FastifyReply {
       ? 'Bearer realm="tessera"'
       : `Bearer realm="tessera", error="${error.code}", error_description="${error.description}"`;
   reply.header('www-authenticate', challenge);
-  return sendJson(reply, error.status, error instanceof MissingToken ? { error: 'invalid_token', error_description: error.description } : { error: error.code, error_description: error.description });
+  return sendJson(
+    reply,
+    error.status,
+    error instanceof MissingToken
+      ? { error: 'invalid_token', error_description: error.description }
+      : { error: error.code, error_description: error.description },
+  );
 }
 
 export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
@@ -26,13 +32,17 @@ export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
     method: ['POST', 'PUT', 'DELETE', 'PATCH'],
     url: '/api/v1/me',
     handler: async (_request, reply) =>
-      sendJson(reply.header('allow', 'GET'), 405, { error: 'invalid_request', error_description: 'This resource accepts only GET' }),
+      sendJson(reply.header('allow', 'GET'), 405, {
+        error: 'invalid_request',
+        error_description: 'This resource accepts only GET',
+      }),
   });
   app.get('/api/v1/me', async (request, reply) => {
     try {
       const token = extractBearerToken({
         authorization: request.headers.authorization,
-        tokenInQueryOrBody: queryParams(request).has('access_token') || (formParams(request)?.has('access_token') ?? false),
+        tokenInQueryOrBody:
+          queryParams(request).has('access_token') || (formParams(request)?.has('access_token') ?? false),
       });
       const { person, client, token: record } = await verifyAccessToken(token, ctx.store, ctx.now());
       return sendJson(reply, 200, {

@@ -6,7 +6,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticatePerson } from '../../oauth/people.js';
 import { single } from '../../oauth/params.js';
-import { DEFAULT_THROTTLE, isSignInLocked, noteSignInFailure, noteSignInSuccess } from '../../oauth/sign-in-throttle.js';
+import {
+  DEFAULT_THROTTLE,
+  isSignInLocked,
+  noteSignInFailure,
+  noteSignInSuccess,
+} from '../../oauth/sign-in-throttle.js';
 import { ROLE_LABELS } from '../../oauth/scope.js';
 import { hashSecret, newSecret } from '../../oauth/tokens.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
@@ -49,7 +54,12 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     return sendPage(
       reply,
       200,
-      loginPage({ requestId: flow.pending.id, csrf: flow.csrf, clientName: flow.client.name, ...(message && { message }) }),
+      loginPage({
+        requestId: flow.pending.id,
+        csrf: flow.csrf,
+        clientName: flow.client.name,
+        ...(message && { message }),
+      }),
     );
   });
 

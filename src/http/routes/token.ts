@@ -15,7 +15,8 @@ export const TOKEN_PATHS = ['/apiToken.action', '/oauth2/token'] as const;
 export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // Framework errors in this scope (body too large, unreadable body) are OAuth JSON too.
   app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) return sendTokenError(request, reply, error);
     return sendJson(reply, status, { error: 'invalid_request', error_description: 'The request could not be read' });
   });
@@ -24,11 +25,11 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     try {
       const params = formParams(request);
       if (!params) throw invalidRequest('Content-Type must be application/x-www-form-urlencoded');
-      const response = await handleTokenRequest(
-        { params, authorization: request.headers.authorization },
-        ctx.grants,
-        { store: ctx.store, lifetimes: ctx.config.lifetimes, now: ctx.now() },
-      );
+      const response = await handleTokenRequest({ params, authorization: request.headers.authorization }, ctx.grants, {
+        store: ctx.store,
+        lifetimes: ctx.config.lifetimes,
+        now: ctx.now(),
+      });
       return sendJson(reply, 200, response);
     } catch (err) {
       return sendTokenError(request, reply, err);
@@ -37,7 +38,10 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
 
   async function wrongMethod(request: FastifyRequest, reply: FastifyReply) {
     reply.header('allow', 'POST');
-    return sendJson(reply, 405, { error: 'invalid_request', error_description: 'The token endpoint accepts only POST' });
+    return sendJson(reply, 405, {
+      error: 'invalid_request',
+      error_description: 'The token endpoint accepts only POST',
+    });
   }
 
   enableCors(app, TOKEN_PATHS, ['POST']);

@@ -30,8 +30,10 @@ export const authorizationCodeGrant: GrantHandler = {
     if (record.expiresAt <= now) throw invalidGrant('The code has expired');
     if (grant.revokedAt !== null) throw invalidGrant('The authorization has been revoked');
     if (record.redirectUri !== null) {
-      if (redirectUri === undefined) throw invalidGrant('redirect_uri is required: it was sent in the authorization request');
-      if (redirectUri !== record.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
+      if (redirectUri === undefined)
+        throw invalidGrant('redirect_uri is required: it was sent in the authorization request');
+      if (redirectUri !== record.redirectUri)
+        throw invalidGrant('redirect_uri does not match the authorization request');
     } else if (redirectUri !== undefined && !client.redirectUris.includes(redirectUri)) {
       throw invalidGrant('redirect_uri does not match the authorization request');
     }

@@ -6,7 +6,14 @@
 import type { Params } from '../params.js';
 import type { Role } from '../scope.js';
 import { hashSecret, newSecret, type Lifetimes } from '../tokens.js';
-import type { AccessTokenRecord, ClientRecord, GrantRecord, GrantType, RefreshTokenRecord, Store } from '../../store/store.js';
+import type {
+  AccessTokenRecord,
+  ClientRecord,
+  GrantRecord,
+  GrantType,
+  RefreshTokenRecord,
+  Store,
+} from '../../store/store.js';
 
 /** RFC 6749 §5.1 (and PKB's token response). */
 export interface TokenResponse {
