@@ -28,8 +28,7 @@ const [
   { allowAuthorization },
   tokens,
   endpoint,
-  codeGrant,
-  refreshGrant,
+  { defaultProvider },
   params,
 ] = await Promise.all([
   load('store/open.js'),
@@ -38,8 +37,7 @@ const [
   load('oauth/complete-authorization.js'),
   load('oauth/tokens.js'),
   load('oauth/token-endpoint.js'),
-  load('oauth/grants/authorization-code.js'),
-  load('oauth/grants/refresh-token.js'),
+  load('oauth/provider.js'),
   load('oauth/params.js'),
 ]);
 const { DEFAULT_LIFETIMES, hashSecret, newId, newSecret } = tokens;
@@ -50,7 +48,7 @@ const isSqlite = dbUrl.startsWith('sqlite:');
 const store = await openStore(dbUrl, { poolSize: 16 });
 
 const now = Date.now();
-const { secret } = await registerClient(
+const { client, secret } = await registerClient(
   store,
   { id: config.clientId, name: 'Bench client', redirectUris: [config.redirectUri], scopes: ['PATIENT'] },
   now,
@@ -60,7 +58,7 @@ for (const username of config.users) {
   people.push(await addPerson(store, { username, password: config.password, roles: ['PATIENT'] }, now));
 }
 const person = people[0];
-const registry = endpoint.grantRegistry([codeGrant.authorizationCodeGrant, refreshGrant.refreshTokenGrant]);
+const provider = defaultProvider(DEFAULT_LIFETIMES);
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const codeLifetimes = { ...DEFAULT_LIFETIMES, code: 600 };
 
@@ -75,7 +73,10 @@ async function issueCode() {
     state: 'pre-issued',
     codeChallenge: challenge,
   };
-  const location = await allowAuthorization(request, person, 'PATIENT', store, {
+  const location = await allowAuthorization(request, person, 'PATIENT', client, {
+    store,
+    tokens: provider.tokens,
+    responseTypes: provider.responseTypes,
     issuer: 'http://127.0.0.1',
     lifetimes: codeLifetimes,
     now: Date.now(),
@@ -96,8 +97,8 @@ async function redeem({ code, verifier }) {
       }),
       authorization: basic,
     },
-    registry,
-    { store, lifetimes: DEFAULT_LIFETIMES, now: Date.now() },
+    provider.grants,
+    { store, tokens: provider.tokens, now: Date.now() },
   );
 }
 

@@ -5,11 +5,10 @@
  * `demo` the demo has no route at all.
  */
 import cookie from '@fastify/cookie';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { authorizationCodeGrant } from '../oauth/grants/authorization-code.js';
-import { refreshTokenGrant } from '../oauth/grants/refresh-token.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { EndpointName } from '../oauth/endpoints.js';
 import { parseParams } from '../oauth/params.js';
-import { grantRegistry } from '../oauth/token-endpoint.js';
+import { defaultProvider } from '../oauth/provider.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { AppConfig, RouteContext } from './context.js';
@@ -102,6 +101,15 @@ function addFallbacks(app: FastifyInstance): void {
   });
 }
 
+/** The routes of each endpoint the provider has: an endpoint it does not list has none. */
+const ENDPOINT_ROUTES: Record<EndpointName, FastifyPluginAsync<RouteContext>[]> = {
+  // The authorization endpoint, and the pages where the person signs in and consents.
+  authorization: [authorizeRoutes, signInRoutes, consentRoutes],
+  token: [tokenRoutes],
+  resource: [resourceRoutes],
+  discovery: [discoveryRoutes],
+};
+
 export async function buildApp(config: AppConfig, store: Store, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -116,7 +124,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
   const ctx: RouteContext = {
     config,
     store,
-    grants: grantRegistry([authorizationCodeGrant, refreshTokenGrant]),
+    provider: defaultProvider(config.lifetimes),
     cookies: { secure: config.issuer.startsWith('https:') },
     now: options.now ?? Date.now,
   };
@@ -129,12 +137,9 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
 
   await app.register(assetRoutes);
   await app.register(homeRoutes, ctx);
-  await app.register(discoveryRoutes, ctx);
-  await app.register(authorizeRoutes, ctx);
-  await app.register(signInRoutes, ctx);
-  await app.register(consentRoutes, ctx);
-  await app.register(tokenRoutes, ctx);
-  await app.register(resourceRoutes, ctx);
+  for (const name of ctx.provider.endpoints.keys()) {
+    for (const routes of ENDPOINT_ROUTES[name]) await app.register(routes, ctx);
+  }
   if (config.demo) await app.register(demoRoutes, ctx);
   return app;
 }

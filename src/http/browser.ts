@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hashSecret, newSecret } from '../oauth/tokens.js';
+import { hashSecret, isSecretFormat, newSecret } from '../oauth/tokens.js';
 
 export const BROWSER_COOKIE = 'tessera_browser';
 export const SESSION_COOKIE = 'tessera_session';
@@ -25,10 +25,13 @@ function cookieOptions(policy: CookiePolicy, maxAgeSeconds?: number) {
   };
 }
 
-/** The browser's binding value, set now when the browser has none. */
+/**
+ * The browser's binding value, set now when the browser has none. An existing one is kept:
+ * replacing it would orphan a sign-in the same browser started earlier in another tab.
+ */
 export function browserBinding(request: FastifyRequest, reply: FastifyReply, policy: CookiePolicy): string {
   const existing = request.cookies[BROWSER_COOKIE];
-  if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+  if (existing && isSecretFormat(existing)) return existing;
   const value = newSecret();
   reply.setCookie(BROWSER_COOKIE, value, cookieOptions(policy));
   return value;

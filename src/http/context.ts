@@ -1,6 +1,6 @@
 /** What every route plugin is given: the validated configuration and the store. */
 import type { Lifetimes } from '../oauth/tokens.js';
-import type { GrantRegistry } from '../oauth/token-endpoint.js';
+import type { Provider } from '../oauth/provider.js';
 import type { Store } from '../store/store.js';
 
 export interface AppConfig {
@@ -19,7 +19,8 @@ export interface AppConfig {
 export interface RouteContext {
   config: AppConfig;
   store: Store;
-  grants: GrantRegistry;
+  /** The response types, grants, endpoints and token service this server has (oauth/provider.ts). */
+  provider: Provider;
   /** Cookies are Secure when the issuer is https. */
   cookies: { secure: boolean };
   /** The clock, in milliseconds; tests may fix it. */

@@ -9,17 +9,17 @@
  */
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedResponseType } from './errors.js';
 import { single, firstOversized, firstRepeated, type Params } from './params.js';
-import { checkChallenge } from './pkce.js';
 import { resolveRedirectUri } from './redirect-uri.js';
-import { requestedRole, type Role } from './scope.js';
+import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
+import { requestedRole, type Role } from './role-scope.js';
 import type { ClientRecord, Store } from '../store/store.js';
 
-export type ResponseType = 'code' | 'token';
 export type ResponseMode = 'query' | 'fragment';
 
 /** A validated authorization request: everything needed to finish it after consent. */
 export interface AuthorizationRequest {
-  responseType: ResponseType;
+  /** A response type registered with the authorization endpoint (response-types/). */
+  responseType: string;
   clientId: string;
   /** Where the response goes: the given redirect_uri, or the only registered one. */
   redirectUri: string;
@@ -65,24 +65,27 @@ function stateForErrors(params: Params): string | undefined {
   return values && values.length === 1 && values[0] !== '' ? values[0] : undefined;
 }
 
-function checkResponseType(value: string | undefined, client: ClientRecord): ResponseType {
-  if (value === undefined) throw invalidRequest('The response_type parameter is missing');
-  if (value !== 'code' && value !== 'token') {
-    throw unsupportedResponseType('response_type must be code (or token for the implicit grant)');
+/** What an unknown response_type is told: the ones this server has. */
+function supportedResponseTypes(registry: ResponseTypeRegistry): string {
+  const [first, ...others] = [...registry.keys()];
+  if (first === 'code' && others.length === 1 && others[0] === 'token') {
+    return 'response_type must be code (or token for the implicit grant)';
   }
-  const grant = value === 'code' ? 'authorization_code' : 'implicit';
-  if (!client.grantTypes.includes(grant)) {
-    throw unauthorizedClient(`This client is not registered for response_type=${value}`);
-  }
-  return value;
+  return `response_type must be ${[...registry.keys()].join(' or ')}`;
 }
 
-function checkPkce(params: Params, client: ClientRecord): string | undefined {
-  const challenge = checkChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'));
-  if (challenge === undefined && client.pkceRequired) {
-    throw invalidRequest('This client must use PKCE: send code_challenge and code_challenge_method=S256');
+function checkResponseType(
+  value: string | undefined,
+  client: ClientRecord,
+  registry: ResponseTypeRegistry,
+): ResponseTypeHandler {
+  if (value === undefined) throw invalidRequest('The response_type parameter is missing');
+  const handler = registry.get(value);
+  if (!handler) throw unsupportedResponseType(supportedResponseTypes(registry));
+  if (!client.grantTypes.includes(handler.grantType)) {
+    throw unauthorizedClient(`This client is not registered for response_type=${value}`);
   }
-  return challenge;
+  return handler;
 }
 
 /**
@@ -92,6 +95,7 @@ function checkPkce(params: Params, client: ClientRecord): string | undefined {
 export async function validateAuthorizationRequest(
   params: Params,
   store: Pick<Store, 'getClient'>,
+  responseTypes: ResponseTypeRegistry,
 ): Promise<{ request: AuthorizationRequest; client: ClientRecord }> {
   // SPEC §3.1: a value over 4 KiB is refused with a 4xx, so it is shown on the page
   // rather than redirected (and echoed back in a Location header no proxy would pass).
@@ -103,33 +107,29 @@ export async function validateAuthorizationRequest(
 
   const target: RedirectTarget = {
     redirectUri,
-    mode: params.get('response_type')?.[0] === 'token' ? 'fragment' : 'query',
+    mode: responseTypes.get(params.get('response_type')?.[0] ?? '')?.responseMode ?? 'query',
     state: stateForErrors(params),
   };
   try {
     const repeated = firstRepeated(params);
     if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
-    const responseType = checkResponseType(single(params, 'response_type'), client);
+    const handler = checkResponseType(single(params, 'response_type'), client, responseTypes);
     const role = requestedRole(single(params, 'scope'), client.scopes);
-    const codeChallenge = responseType === 'code' ? checkPkce(params, client) : undefined;
+    const fields = handler.validate(params, client);
     const request: AuthorizationRequest = {
-      responseType,
+      responseType: handler.responseType,
       clientId: client.id,
       redirectUri,
       redirectUriSent: givenRedirectUri !== undefined,
       ...(role && { role }),
       ...(target.state !== undefined && { state: target.state }),
-      ...(codeChallenge && { codeChallenge }),
+      ...fields,
     };
     return { request, client };
   } catch (err) {
     if (err instanceof OAuthError && err.redirectable) throw new RedirectableError(err, target);
     throw err;
   }
-}
-
-export function responseModeOf(request: Pick<AuthorizationRequest, 'responseType'>): ResponseMode {
-  return request.responseType === 'token' ? 'fragment' : 'query';
 }
 
 /**

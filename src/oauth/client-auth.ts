@@ -42,9 +42,12 @@ export function parseBasic(header: string | undefined): BasicCredentials | undef
   }
 }
 
+/** The client authentication methods (RFC 7591 §2 names), as metadata lists them. */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+
 export interface AuthenticatedClient {
   client: ClientRecord;
-  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  method: (typeof CLIENT_AUTH_METHODS)[number];
 }
 
 export async function authenticateClient(

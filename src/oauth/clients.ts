@@ -4,7 +4,7 @@
  */
 import { InvalidInputError } from './errors.js';
 import { checkRegistrableRedirectUri } from './redirect-uri.js';
-import { parseRole, ROLES, type Role } from './scope.js';
+import { parseRole, ROLES, type Role } from './role-scope.js';
 import { hashSecret, newId, newSecret } from './tokens.js';
 import type { ClientRecord, GrantType, Store } from '../store/store.js';
 

@@ -1,76 +1,67 @@
 /**
- * Finishing an authorization once the person has signed in and allowed it: the grant is
- * created with its code (RFC 6749 §4.1.2) or its access token (§4.2.2, implicit — never
- * a refresh token), and the redirect that carries it back is built.
+ * Finishing an authorization once the person has signed in and allowed it (RFC 6749
+ * §4.1.2, §4.2.2): the grant — the authorization session codes and tokens belong to — is
+ * created, its response type issues what the response carries, and the redirect that
+ * carries it back is built. Or the person said no (§4.1.2.1 access_denied).
  */
-import { accessDenied } from './errors.js';
-import { buildRedirect, errorRedirect, responseModeOf, type AuthorizationRequest } from './authorize.js';
-import type { Role } from './scope.js';
-import { hashSecret, newId, newSecret, type Lifetimes } from './tokens.js';
-import type { GrantRecord, PersonRecord, Store } from '../store/store.js';
+import { accessDenied, serverError } from './errors.js';
+import { buildRedirect, errorRedirect, type AuthorizationRequest, type ResponseMode } from './authorize.js';
+import type { ResponseTypeDeps, ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
+import { tokenScope, type Role } from './role-scope.js';
+import { newId, type Lifetimes } from './tokens.js';
+import type { ClientRecord, GrantRecord, PersonRecord } from '../store/store.js';
 
-export interface CompletionContext {
+export interface CompletionDeps extends ResponseTypeDeps {
+  responseTypes: ResponseTypeRegistry;
+  lifetimes: Pick<Lifetimes, 'code' | 'grant'>;
   issuer: string;
-  lifetimes: Lifetimes;
-  now: number;
+}
+
+/** The handler a stored request was validated with; gone only if the server was reconfigured meanwhile. */
+function handlerFor(request: AuthorizationRequest, registry: ResponseTypeRegistry): ResponseTypeHandler {
+  const handler = registry.get(request.responseType);
+  if (!handler) throw serverError(new Error(`response_type ${request.responseType} is no longer registered`));
+  return handler;
+}
+
+function modeOf(request: AuthorizationRequest, registry: ResponseTypeRegistry): ResponseMode {
+  return registry.get(request.responseType)?.responseMode ?? 'query';
 }
 
 export async function allowAuthorization(
   request: AuthorizationRequest,
   person: PersonRecord,
   role: Role,
-  store: Pick<Store, 'createGrantWithCode' | 'createGrantWithAccessToken'>,
-  ctx: CompletionContext,
+  client: ClientRecord,
+  deps: CompletionDeps,
 ): Promise<string> {
+  const handler = handlerFor(request, deps.responseTypes);
   const grant: GrantRecord = {
     id: newId(),
     personId: person.id,
     clientId: request.clientId,
-    scope: role,
-    createdAt: ctx.now,
-    expiresAt: ctx.now + ctx.lifetimes.grant * 1000,
+    scope: tokenScope(role),
+    createdAt: deps.now,
+    expiresAt: deps.now + deps.lifetimes.grant * 1000,
     revokedAt: null,
   };
-  const mode = responseModeOf(request);
-  if (request.responseType === 'code') {
-    const code = newSecret();
-    await store.createGrantWithCode(grant, {
-      hash: hashSecret(code),
-      grantId: grant.id,
-      redirectUri: request.redirectUriSent ? request.redirectUri : null,
-      codeChallenge: request.codeChallenge ?? null,
-      expiresAt: ctx.now + ctx.lifetimes.code * 1000,
-      consumedAt: null,
-    });
-    return buildRedirect(request.redirectUri, { code, state: request.state, iss: ctx.issuer }, mode);
-  }
-  const accessToken = newSecret();
-  const expiresAt = ctx.now + ctx.lifetimes.accessToken * 1000;
-  await store.createGrantWithAccessToken(grant, {
-    hash: hashSecret(accessToken),
-    grantId: grant.id,
-    scope: role,
-    expiresAt,
-  });
+  const response = await handler.issue(request, grant, client, deps);
   return buildRedirect(
     request.redirectUri,
-    {
-      access_token: accessToken,
-      token_type: 'Bearer',
-      expires_in: ctx.lifetimes.accessToken,
-      scope: role,
-      state: request.state,
-      iss: ctx.issuer,
-    },
-    mode,
+    { ...response, state: request.state, iss: deps.issuer },
+    handler.responseMode,
   );
 }
 
 /** The person said no (RFC 6749 §4.1.2.1 access_denied). */
-export function denyAuthorization(request: AuthorizationRequest, issuer: string): string {
+export function denyAuthorization(
+  request: AuthorizationRequest,
+  issuer: string,
+  registry: ResponseTypeRegistry,
+): string {
   return errorRedirect(
     accessDenied('The person denied the request'),
-    { redirectUri: request.redirectUri, mode: responseModeOf(request), state: request.state },
+    { redirectUri: request.redirectUri, mode: modeOf(request, registry), state: request.state },
     issuer,
   );
 }

@@ -1,7 +1,7 @@
 /** The people who sign in: creation rules and password checks. */
 import { InvalidInputError } from './errors.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import { parseRole, ROLES, type Role } from './scope.js';
+import { parseRole, ROLES, type Role } from './role-scope.js';
 import { newId } from './tokens.js';
 import type { PersonRecord, Store } from '../store/store.js';
 

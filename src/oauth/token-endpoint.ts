@@ -1,22 +1,19 @@
 /**
  * The token endpoint (RFC 6749 §3.2, §5) as ordered, named steps: refuse repeated or
  * oversized parameters → look the grant type up → authenticate the client → check the
- * client may use it → let the grant handle it. The HTTP layer writes the result.
+ * client may use it → let the grant handle the parameters it declares. The HTTP layer writes the result.
  * An unknown grant type is refused before authentication: which grants exist is public
  * (metadata), and a client sending `grant_type=password` learns that first.
  */
 import { authenticateClient } from './client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
-import type { GrantDeps, GrantHandler, TokenResponse } from './grants/grant.js';
+import type { GrantDeps, GrantHandler } from './grants/grant.js';
+import type { TokenResponse } from './token-service.js';
 import { firstOversized, firstRepeated, single, type Params } from './params.js';
 import type { Store } from '../store/store.js';
 
+/** Built once at start-up (provider.ts) from the grants that are enabled: a disabled grant has no entry. */
 export type GrantRegistry = ReadonlyMap<string, GrantHandler>;
-
-/** Built once at start-up from the handlers that are enabled: a disabled grant has no entry. */
-export function grantRegistry(handlers: readonly GrantHandler[]): GrantRegistry {
-  return new Map(handlers.map((h) => [h.grantType, h]));
-}
 
 export interface TokenRequest {
   params: Params;
@@ -44,5 +41,10 @@ export async function handleTokenRequest(
   if (!client.grantTypes.includes(handler.grantType)) {
     throw unauthorizedClient(`This client is not allowed to use grant_type ${grantType}`);
   }
-  return handler.handle(request.params, client, deps);
+  return handler.handle(grantParameters(request.params, handler), client, deps);
+}
+
+/** Only the parameters a grant declares reach it: it cannot come to depend on others by accident. */
+export function grantParameters(params: Params, handler: Pick<GrantHandler, 'parameters'>): Params {
+  return new Map([...params].filter(([name]) => handler.parameters.includes(name)));
 }

@@ -39,6 +39,11 @@ function timePrefix(): string {
 
 const SECRET_FORMAT = /^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/;
 
+/** Whether `value` has the form of a secret made by `newSecret` (it may still be unknown). */
+export function isSecretFormat(value: string): boolean {
+  return SECRET_FORMAT.test(value);
+}
+
 /** A new secret: the time prefix and 256 random bits in base64url (55 characters). */
 export function newSecret(): string {
   return timePrefix() + randomBytesFromPool(32).toString('base64url');

@@ -29,7 +29,7 @@ import type {
   UseOnceResult,
 } from './store.js';
 import type { ClientsTable, Database, GrantsTable, PendingAuthorizationsTable, PeopleTable } from './schema.js';
-import type { Role } from '../oauth/scope.js';
+import type { Role } from '../oauth/role-scope.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -539,6 +539,10 @@ export class KyselyStore implements Store {
         .execute(),
     );
     return this.countSignInFailures(key, now, windowMs);
+  }
+
+  async recordSignInAttempt(key: string, now: number, windowMs: number): Promise<number> {
+    return this.recordSignInFailure(key, now, windowMs);
   }
 
   async countSignInFailures(key: string, now: number, windowMs: number): Promise<number> {

@@ -6,8 +6,6 @@
  * Times are milliseconds since the epoch. Secrets (codes, tokens, client secrets,
  * session ids) are stored only as hashes; callers pass hashes in.
  */
-import type { Role } from '../oauth/scope.js';
-
 export type GrantType = 'authorization_code' | 'refresh_token' | 'implicit';
 
 export interface ClientRecord {
@@ -16,7 +14,8 @@ export interface ClientRecord {
   /** SHA-256 of the client secret (hex); null for a public client. */
   secretHash: string | null;
   redirectUris: string[];
-  scopes: Role[];
+  /** Scope values the client is enabled for (role names in capitals). */
+  scopes: string[];
   grantTypes: GrantType[];
   /** A public client registered with `--pkce optional` (PKB's legacy flow) has false. */
   pkceRequired: boolean;
@@ -29,7 +28,7 @@ export interface PersonRecord {
   username: string;
   displayName: string;
   passwordHash: string;
-  roles: Role[];
+  roles: string[];
   createdAt: number;
   disabledAt: number | null;
 }
@@ -39,7 +38,8 @@ export interface GrantRecord {
   id: string;
   personId: string;
   clientId: string;
-  scope: Role;
+  /** Space-delimited (RFC 6749 §3.3). */
+  scope: string;
   createdAt: number;
   /** Absolute end of the session: no refresh token is honoured after it. */
   expiresAt: number;
@@ -59,14 +59,16 @@ export interface AuthorizationCodeRecord {
 export interface AccessTokenRecord {
   hash: string;
   grantId: string;
-  scope: Role;
+  /** Space-delimited (RFC 6749 §3.3). */
+  scope: string;
   expiresAt: number;
 }
 
 export interface RefreshTokenRecord {
   hash: string;
   grantId: string;
-  scope: Role;
+  /** Space-delimited (RFC 6749 §3.3). */
+  scope: string;
   expiresAt: number;
   retiredAt: number | null;
 }
@@ -189,6 +191,7 @@ export interface Store {
    * counting together do not lose counts.
    */
   recordSignInFailure(key: string, now: number, windowMs: number): Promise<number>;
+  recordSignInAttempt(key: string, now: number, windowMs: number): Promise<number>;
   /** Failed sign-ins under `key` in the current window (0 when it has passed). */
   countSignInFailures(key: string, now: number, windowMs: number): Promise<number>;
   clearSignInFailures(key: string): Promise<void>;

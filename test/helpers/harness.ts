@@ -13,7 +13,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
 import { addPerson } from '../../src/oauth/people.js';
-import { parseRole, ROLES } from '../../src/oauth/scope.js';
+import { parseRole, ROLES } from '../../src/oauth/role-scope.js';
 import { DEFAULT_LIFETIMES, newId, type Lifetimes } from '../../src/oauth/tokens.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openStore } from '../../src/store/open.js';

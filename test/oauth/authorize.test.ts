@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { buildRedirect, RedirectableError, validateAuthorizationRequest } from '../../src/oauth/authorize.js';
 import { OAuthError } from '../../src/oauth/errors.js';
 import { parseParams } from '../../src/oauth/params.js';
+import { defaultProvider } from '../../src/oauth/provider.js';
+import { DEFAULT_LIFETIMES } from '../../src/oauth/tokens.js';
 import type { ClientRecord } from '../../src/store/store.js';
 
 const base: ClientRecord = {
@@ -32,7 +34,11 @@ const long = 'x'.repeat(4097);
 
 async function outcome(query: string) {
   try {
-    const { request } = await validateAuthorizationRequest(parseParams(query), store);
+    const { request } = await validateAuthorizationRequest(
+      parseParams(query),
+      store,
+      defaultProvider(DEFAULT_LIFETIMES).responseTypes,
+    );
     return { ok: request };
   } catch (err) {
     if (err instanceof RedirectableError)

@@ -5,18 +5,19 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { validateAuthorizationRequest } from '../../oauth/authorize.js';
+import { authorizationEndpoint } from '../../oauth/endpoints.js';
 import { invalidRequest } from '../../oauth/errors.js';
-import { hashSecret, newSecret } from '../../oauth/tokens.js';
+import { startInteraction } from '../../oauth/interaction.js';
+import { hashSecret } from '../../oauth/tokens.js';
 import { browserBinding } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { issuerFor } from '../issuer.js';
 import { sendAuthorizationError, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
-
-export const AUTHORIZE_PATHS = ['/apiAuthorize.action', '/oauth2/authorize'] as const;
+import { interactionDeps } from './pending.js';
 
 export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  const { config, store } = ctx;
+  const { store } = ctx;
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
 
@@ -27,25 +28,16 @@ export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
       if (!params) {
         throw invalidRequest('The request body must be application/x-www-form-urlencoded', { redirectable: false });
       }
-      validated = await validateAuthorizationRequest(params, store);
+      validated = await validateAuthorizationRequest(params, store, ctx.provider.responseTypes);
     } catch (err) {
       return sendAuthorizationError(request, reply, err, issuerFor(ctx, request));
     }
-    const now = ctx.now();
-    const id = newSecret();
-    await store.createPendingAuthorization({
-      id,
-      clientId: validated.client.id,
-      request: JSON.stringify(validated.request),
-      browserHash: hashSecret(browserBinding(request, reply, ctx.cookies)),
-      personId: null,
-      createdAt: now,
-      expiresAt: now + config.lifetimes.pendingAuthorization * 1000,
-    });
+    const browserHash = hashSecret(browserBinding(request, reply, ctx.cookies));
+    const id = await startInteraction(interactionDeps(ctx), validated.request, browserHash);
     return reply.redirect(`/login?request=${encodeURIComponent(id)}`, 302);
   }
 
-  for (const url of AUTHORIZE_PATHS) {
+  for (const url of authorizationEndpoint.paths) {
     app.route({ method: ['GET', 'POST'], url, handler: authorize });
   }
 };

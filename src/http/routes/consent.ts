@@ -1,20 +1,22 @@
 /**
  * The consent page: names the client and the role in plain words; Allow issues the code
  * (or, for the implicit grant, the token) and Deny sends access_denied — both by a 303
- * to the redirect URI stored with the pending authorization.
+ * to the redirect URI stored with the pending authorization. What is shown and what an
+ * answer does are decided by oauth/interaction.ts.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { allowAuthorization, denyAuthorization } from '../../oauth/complete-authorization.js';
-import { parseRole, ROLE_LABELS, type Role } from '../../oauth/scope.js';
+import { decide, nextStep } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
+import { ROLE_LABELS, type Role } from '../../oauth/role-scope.js';
 import type { PersonRecord } from '../../store/store.js';
+import { sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { issuerFor } from '../issuer.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { consentPage } from '../views/consent.js';
 import { errorPage } from '../views/error.js';
-import { loadPending, loginUrl, rolesFor, signedInPerson, type PendingContext } from './pending.js';
+import { interactionDeps, loadPending, loginUrl, type PendingContext } from './pending.js';
 
 /** The signed-in person who started this sign-in, or undefined after redirecting to sign in. */
 async function consentingPerson(
@@ -23,21 +25,24 @@ async function consentingPerson(
   reply: FastifyReply,
   flow: PendingContext,
 ): Promise<{ person: PersonRecord; roles: Role[] } | undefined> {
-  const person = await signedInPerson(ctx, request);
-  if (!person || person.id !== flow.pending.personId) {
-    reply.redirect(loginUrl(flow.pending.id), 303);
+  const step = await nextStep(interactionDeps(ctx), flow, flow.client, sessionCookieValue(request));
+  if (step.show === 'login') {
+    reply.redirect(loginUrl(flow.pending.id, step.problem), 303);
     return undefined;
   }
-  const roles = rolesFor(person, flow);
-  if (roles.length === 0) {
-    reply.redirect(loginUrl(flow.pending.id, 'role'), 303);
-    return undefined;
-  }
-  return { person, roles };
+  return step;
 }
 
+const PROBLEM_PAGES = {
+  'choose-role': {
+    status: 400,
+    title: 'Choose a role',
+    message: 'Go back, choose one of the roles offered, and press Allow.',
+  },
+  'allow-or-deny': { status: 400, title: 'Allow or Deny', message: 'Go back and press Allow or Deny.' },
+} as const;
+
 export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  const { store, config } = ctx;
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
 
@@ -67,40 +72,28 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     const who = await consentingPerson(ctx, request, reply, flow);
     if (!who) return reply;
 
-    const decision = form.get('decision')?.[0];
-    const chosen = form.get('scope')?.[0];
-    const role = chosen !== undefined ? parseRole(chosen) : who.roles.length === 1 ? who.roles[0] : undefined;
-    if (decision !== 'deny' && (decision !== 'allow' || !role || !who.roles.includes(role))) {
-      return sendPage(
-        reply,
-        400,
-        errorPage(
-          decision === 'allow'
-            ? {
-                status: 400,
-                title: 'Choose a role',
-                message: 'Go back, choose one of the roles offered, and press Allow.',
-              }
-            : { status: 400, title: 'Allow or Deny', message: 'Go back and press Allow or Deny.' },
-        ),
-      );
+    const result = await decide(
+      {
+        ...interactionDeps(ctx),
+        store: ctx.store,
+        tokens: ctx.provider.tokens,
+        responseTypes: ctx.provider.responseTypes,
+        issuer: issuerFor(ctx, request),
+      },
+      flow,
+      flow.client,
+      who,
+      { decision: form.get('decision')?.[0], role: form.get('scope')?.[0] },
+    );
+    if (!result.done) {
+      // Completed meanwhile (a form posted twice): the page that says the sign-in is over.
+      if (result.problem === 'expired') return loadPending(ctx, request, reply, undefined).then(() => reply);
+      return sendPage(reply, 400, errorPage(PROBLEM_PAGES[result.problem]));
     }
-    // Taking the pending authorization is the claim: a form posted twice completes once.
-    const taken = await store.takePendingAuthorization(flow.pending.id, ctx.now());
-    if (!taken) return loadPending(ctx, request, reply, undefined).then(() => reply);
-
-    const location =
-      decision === 'deny'
-        ? denyAuthorization(flow.request, issuerFor(ctx, request))
-        : await allowAuthorization(flow.request, who.person, role as Role, store, {
-            issuer: issuerFor(ctx, request),
-            lifetimes: config.lifetimes,
-            now: ctx.now(),
-          });
     request.log.info(
-      { event: decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id },
+      { event: result.decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id },
       'consent',
     );
-    return reply.redirect(location, 303);
+    return reply.redirect(result.location, 303);
   });
 };

@@ -18,7 +18,7 @@ import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { firstRepeated } from '../../oauth/params.js';
-import { parseRole, ROLE_LABELS, ROLES, type Role } from '../../oauth/scope.js';
+import { parseRole, ROLE_LABELS, ROLES, rolesIn, type Role } from '../../oauth/role-scope.js';
 import type { ClientRecord, PersonRecord } from '../../store/store.js';
 import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from '../demo-fixtures.js';
 import type { RouteContext } from '../context.js';
@@ -299,12 +299,12 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         people: people.map((p) => ({
           username: p.username,
           name: p.displayName,
-          roles: p.roles.map((r) => ROLE_LABELS[r]),
+          roles: rolesIn(p.roles).map((r) => ROLE_LABELS[r]),
         })),
         password: DEMO_PASSWORD,
         scopes: [
           { value: '', label: 'No scope: pick the role on the consent page' },
-          ...client.scopes.map((r) => ({ value: r, label: `${r} (${ROLE_LABELS[r]})` })),
+          ...rolesIn(client.scopes).map((r) => ({ value: r, label: `${r} (${ROLE_LABELS[r]})` })),
         ],
         codeLifetime: config.lifetimes.code,
         accessTokenLifetime: config.lifetimes.accessToken,

@@ -1,6 +1,6 @@
 /** RFC 8414 metadata, liveness and readiness. */
 import type { FastifyPluginAsync } from 'fastify';
-import { serverMetadata } from '../../oauth/metadata.js';
+import { discoveryEndpoint } from '../../oauth/endpoints.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
 import { issuerFor } from '../issuer.js';
@@ -10,12 +10,12 @@ export const discoveryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
   // Rendered on first use per issuer: with `--port 0` the issuer is completed only after
   // listening, and a default loopback issuer has two names (issuer.ts).
   const metadata = new Map<string, string>();
-  enableCors(app, ['/.well-known/oauth-authorization-server'], ['GET']);
-  app.get('/.well-known/oauth-authorization-server', async (request, reply) => {
+  enableCors(app, discoveryEndpoint.paths, ['GET']);
+  app.get(discoveryEndpoint.paths[0] as string, async (request, reply) => {
     const issuer = issuerFor(ctx, request);
     let body = metadata.get(issuer);
     if (body === undefined) {
-      body = JSON.stringify(serverMetadata(issuer, ctx.grants));
+      body = JSON.stringify(ctx.provider.metadata(issuer));
       metadata.set(issuer, body);
     }
     return reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(body);

@@ -4,19 +4,16 @@
  * started it, and (for form posts) the CSRF token is right. Failures become a page.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthorizationRequest } from '../../oauth/authorize.js';
+import { findInteraction, interactionClient, type Interaction, type InteractionDeps } from '../../oauth/interaction.js';
 import { single, type Params } from '../../oauth/params.js';
-import { eligibleRoles, type Role } from '../../oauth/scope.js';
-import { hashSecret } from '../../oauth/tokens.js';
-import type { ClientRecord, PendingAuthorizationRecord, PersonRecord } from '../../store/store.js';
-import { BROWSER_COOKIE, csrfMatches, csrfToken, isSameBrowser, sessionCookieValue } from '../browser.js';
+import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
+import type { ClientRecord } from '../../store/store.js';
+import { BROWSER_COOKIE, csrfMatches, csrfToken, isSameBrowser } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { sendPage } from '../replies.js';
 import { errorPage } from '../views/error.js';
 
-export interface PendingContext {
-  pending: PendingAuthorizationRecord;
-  request: AuthorizationRequest;
+export interface PendingContext extends Interaction {
   client: ClientRecord;
   csrf: string;
 }
@@ -89,6 +86,11 @@ export function missingCookieCause(
   };
 }
 
+/** What the interaction module needs from a route: the store, lifetimes, the throttle and the time. */
+export function interactionDeps(ctx: RouteContext): InteractionDeps {
+  return { store: ctx.store, lifetimes: ctx.config.lifetimes, throttle: DEFAULT_THROTTLE, now: ctx.now() };
+}
+
 /**
  * The pending authorization named by `requestId`, or undefined after sending the page
  * that explains why the person cannot go on. With `form`, the CSRF token is checked too.
@@ -100,8 +102,9 @@ export async function loadPending(
   requestId: string | undefined,
   form?: Params,
 ): Promise<PendingContext | undefined> {
-  const pending = requestId ? await ctx.store.getPendingAuthorization(requestId, ctx.now()) : undefined;
-  if (!pending) {
+  const deps = interactionDeps(ctx);
+  const interaction = await findInteraction(deps, requestId);
+  if (!interaction) {
     return problemPage(
       reply,
       400,
@@ -109,6 +112,7 @@ export async function loadPending(
       'This sign-in link is no longer valid: it has expired or was already used. Go back to the app and start again.',
     );
   }
+  const { pending } = interaction;
   if (!isSameBrowser(request, pending.browserHash)) {
     const cause = missingCookieCause(ctx, request);
     request.log.warn(cause.facts, `sign-in cookie did not come back: ${cause.operator}`);
@@ -123,8 +127,8 @@ export async function loadPending(
       'The form could not be verified. Go back to the app and start again.',
     );
   }
-  const client = await ctx.store.getClient(pending.clientId);
-  if (!client || client.disabledAt !== null) {
+  const client = await interactionClient(deps, interaction);
+  if (!client) {
     return problemPage(
       reply,
       400,
@@ -132,20 +136,7 @@ export async function loadPending(
       'The app that sent you here is no longer registered.',
     );
   }
-  return { pending, request: JSON.parse(pending.request) as AuthorizationRequest, client, csrf };
-}
-
-/** The person signed in on this browser, if any. */
-export async function signedInPerson(ctx: RouteContext, request: FastifyRequest): Promise<PersonRecord | undefined> {
-  const value = sessionCookieValue(request);
-  if (!value) return undefined;
-  const session = await ctx.store.getSignInSession(hashSecret(value), ctx.now());
-  const person = session && (await ctx.store.getPerson(session.personId));
-  return person && person.disabledAt === null ? person : undefined;
-}
-
-export function rolesFor(person: PersonRecord, flow: PendingContext): Role[] {
-  return eligibleRoles(person.roles, flow.client.scopes, flow.request.role);
+  return { ...interaction, client, csrf };
 }
 
 export function loginUrl(requestId: string, error?: string): string {

@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { extractBearerToken, MissingToken, verifyAccessToken } from '../../oauth/bearer.js';
+import { resourceEndpoint } from '../../oauth/endpoints.js';
 import { asOAuthError } from '../../oauth/errors.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
@@ -27,17 +28,18 @@ function bearerChallenge(reply: FastifyReply, err: unknown): FastifyReply {
 }
 
 export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  enableCors(app, ['/api/v1/me'], ['GET']);
+  enableCors(app, resourceEndpoint.paths, ['GET']);
+  const [url] = resourceEndpoint.paths as [string];
   app.route({
     method: ['POST', 'PUT', 'DELETE', 'PATCH'],
-    url: '/api/v1/me',
+    url,
     handler: async (_request, reply) =>
       sendJson(reply.header('allow', 'GET'), 405, {
         error: 'invalid_request',
         error_description: 'This resource accepts only GET',
       }),
   });
-  app.get('/api/v1/me', async (request, reply) => {
+  app.get(url, async (request, reply) => {
     try {
       const token = extractBearerToken({
         authorization: request.headers.authorization,

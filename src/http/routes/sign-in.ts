@@ -4,22 +4,16 @@
  * no `next` URL: the way on comes only from the pending authorization on the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { authenticatePerson } from '../../oauth/people.js';
+import { endSession, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
-import {
-  DEFAULT_THROTTLE,
-  isSignInLocked,
-  noteSignInFailure,
-  noteSignInSuccess,
-} from '../../oauth/sign-in-throttle.js';
-import { ROLE_LABELS } from '../../oauth/scope.js';
-import { hashSecret, newSecret } from '../../oauth/tokens.js';
+import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
+import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { loginPage } from '../views/login.js';
-import { consentUrl, loadPending, loginUrl, rolesFor, type PendingContext } from './pending.js';
+import { consentUrl, interactionDeps, loadPending, loginUrl, type PendingContext } from './pending.js';
 
 function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
   if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
@@ -32,7 +26,9 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
   if (error === 'role') {
     const wanted = flow.request.role
       ? `the ${ROLE_LABELS[flow.request.role]} role`
-      : `one of the roles ${flow.client.name} accepts (${flow.client.scopes.map((r) => ROLE_LABELS[r]).join(', ')})`;
+      : `one of the roles ${flow.client.name} accepts (${rolesIn(flow.client.scopes)
+          .map((r) => ROLE_LABELS[r])
+          .join(', ')})`;
     return {
       kind: 'error',
       text: `That account does not hold ${wanted}, so it cannot be used with ${flow.client.name}. You may sign in as someone else.`,
@@ -42,7 +38,6 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
 }
 
 export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  const { store } = ctx;
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
 
@@ -65,38 +60,24 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
 
   app.post('/login', async (request, reply) => {
     const form = formParams(request) ?? new Map();
-    const requestId = form.get('request')?.[0];
-    const flow = await loadPending(ctx, request, reply, requestId, form);
+    const flow = await loadPending(ctx, request, reply, form.get('request')?.[0], form);
     if (!flow) return reply;
     const id = flow.pending.id;
-    const username = form.get('username')?.[0]?.trim() ?? '';
-    if (await isSignInLocked(store, username, ctx.now())) {
-      request.log.warn({ event: 'sign_in_locked' }, 'sign-in refused: too many failures for this username');
-      return reply.redirect(loginUrl(id, 'locked'), 303);
+    const credentials = {
+      username: form.get('username')?.[0]?.trim() ?? '',
+      password: form.get('password')?.[0] ?? '',
+    };
+    const result = await signIn(interactionDeps(ctx), flow, flow.client, credentials, sessionCookieValue(request));
+    if (!result.ok) {
+      if (result.problem === 'locked') {
+        request.log.warn({ event: 'sign_in_locked' }, 'sign-in refused: too many failures for this username');
+      } else if (result.problem === 'credentials') {
+        request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
+      }
+      return reply.redirect(loginUrl(id, result.problem), 303);
     }
-    const person = await authenticatePerson(store, username, form.get('password')?.[0] ?? '');
-    if (!person) {
-      await noteSignInFailure(store, username, ctx.now());
-      request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
-      return reply.redirect(loginUrl(id, 'credentials'), 303);
-    }
-    await noteSignInSuccess(store, username);
-    if (rolesFor(person, flow).length === 0) return reply.redirect(loginUrl(id, 'role'), 303);
-
-    // A new session on every sign-in (no session fixation); the old one ends.
-    const old = sessionCookieValue(request);
-    if (old) await store.deleteSignInSession(hashSecret(old));
-    const session = newSecret();
-    const now = ctx.now();
-    await store.createSignInSession({
-      hash: hashSecret(session),
-      personId: person.id,
-      createdAt: now,
-      expiresAt: now + ctx.config.lifetimes.signInSession * 1000,
-    });
-    await store.setPendingAuthorizationPerson(id, person.id);
-    setSessionCookie(reply, session, ctx.config.lifetimes.signInSession, ctx.cookies);
-    request.log.info({ event: 'signed_in', person: person.id }, 'signed in');
+    setSessionCookie(reply, result.session, ctx.config.lifetimes.signInSession, ctx.cookies);
+    request.log.info({ event: 'signed_in', person: result.person.id }, 'signed in');
     return reply.redirect(consentUrl(id), 303);
   });
 
@@ -105,8 +86,7 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     const form = formParams(request) ?? new Map();
     const flow = await loadPending(ctx, request, reply, single(form, 'request'), form);
     if (!flow) return reply;
-    const old = sessionCookieValue(request);
-    if (old) await store.deleteSignInSession(hashSecret(old));
+    await endSession(interactionDeps(ctx), sessionCookieValue(request));
     clearSessionCookie(reply, ctx.cookies);
     return reply.redirect(loginUrl(flow.pending.id), 303);
   });

@@ -4,13 +4,12 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidRequest } from '../../oauth/errors.js';
+import { tokenEndpoint } from '../../oauth/endpoints.js';
 import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
 import { sendJson, sendTokenError } from '../replies.js';
 import { formParams } from '../request-params.js';
-
-export const TOKEN_PATHS = ['/apiToken.action', '/oauth2/token'] as const;
 
 export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // Framework errors in this scope (body too large, unreadable body) are OAuth JSON too.
@@ -25,11 +24,15 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     try {
       const params = formParams(request);
       if (!params) throw invalidRequest('Content-Type must be application/x-www-form-urlencoded');
-      const response = await handleTokenRequest({ params, authorization: request.headers.authorization }, ctx.grants, {
-        store: ctx.store,
-        lifetimes: ctx.config.lifetimes,
-        now: ctx.now(),
-      });
+      const response = await handleTokenRequest(
+        { params, authorization: request.headers.authorization },
+        ctx.provider.grants,
+        {
+          store: ctx.store,
+          tokens: ctx.provider.tokens,
+          now: ctx.now(),
+        },
+      );
       return sendJson(reply, 200, response);
     } catch (err) {
       return sendTokenError(request, reply, err);
@@ -44,8 +47,8 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     });
   }
 
-  enableCors(app, TOKEN_PATHS, ['POST']);
-  for (const url of TOKEN_PATHS) {
+  enableCors(app, tokenEndpoint.paths, ['POST']);
+  for (const url of tokenEndpoint.paths) {
     app.post(url, token);
     app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: wrongMethod });
   }

@@ -6,7 +6,10 @@ import { invalidGrant, invalidRequest } from '../errors.js';
 import { single } from '../params.js';
 import { verifyVerifier } from '../pkce.js';
 import { hashSecret } from '../tokens.js';
-import { mintTokens, type GrantHandler } from './grant.js';
+import { refuseReplay, settleUseOnce, type GrantHandler } from './grant.js';
+
+const REPLAYED = 'The code has already been used; the tokens issued for it are revoked';
+const INVALID = 'The code is not valid';
 
 export const authorizationCodeGrant: GrantHandler = {
   grantType: 'authorization_code',
@@ -20,12 +23,9 @@ export const authorizationCodeGrant: GrantHandler = {
     const { store, now } = deps;
 
     const found = await store.findAuthorizationCode(hashSecret(code));
-    if (!found) throw invalidGrant('The code is not valid');
+    if (!found) throw invalidGrant(INVALID);
     const { code: record, grant } = found;
-    if (record.consumedAt !== null) {
-      await store.revokeGrant(grant.id, now);
-      throw invalidGrant('The code has already been used; the tokens issued for it are revoked');
-    }
+    if (record.consumedAt !== null) return refuseReplay(deps, grant.id, REPLAYED);
     if (grant.clientId !== client.id) throw invalidGrant('The code was issued to another client');
     if (record.expiresAt <= now) throw invalidGrant('The code has expired');
     if (grant.revokedAt !== null) throw invalidGrant('The authorization has been revoked');
@@ -40,13 +40,9 @@ export const authorizationCodeGrant: GrantHandler = {
     verifyVerifier(verifier, record.codeChallenge);
     if (record.codeChallenge === null && client.pkceRequired) throw invalidGrant('This client must use PKCE');
 
-    const minted = mintTokens(grant, grant.scope, client, deps);
+    const minted = deps.tokens.mint({ grant, scope: grant.scope, client, now, refresh: true });
     const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
-    if (outcome === 'replayed') {
-      await store.revokeGrant(grant.id, now);
-      throw invalidGrant('The code has already been used; the tokens issued for it are revoked');
-    }
-    if (outcome === 'missing') throw invalidGrant('The code is not valid');
+    await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });
     return minted.response;
   },
 };

@@ -1,14 +1,17 @@
 /**
  * RFC 6749 §6 refresh token grant with rotation (RFC 9700 §4.14.2): each use returns a
  * new refresh token and retires the old; presenting a retired one revokes the whole
- * grant (the family). `scope` may narrow, never widen — with one role per token that
- * means it may only name the role the token already has.
+ * grant (the family). `scope` may narrow, never widen, and never changes the role
+ * (role-scope.ts).
  */
-import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
+import { invalidGrant, invalidRequest } from '../errors.js';
 import { single } from '../params.js';
-import { parseRole } from '../scope.js';
+import { narrowedScope } from '../role-scope.js';
 import { hashSecret } from '../tokens.js';
-import { mintTokens, type GrantHandler } from './grant.js';
+import { refuseReplay, settleUseOnce, type GrantHandler } from './grant.js';
+
+const REPLAYED = 'The refresh token has already been used; the authorization is revoked';
+const INVALID = 'The refresh token is not valid';
 
 export const refreshTokenGrant: GrantHandler = {
   grantType: 'refresh_token',
@@ -21,30 +24,18 @@ export const refreshTokenGrant: GrantHandler = {
     const { store, now } = deps;
 
     const found = await store.findRefreshToken(hashSecret(token));
-    if (!found || found.grant.clientId !== client.id) throw invalidGrant('The refresh token is not valid');
+    if (!found || found.grant.clientId !== client.id) throw invalidGrant(INVALID);
     const { token: record, grant } = found;
-    if (record.retiredAt !== null) {
-      await store.revokeGrant(grant.id, now);
-      throw invalidGrant('The refresh token has already been used; the authorization is revoked');
-    }
+    if (record.retiredAt !== null) return refuseReplay(deps, grant.id, REPLAYED);
     if (grant.revokedAt !== null) throw invalidGrant('The authorization has been revoked');
     if (grant.expiresAt <= now || record.expiresAt <= now) {
       throw invalidGrant('The authorization session has expired: ask the person to sign in again');
     }
-    if (scope !== undefined) {
-      const roles = scope.split(' ').filter((s) => s !== '');
-      if (roles.some((r) => parseRole(r) !== record.scope)) {
-        throw invalidScope(`The scope may only narrow: this refresh token carries ${record.scope}`);
-      }
-    }
+    const granted = narrowedScope(scope, record.scope);
 
-    const minted = mintTokens(grant, record.scope, client, deps);
+    const minted = deps.tokens.mint({ grant, scope: granted, client, now, refresh: true, refreshScope: record.scope });
     const outcome = await store.rotateRefreshToken(record.hash, now, minted.access, minted.refresh);
-    if (outcome === 'replayed') {
-      await store.revokeGrant(grant.id, now);
-      throw invalidGrant('The refresh token has already been used; the authorization is revoked');
-    }
-    if (outcome === 'missing') throw invalidGrant('The refresh token is not valid');
+    await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });
     return minted.response;
   },
 };

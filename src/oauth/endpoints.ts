@@ -1,0 +1,44 @@
+/**
+ * The endpoints this server can have, each with its paths and the metadata lines it
+ * contributes (RFC 8414 §2). PKB's paths come first: they are what its clients call and
+ * what the metadata advertises; the `/oauth2/…` aliases follow common practice.
+ */
+import { CLIENT_AUTH_METHODS } from './client-auth.js';
+
+export type EndpointName = 'authorization' | 'token' | 'resource' | 'discovery';
+
+export interface Endpoint {
+  name: EndpointName;
+  /** The paths it answers at; the first is the one metadata names. */
+  paths: readonly string[];
+  metadata?(issuer: string): Record<string, unknown>;
+}
+
+/** RFC 6749 §3.1; RFC 9207 (every authorization response carries `iss`). */
+export const authorizationEndpoint: Endpoint = {
+  name: 'authorization',
+  paths: ['/apiAuthorize.action', '/oauth2/authorize'],
+  metadata: (issuer) => ({
+    authorization_endpoint: `${issuer}/apiAuthorize.action`,
+    authorization_response_iss_parameter_supported: true,
+  }),
+};
+
+/** RFC 6749 §3.2, with the client authentication methods of §2.3 (client-auth.ts). */
+export const tokenEndpoint: Endpoint = {
+  name: 'token',
+  paths: ['/apiToken.action', '/oauth2/token'],
+  metadata: (issuer) => ({
+    token_endpoint: `${issuer}/apiToken.action`,
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+  }),
+};
+
+/** The sample protected resource (RFC 6750). */
+export const resourceEndpoint: Endpoint = { name: 'resource', paths: ['/api/v1/me'] };
+
+/** RFC 8414 §3: the metadata document itself. */
+export const discoveryEndpoint: Endpoint = {
+  name: 'discovery',
+  paths: ['/.well-known/oauth-authorization-server'],
+};

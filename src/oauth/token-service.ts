@@ -1,0 +1,96 @@
+/**
+ * Issuing tokens (RFC 6749 §5.1 for the token endpoint, §4.2.2 for the implicit grant):
+ * every path that hands out an access token mints it here, so that every grant answers
+ * alike. How an access token looks is a strategy (`AccessTokenFormat`): opaque — a
+ * random secret kept only as its hash — today; a signed JWT (RFC 9068) plugs in beside it.
+ */
+import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord } from '../store/store.js';
+import { hashSecret, newSecret, type Lifetimes } from './tokens.js';
+
+/** RFC 6749 §5.1 (and PKB's token response). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  /** Space-delimited (RFC 6749 §3.3). */
+  scope: string;
+}
+
+/** What an access token is made of, and what the store keeps of it. */
+export interface AccessTokenFormat {
+  /** The token as the client receives it, and the hash the store looks it up by. */
+  issue(input: { grant: GrantRecord; scope: string; client: ClientRecord; now: number; expiresAt: number }): {
+    token: string;
+    hash: string;
+  };
+}
+
+/** Opaque access tokens: 256 random bits, stored only as a hash (tokens.ts). */
+export const opaqueAccessTokens: AccessTokenFormat = {
+  issue() {
+    const token = newSecret();
+    return { token, hash: hashSecret(token) };
+  },
+};
+
+export interface MintedTokens {
+  access: AccessTokenRecord;
+  refresh: RefreshTokenRecord | null;
+  response: TokenResponse;
+}
+
+export interface MintRequest {
+  grant: GrantRecord;
+  scope: string;
+  client: ClientRecord;
+  now: number;
+  /** Whether a refresh token may be issued with it (never for the implicit grant, RFC 6749 §4.2.2). */
+  refresh: boolean;
+  /**
+   * The new refresh token's scope when it differs from the access token's: a refresh
+   * request that narrows the scope keeps the refresh token's own (RFC 6749 §6).
+   */
+  refreshScope?: string;
+}
+
+export interface TokenService {
+  /** New tokens for a grant; nothing is stored here — the caller stores them with its own write. */
+  mint(request: MintRequest): MintedTokens;
+}
+
+/**
+ * The token service. A refresh token is issued when asked for, the client may refresh and
+ * the authorization session (the grant) still has time left: refresh tokens never outlive
+ * it. The access token keeps its full lifetime: the end of the session stops refreshing,
+ * as PKB describes, not the tokens already issued.
+ */
+export function tokenService(lifetimes: Pick<Lifetimes, 'accessToken'>, format: AccessTokenFormat): TokenService {
+  return {
+    mint({ grant, scope, client, now, refresh: mayRefresh, refreshScope = scope }) {
+      const expiresAt = now + lifetimes.accessToken * 1000;
+      const issued = format.issue({ grant, scope, client, now, expiresAt });
+      const access: AccessTokenRecord = { hash: issued.hash, grantId: grant.id, scope, expiresAt };
+      const response: TokenResponse = {
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: lifetimes.accessToken,
+        scope,
+      };
+      if (!mayRefresh || !client.grantTypes.includes('refresh_token') || grant.expiresAt <= now) {
+        return { access, refresh: null, response };
+      }
+      const refreshToken = newSecret();
+      const refresh: RefreshTokenRecord = {
+        hash: hashSecret(refreshToken),
+        grantId: grant.id,
+        scope: refreshScope,
+        expiresAt: grant.expiresAt,
+        retiredAt: null,
+      };
+      // The field order of PKB's documented response.
+      const { scope: _scope, ...rest } = response;
+      return { access, refresh, response: { ...rest, refresh_token: refreshToken, scope } };
+    },
+  };
+}
