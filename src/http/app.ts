@@ -8,7 +8,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { EndpointName } from '../oauth/endpoints.js';
 import { parseParams } from '../oauth/params.js';
-import { defaultProvider } from '../oauth/provider.js';
+import { defaultProvider, type Provider } from '../oauth/provider.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { AppConfig, RouteContext } from './context.js';
@@ -38,6 +38,8 @@ export interface BuildOptions {
    * `request.protocol` and `request.host` (Fastify's `trustProxy`); default none.
    */
   trustProxy?: TrustProxy;
+  /** What the protocol has (oauth/provider.ts); default `defaultProvider`. */
+  provider?: Provider;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
   const ctx: RouteContext = {
     config,
     store,
-    provider: defaultProvider(config.lifetimes),
+    provider: options.provider ?? defaultProvider(config.lifetimes),
     cookies: { secure: config.issuer.startsWith('https:') },
     now: options.now ?? Date.now,
   };

@@ -13,6 +13,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
 import { addPerson } from '../../src/oauth/people.js';
+import type { Provider } from '../../src/oauth/provider.js';
 import { parseRole, ROLES } from '../../src/oauth/role-scope.js';
 import { DEFAULT_LIFETIMES, newId, type Lifetimes } from '../../src/oauth/tokens.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
@@ -82,7 +83,14 @@ export interface TestApp {
 }
 
 export async function testApp(
-  options: { demo?: boolean; lifetimes?: Partial<Lifetimes>; issuer?: string; issuerAliases?: string[] } = {},
+  options: {
+    demo?: boolean;
+    lifetimes?: Partial<Lifetimes>;
+    issuer?: string;
+    issuerAliases?: string[];
+    /** What the protocol has; default the server's own (oauth/provider.ts). */
+    provider?: (lifetimes: Lifetimes) => Provider;
+  } = {},
 ): Promise<TestApp> {
   const { store, cleanup } = await tempStore();
   const config: AppConfig = {
@@ -93,7 +101,10 @@ export async function testApp(
     ...(options.issuerAliases && { issuerAliases: options.issuerAliases }),
   };
   let offset = 0;
-  const app = await buildApp(config, store, { now: () => Date.now() + offset });
+  const app = await buildApp(config, store, {
+    now: () => Date.now() + offset,
+    ...(options.provider && { provider: options.provider(config.lifetimes) }),
+  });
   return {
     app,
     store,
@@ -157,6 +168,10 @@ export class CookieJar {
 
   header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  get(name: string): string | undefined {
+    return this.cookies.get(name);
   }
 }
 

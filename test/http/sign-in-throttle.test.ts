@@ -68,4 +68,36 @@ describe('sign-in throttle', () => {
     for (let i = 0; i < DEFAULT_THROTTLE.failures - 1; i++) await attempt('alice', 'wrong password');
     expect((await attempt('alice', PASSWORD)).location).toMatch(/^\/consent\?/);
   });
+
+  /** Opens `n` sign-ins first, then posts them all at once: a burst of parallel guesses. */
+  async function burst(passwords: string[]) {
+    const logins = [];
+    for (let i = 0; i < passwords.length; i++)
+      logins.push(await openLogin(t.app, { response_type: 'code', client_id: clientId }));
+    const answers = await Promise.all(
+      logins.map((login, i) =>
+        postPage(
+          t.app,
+          '/login',
+          { request: login.request, csrf: login.csrf, username: 'alice', password: passwords[i] },
+          login.jar,
+        ),
+      ),
+    );
+    return answers.map((res) => String(res.headers.location));
+  }
+
+  it('counts each attempt before its password is checked: of a parallel burst only the limit is checked', async () => {
+    const locations = await burst(Array.from({ length: 60 }, () => 'wrong password'));
+    expect(locations.filter((l) => l.endsWith('error=credentials'))).toHaveLength(DEFAULT_THROTTLE.failures);
+    expect(locations.filter((l) => l.endsWith('error=locked'))).toHaveLength(60 - DEFAULT_THROTTLE.failures);
+    expect((await attempt('alice', PASSWORD)).location).toMatch(/error=locked$/);
+  });
+
+  it('does not let the right password through late in a burst of guesses', async () => {
+    const passwords = Array.from({ length: 40 }, (_, i) => (i === 34 ? PASSWORD : 'wrong password'));
+    const locations = await burst(passwords);
+    expect(locations.some((l) => l.startsWith('/consent'))).toBe(false);
+    expect((await attempt('alice', PASSWORD)).location).toMatch(/error=locked$/);
+  });
 });
