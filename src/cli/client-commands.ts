@@ -1,7 +1,14 @@
 /** `tessera client add|list|show|remove|rotate-secret` (SPEC §2): manage OAuth clients. */
 import type { Command } from 'commander';
-import { describeClient, pkceWarning, registerClient, rotateClientSecret } from '../oauth/clients.js';
-import { InvalidInputError } from '../oauth/errors.js';
+import {
+  describeClient,
+  getClient,
+  listClients as listAllClients,
+  pkceWarning,
+  registerClient,
+  removeClient as removeOneClient,
+  rotateClientSecret,
+} from '../services/clients.js';
 import type { ClientRecord } from '../store/store.js';
 import {
   collect,
@@ -29,10 +36,6 @@ interface AddOptions extends DbOptions {
   grant?: string[];
   public?: boolean;
   pkce?: string;
-}
-
-function noClient(id: string): InvalidInputError {
-  return new InvalidInputError(`no client '${id}'`);
 }
 
 /** describeClient, plus `warning` when the client is a public one admitted without PKCE. */
@@ -105,7 +108,7 @@ async function addClient(options: AddOptions): Promise<void> {
 }
 
 async function listClients(options: DbOptions): Promise<void> {
-  const clients = await withStore(options.db, (store) => store.listClients());
+  const clients = await withStore(options.db, listAllClients);
   printList(clients, {
     json: options.json,
     empty: 'no clients',
@@ -122,16 +125,14 @@ async function listClients(options: DbOptions): Promise<void> {
 }
 
 async function showClient(id: string, options: DbOptions): Promise<void> {
-  const client = await withStore(options.db, (store) => store.getClient(id));
-  if (!client) throw noClient(id);
+  const client = await withStore(options.db, (store) => getClient(store, id));
   if (options.json) printJson(clientJson(client));
   else printLines(...formatFields(clientFields(client)));
   warnIfWeak(client);
 }
 
 async function removeClient(id: string, options: DbOptions): Promise<void> {
-  const removed = await withStore(options.db, (store) => store.removeClient(id));
-  if (!removed) throw noClient(id);
+  await withStore(options.db, (store) => removeOneClient(store, id));
   if (options.json) printJson({ client_id: id, removed: true });
   else printLines(`removed client '${id}' and every token issued to it`);
 }

@@ -9,7 +9,7 @@
  * - 1: an unexpected internal failure (still one line, never a stack trace).
  */
 import { CommanderError, Option, type Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
+import { InvalidInputError } from '../services/errors.js';
 import { DEFAULT_DB_URL, openStore, StoreOpenError } from '../store/open.js';
 
 export type OpenedStore = Awaited<ReturnType<typeof openStore>>;
@@ -115,7 +115,7 @@ export interface PasswordOptions {
 /**
  * The password from `--password P` or `--password-stdin` (all of stdin, minus ONE
  * trailing newline, `\n` or `\r\n`); exactly one of the two must be given. Does not
- * judge the password itself: oauth/people.ts `checkPassword` does.
+ * judge the password itself: services/people.ts `checkPassword` does.
  */
 export async function readPassword(options: PasswordOptions, stdin?: NodeJS.ReadableStream): Promise<string> {
   if (options.password !== undefined && options.passwordStdin) {

@@ -5,7 +5,7 @@
  * `serve`: `--sweep-interval` and the logging of each sweep.
  */
 import { Option, type Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
+import { InvalidInputError } from '../services/errors.js';
 import { DEFAULT_THROTTLE } from '../oauth/sign-in-throttle.js';
 import { startSweeper, type Sweeper } from '../store/sweeper.js';
 import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';

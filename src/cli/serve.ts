@@ -9,15 +9,14 @@
 import type { AddressInfo } from 'node:net';
 import { Option, type Command } from 'commander';
 import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
+import { demoBanner, seedDemo } from '../demo/seed.js';
 import type { AppConfig } from '../http/context.js';
 import { loopbackIssuers } from '../http/issuer.js';
-import { InvalidInputError } from '../oauth/errors.js';
-import { newSecret } from '../oauth/tokens.js';
+import { cookieSecret } from '../services/cookie-secret.js';
+import { InvalidInputError } from '../services/errors.js';
 import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
-import type { Store } from '../store/store.js';
 import { dbOption, exitWithError } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
-import { demoBanner, seedDemo } from './demo-seed.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
 interface ServeOptions {
@@ -32,16 +31,6 @@ interface ServeOptions {
   dbPoolSize: string;
   dbWait: string;
   sweepInterval: string;
-}
-
-/** The secret that signs cookies: TESSERA_SECRET, else one generated once and kept in the database. */
-async function cookieSecret(store: Store): Promise<string> {
-  const configured = process.env.TESSERA_SECRET;
-  if (configured !== undefined) {
-    if (configured.length < 32) throw new InvalidInputError('TESSERA_SECRET must be at least 32 characters');
-    return configured;
-  }
-  return store.putSettingIfAbsent('cookie_secret', newSecret());
 }
 
 async function serve(options: ServeOptions): Promise<void> {
@@ -70,7 +59,7 @@ async function serve(options: ServeOptions): Promise<void> {
     async () => {
       const opened = await openStore(options.db, { poolSize });
       try {
-        return { store: opened, secret: await cookieSecret(opened) };
+        return { store: opened, secret: await cookieSecret(opened, process.env.TESSERA_SECRET) };
       } catch (err) {
         await opened.close().catch(() => undefined);
         throw err;

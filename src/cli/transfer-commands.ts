@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
+import { InvalidInputError } from '../services/errors.js';
 import { parseDatabaseUrl } from '../store/open.js';
 import {
   countRows,

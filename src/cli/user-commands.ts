@@ -3,9 +3,9 @@
  * people who sign in. Never prints a password or a password hash.
  */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
+import { InvalidInputError } from '../services/errors.js';
 import { hashPassword } from '../oauth/passwords.js';
-import { addPerson, checkPassword, describePerson } from '../oauth/people.js';
+import { addPerson, checkPassword, describePerson } from '../services/people.js';
 import type { PersonRecord } from '../store/store.js';
 import {
   addPasswordOptions,

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, readPassword } from '../../src/cli/common.js';
-import { InvalidInputError } from '../../src/oauth/errors.js';
+import { InvalidInputError } from '../../src/services/errors.js';
 import { verifyPassword } from '../../src/oauth/passwords.js';
 import { openStore, StoreOpenError } from '../../src/store/open.js';
 

@@ -4,7 +4,7 @@
  * no `next` URL: the way on comes only from the pending authorization on the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { authenticatePerson } from '../../oauth/people.js';
+import { authenticatePerson } from '../../oauth/authenticate.js';
 import { single } from '../../oauth/params.js';
 import {
   DEFAULT_THROTTLE,

@@ -1,8 +1,8 @@
 /** The people who sign in: creation rules and password checks. */
+import { hashPassword } from '../oauth/passwords.js';
+import { parseRole, ROLES, type Role } from '../oauth/scope.js';
+import { newId } from '../oauth/tokens.js';
 import { InvalidInputError } from './errors.js';
-import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import { parseRole, ROLES, type Role } from './scope.js';
-import { newId } from './tokens.js';
 import type { PersonRecord, Store } from '../store/store.js';
 
 export interface NewPerson {
@@ -61,21 +61,6 @@ export async function addPerson(
   };
   if (!(await store.createPerson(person))) throw new InvalidInputError(`user '${username}' already exists`);
   return person;
-}
-
-/**
- * The person with this username and password, or undefined. Unknown usernames, wrong
- * passwords and disabled people look and take the same, so the answer says nothing
- * about which usernames exist.
- */
-export async function authenticatePerson(
-  store: Pick<Store, 'getPersonByUsername'>,
-  username: string,
-  password: string,
-): Promise<PersonRecord | undefined> {
-  const person = username.length <= 100 ? await store.getPersonByUsername(username) : undefined;
-  const ok = await verifyPassword(password.slice(0, 1024), person?.passwordHash ?? (await decoyPasswordHash()));
-  return ok && person && person.disabledAt === null ? person : undefined;
 }
 
 export function describePerson(person: PersonRecord): Record<string, unknown> {
