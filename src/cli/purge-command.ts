@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { InvalidInputError } from '../services/errors.js';
-import { DEFAULT_THROTTLE } from '../oauth/sign-in-throttle.js';
+import { purgeAll, purgedTotal, SIGN_IN_FAILURE_WINDOW_MS } from '../services/purge.js';
 import { startSweeper, type Sweeper } from '../store/sweeper.js';
 import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';
 import { dbOption, formatFields, jsonOption, printJson, printLines, withStore } from './common.js';
@@ -16,9 +16,6 @@ export const MAX_BATCH_SIZE = 100_000;
 /** Seconds between sweeps in `serve` (on average: each wait is jittered). */
 export const DEFAULT_SWEEP_INTERVAL = 60;
 export const MAX_SWEEP_INTERVAL = 24 * 3600;
-
-/** What the purge passes to the store: the sign-in throttle's window, from the protocol layer. */
-export const SIGN_IN_FAILURE_WINDOW_MS = DEFAULT_THROTTLE.windowSeconds * 1000;
 
 const LABELS: Record<keyof PurgeCounts, string> = {
   pending_authorizations: 'pending authorizations',
@@ -64,26 +61,6 @@ export function sweepIntervalOption(): Option {
     .default(String(DEFAULT_SWEEP_INTERVAL));
 }
 
-function emptyCounts(): PurgeCounts {
-  return Object.fromEntries(PURGE_KINDS.map((kind) => [kind, 0])) as unknown as PurgeCounts;
-}
-
-const total = (counts: PurgeCounts) => PURGE_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
-
-/** Purges until a whole pass finds nothing; returns what it deleted in all. */
-export async function purgeAll(
-  store: Pick<Store, 'purgeExpired'>,
-  batchSize: number,
-  now: () => number = Date.now,
-): Promise<PurgeCounts> {
-  const counts = emptyCounts();
-  for (;;) {
-    const pass = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS });
-    for (const kind of PURGE_KINDS) counts[kind] += pass[kind];
-    if (total(pass) === 0) return counts;
-  }
-}
-
 /** The part of a pino logger the sweep uses. */
 export interface SweepLogger {
   debug(details: object, message: string): void;
@@ -102,7 +79,7 @@ export function startServeSweeper(
     batchSize: DEFAULT_BATCH_SIZE,
     signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS,
     onResult: (counts) => {
-      if (total(counts) > 0) logger.debug({ purged: counts }, 'swept expired data');
+      if (purgedTotal(counts) > 0) logger.debug({ purged: counts }, 'swept expired data');
     },
     onError: (err) => logger.warn({ err }, 'sweeping expired data failed; trying again at the next sweep'),
   });

@@ -3,9 +3,16 @@
  * people who sign in. Never prints a password or a password hash.
  */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../services/errors.js';
-import { hashPassword } from '../oauth/passwords.js';
-import { addPerson, checkPassword, describePerson } from '../services/people.js';
+import {
+  addPerson,
+  checkPassword,
+  describePerson,
+  getPerson,
+  listPeople,
+  removePerson,
+  setPassword as setPersonPassword,
+  setPersonDisabled,
+} from '../services/people.js';
 import type { PersonRecord } from '../store/store.js';
 import {
   addPasswordOptions,
@@ -19,7 +26,6 @@ import {
   readPassword,
   requireSubcommand,
   withStore,
-  type OpenedStore,
   type PasswordOptions,
 } from './common.js';
 
@@ -35,16 +41,6 @@ interface AddOptions extends DbOptions, PasswordOptions {
 }
 
 type SetPasswordOptions = DbOptions & PasswordOptions;
-
-function noUser(username: string): InvalidInputError {
-  return new InvalidInputError(`no user '${username}'`);
-}
-
-async function findPerson(store: OpenedStore, username: string): Promise<PersonRecord> {
-  const person = await store.getPersonByUsername(username);
-  if (!person) throw noUser(username);
-  return person;
-}
 
 function personFields(person: PersonRecord): Array<[string, string]> {
   return [
@@ -75,7 +71,7 @@ async function addUser(options: AddOptions): Promise<void> {
 }
 
 async function listUsers(options: DbOptions): Promise<void> {
-  const people = await withStore(options.db, (store) => store.listPeople());
+  const people = await withStore(options.db, listPeople);
   printList(people, {
     json: options.json,
     empty: 'no users',
@@ -86,36 +82,28 @@ async function listUsers(options: DbOptions): Promise<void> {
 }
 
 async function showUser(username: string, options: DbOptions): Promise<void> {
-  const person = await withStore(options.db, (store) => findPerson(store, username));
+  const person = await withStore(options.db, (store) => getPerson(store, username));
   if (options.json) printJson(describePerson(person));
   else printLines(...formatFields(personFields(person)));
 }
 
 async function removeUser(username: string, options: DbOptions): Promise<void> {
-  const removed = await withStore(options.db, (store) => store.removePerson(username));
-  if (!removed) throw noUser(username);
+  await withStore(options.db, (store) => removePerson(store, username));
   if (options.json) printJson({ username, removed: true });
   else printLines(`removed user '${username}', their sign-in sessions and every token issued to them`);
 }
 
 async function setPassword(username: string, options: SetPasswordOptions): Promise<void> {
+  // Checked before the database is opened, as every other argument is.
   const password = checkPassword(await readPassword(options));
-  const person = await withStore(options.db, async (store) => {
-    await findPerson(store, username);
-    if (!(await store.setPassword(username, await hashPassword(password)))) throw noUser(username);
-    return findPerson(store, username);
-  });
+  const person = await withStore(options.db, (store) => setPersonPassword(store, username, password));
   printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`);
 }
 
 async function setDisabled(username: string, disable: boolean, options: DbOptions): Promise<void> {
-  const { person, changed } = await withStore(options.db, async (store) => {
-    const before = await findPerson(store, username);
-    // Disabling twice keeps the first time; enabling an enabled person changes nothing.
-    if ((before.disabledAt !== null) === disable) return { person: before, changed: false };
-    if (!(await store.setPersonDisabled(username, disable ? Date.now() : null))) throw noUser(username);
-    return { person: await findPerson(store, username), changed: true };
-  });
+  const { person, changed } = await withStore(options.db, (store) =>
+    setPersonDisabled(store, username, disable, Date.now()),
+  );
   const headline = disable
     ? changed
       ? `disabled user '${username}': their sign-in sessions ended and their tokens were revoked`

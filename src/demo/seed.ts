@@ -4,7 +4,7 @@
  * follows the issuer, so it is re-registered when the issuer changes.
  */
 import { findClient, registerClient, removeClient } from '../services/clients.js';
-import { addPerson } from '../services/people.js';
+import { addPerson, findPerson } from '../services/people.js';
 import type { Store } from '../store/store.js';
 import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from './fixtures.js';
 
@@ -20,7 +20,7 @@ export async function seedDemo(store: Store, issuer: string, now: number): Promi
     await registerClient(store, { id: DEMO_CLIENT_ID, name: 'Tessera Demo App', redirectUris, public: true }, now);
   }
   for (const person of DEMO_PEOPLE) {
-    if (await store.getPersonByUsername(person.username)) continue;
+    if (await findPerson(store, person.username)) continue;
     await addPerson(
       store,
       { username: person.username, password: DEMO_PASSWORD, roles: [...person.roles], name: person.name },

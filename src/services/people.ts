@@ -1,4 +1,9 @@
-/** The people who sign in: creation rules and password checks. */
+/**
+ * What an operator does with the people who sign in: the rules for creating them and
+ * for their passwords, looking them up, changing a password, disabling, enabling and
+ * removing. Used by `tessera user …` and by the demo's seeding; an unknown username or a
+ * broken rule is an InvalidInputError. The sign-in check itself is oauth/authenticate.ts.
+ */
 import { hashPassword } from '../oauth/passwords.js';
 import { parseRole, ROLES, type Role } from '../oauth/scope.js';
 import { newId } from '../oauth/tokens.js';
@@ -72,4 +77,62 @@ export function describePerson(person: PersonRecord): Record<string, unknown> {
     disabled: person.disabledAt !== null,
     created_at: new Date(person.createdAt).toISOString(),
   };
+}
+
+function noUser(username: string): InvalidInputError {
+  return new InvalidInputError(`no user '${username}'`);
+}
+
+/** Everyone. */
+export function listPeople(store: Pick<Store, 'listPeople'>): Promise<PersonRecord[]> {
+  return store.listPeople();
+}
+
+/** The person with this username, or undefined. */
+export function findPerson(
+  store: Pick<Store, 'getPersonByUsername'>,
+  username: string,
+): Promise<PersonRecord | undefined> {
+  return store.getPersonByUsername(username);
+}
+
+/** The person with this username; an unknown username is an InvalidInputError. */
+export async function getPerson(store: Pick<Store, 'getPersonByUsername'>, username: string): Promise<PersonRecord> {
+  const person = await store.getPersonByUsername(username);
+  if (!person) throw noUser(username);
+  return person;
+}
+
+/** Removes a person, their sign-in sessions and every token issued to them. */
+export async function removePerson(store: Pick<Store, 'removePerson'>, username: string): Promise<void> {
+  if (!(await store.removePerson(username))) throw noUser(username);
+}
+
+/** Sets a person's password (checked first; the store ends their sign-in sessions); returns them as they are now. */
+export async function setPassword(
+  store: Pick<Store, 'getPersonByUsername' | 'setPassword'>,
+  username: string,
+  password: string,
+): Promise<PersonRecord> {
+  const checked = checkPassword(password);
+  await getPerson(store, username);
+  if (!(await store.setPassword(username, await hashPassword(checked)))) throw noUser(username);
+  return getPerson(store, username);
+}
+
+/**
+ * Disables (`disable`) or enables a person; returns them as they are now and whether
+ * anything changed. Disabling twice keeps the first time; enabling an enabled person
+ * changes nothing.
+ */
+export async function setPersonDisabled(
+  store: Pick<Store, 'getPersonByUsername' | 'setPersonDisabled'>,
+  username: string,
+  disable: boolean,
+  now: number,
+): Promise<{ person: PersonRecord; changed: boolean }> {
+  const before = await getPerson(store, username);
+  if ((before.disabledAt !== null) === disable) return { person: before, changed: false };
+  if (!(await store.setPersonDisabled(username, disable ? now : null))) throw noUser(username);
+  return { person: await getPerson(store, username), changed: true };
 }
