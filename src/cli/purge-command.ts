@@ -9,7 +9,7 @@ import { InvalidInputError } from '../services/errors.js';
 import { purgeAll, purgedTotal, SIGN_IN_FAILURE_WINDOW_MS } from '../services/purge.js';
 import { startSweeper, type Sweeper } from '../store/sweeper.js';
 import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';
-import { dbOption, formatFields, jsonOption, printJson, printLines, withStore } from './common.js';
+import { dbOption, formatFields, jsonOption, printJson, printLines, withStore, type CliIo } from './common.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
 export const MAX_BATCH_SIZE = 100_000;
@@ -91,14 +91,18 @@ interface PurgeCommandOptions {
   json?: boolean;
 }
 
-async function purge(options: PurgeCommandOptions): Promise<void> {
+async function purge(options: PurgeCommandOptions, io: CliIo): Promise<void> {
   const batchSize = parseBatchSize(options.batchSize);
   const counts = await withStore(options.db, (store) => purgeAll(store, batchSize));
-  if (options.json) printJson(counts);
-  else printLines(...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])));
+  if (options.json) printJson(io.stdout, counts);
+  else
+    printLines(
+      io.stdout,
+      ...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])),
+    );
 }
 
-export function registerPurgeCommand(program: Command): void {
+export function registerPurgeCommand(program: Command, io: CliIo): void {
   program
     .command('purge')
     .description('delete expired codes, tokens, grants and sessions now (serve does it every minute)')
@@ -109,5 +113,5 @@ export function registerPurgeCommand(program: Command): void {
     )
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: PurgeCommandOptions) => purge(options));
+    .action((options: PurgeCommandOptions) => purge(options, io));
 }

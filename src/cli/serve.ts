@@ -15,7 +15,7 @@ import { loopbackIssuers } from '../http/issuer.js';
 import { cookieSecret } from '../services/cookie-secret.js';
 import { InvalidInputError } from '../services/errors.js';
 import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
-import { dbOption, exitWithError } from './common.js';
+import { dbOption, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
@@ -33,7 +33,7 @@ interface ServeOptions {
   sweepInterval: string;
 }
 
-async function serve(options: ServeOptions): Promise<void> {
+async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   const config: ServerConfig = resolveServerConfig({
     host: options.host,
     port: options.port,
@@ -59,7 +59,7 @@ async function serve(options: ServeOptions): Promise<void> {
     async () => {
       const opened = await openStore(options.db, { poolSize });
       try {
-        return { store: opened, secret: await cookieSecret(opened, process.env.TESSERA_SECRET) };
+        return { store: opened, secret: await cookieSecret(opened, io.env.TESSERA_SECRET) };
       } catch (err) {
         await opened.close().catch(() => undefined);
         throw err;
@@ -96,7 +96,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   if (config.demo) {
     await seedDemo(store, appConfig.issuer, Date.now());
-    process.stderr.write(demoBanner(appConfig.issuer).join('\n'));
+    io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
   }
 
   // Deletes expired data now and then (issue 4 §6); stopped before the store closes.
@@ -124,10 +124,10 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  process.stdout.write(`listening on http://${urlHostForListening(config.host)}:${port}\n`);
+  io.stdout.write(`listening on http://${urlHostForListening(config.host)}:${port}\n`);
 }
 
-export function registerServeCommand(program: Command): void {
+export function registerServeCommand(program: Command, io: CliIo): void {
   program
     .command('serve')
     .description('run the authorization server')
@@ -171,11 +171,5 @@ export function registerServeCommand(program: Command): void {
           'sent by these proxies: true (any; a bare flag), false, a hop count, or a comma-separated list of addresses/CIDR ranges',
       ).env('TESSERA_TRUST_PROXY'),
     )
-    .action(async (options: ServeOptions) => {
-      try {
-        await serve(options);
-      } catch (err) {
-        exitWithError(err);
-      }
-    });
+    .action((options: ServeOptions) => serve(options, io));
 }

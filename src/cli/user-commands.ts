@@ -26,6 +26,7 @@ import {
   readPassword,
   requireSubcommand,
   withStore,
+  type CliIo,
   type PasswordOptions,
 } from './common.js';
 
@@ -53,13 +54,13 @@ function personFields(person: PersonRecord): Array<[string, string]> {
   ];
 }
 
-function printPerson(person: PersonRecord, options: DbOptions, headline: string): void {
-  if (options.json) printJson(describePerson(person));
-  else printLines(headline, ...formatFields(personFields(person)));
+function printPerson(person: PersonRecord, options: DbOptions, headline: string, io: CliIo): void {
+  if (options.json) printJson(io.stdout, describePerson(person));
+  else printLines(io.stdout, headline, ...formatFields(personFields(person)));
 }
 
-async function addUser(options: AddOptions): Promise<void> {
-  const password = await readPassword(options);
+async function addUser(options: AddOptions, io: CliIo): Promise<void> {
+  const password = await readPassword(options, io.stdin);
   const person = await withStore(options.db, (store) =>
     addPerson(
       store,
@@ -67,12 +68,12 @@ async function addUser(options: AddOptions): Promise<void> {
       Date.now(),
     ),
   );
-  printPerson(person, options, `created user '${person.username}'`);
+  printPerson(person, options, `created user '${person.username}'`, io);
 }
 
-async function listUsers(options: DbOptions): Promise<void> {
+async function listUsers(options: DbOptions, io: CliIo): Promise<void> {
   const people = await withStore(options.db, listPeople);
-  printList(people, {
+  printList(io.stdout, people, {
     json: options.json,
     empty: 'no users',
     header: ['USERNAME', 'NAME', 'ROLES', 'STATUS'],
@@ -81,26 +82,26 @@ async function listUsers(options: DbOptions): Promise<void> {
   });
 }
 
-async function showUser(username: string, options: DbOptions): Promise<void> {
+async function showUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
   const person = await withStore(options.db, (store) => getPerson(store, username));
-  if (options.json) printJson(describePerson(person));
-  else printLines(...formatFields(personFields(person)));
+  if (options.json) printJson(io.stdout, describePerson(person));
+  else printLines(io.stdout, ...formatFields(personFields(person)));
 }
 
-async function removeUser(username: string, options: DbOptions): Promise<void> {
+async function removeUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
   await withStore(options.db, (store) => removePerson(store, username));
-  if (options.json) printJson({ username, removed: true });
-  else printLines(`removed user '${username}', their sign-in sessions and every token issued to them`);
+  if (options.json) printJson(io.stdout, { username, removed: true });
+  else printLines(io.stdout, `removed user '${username}', their sign-in sessions and every token issued to them`);
 }
 
-async function setPassword(username: string, options: SetPasswordOptions): Promise<void> {
+async function setPassword(username: string, options: SetPasswordOptions, io: CliIo): Promise<void> {
   // Checked before the database is opened, as every other argument is.
-  const password = checkPassword(await readPassword(options));
+  const password = checkPassword(await readPassword(options, io.stdin));
   const person = await withStore(options.db, (store) => setPersonPassword(store, username, password));
-  printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`);
+  printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`, io);
 }
 
-async function setDisabled(username: string, disable: boolean, options: DbOptions): Promise<void> {
+async function setDisabled(username: string, disable: boolean, options: DbOptions, io: CliIo): Promise<void> {
   const { person, changed } = await withStore(options.db, (store) =>
     setPersonDisabled(store, username, disable, Date.now()),
   );
@@ -111,10 +112,10 @@ async function setDisabled(username: string, disable: boolean, options: DbOption
     : changed
       ? `enabled user '${username}'`
       : `user '${username}' was already enabled`;
-  printPerson(person, options, headline);
+  printPerson(person, options, headline, io);
 }
 
-export function registerUserCommands(program: Command): void {
+export function registerUserCommands(program: Command, io: CliIo): void {
   const user = requireSubcommand(program.command('user').description('manage the people who sign in'));
 
   addPasswordOptions(
@@ -127,14 +128,14 @@ export function registerUserCommands(program: Command): void {
   )
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: AddOptions) => addUser(options));
+    .action((options: AddOptions) => addUser(options, io));
 
   user
     .command('list')
     .description('list people')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: DbOptions) => listUsers(options));
+    .action((options: DbOptions) => listUsers(options, io));
 
   user
     .command('show')
@@ -142,7 +143,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => showUser(username, options));
+    .action((username: string, options: DbOptions) => showUser(username, options, io));
 
   user
     .command('remove')
@@ -150,7 +151,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => removeUser(username, options));
+    .action((username: string, options: DbOptions) => removeUser(username, options, io));
 
   addPasswordOptions(
     user
@@ -160,7 +161,7 @@ export function registerUserCommands(program: Command): void {
   )
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: SetPasswordOptions) => setPassword(username, options));
+    .action((username: string, options: SetPasswordOptions) => setPassword(username, options, io));
 
   user
     .command('disable')
@@ -168,7 +169,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => setDisabled(username, true, options));
+    .action((username: string, options: DbOptions) => setDisabled(username, true, options, io));
 
   user
     .command('enable')
@@ -176,5 +177,5 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => setDisabled(username, false, options));
+    .action((username: string, options: DbOptions) => setDisabled(username, false, options, io));
 }
