@@ -10,7 +10,7 @@
  * never a stack trace.
  */
 import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -808,6 +808,43 @@ describe('the error handler and password reading (in process)', () => {
     await expect(readPassword({})).rejects.toThrow(InvalidInputError);
     await expect(readPassword({ password: 'x', passwordStdin: true }, stdin('y'))).rejects.toThrow(/not both/);
     await expect(readPassword({ passwordStdin: true }, stdin('\n'))).rejects.toThrow(/no password/);
+  });
+});
+
+describe('runCli (in process)', () => {
+  it('writes to the streams it is given and returns the exit code', async () => {
+    const chunks: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const r = await runCli(['--version'], { stdout, env: cleanEnv() });
+    expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(chunks.join('')).toBe(`${PACKAGE_VERSION}\n`);
+    expect(await runCli(['frobnicate'], { env: cleanEnv() })).toMatchObject({ code: 2, stdout: '' });
+  });
+
+  it('reads the environment it is given, not process.env', async () => {
+    const { db, url } = freshDb();
+    await addClient(db);
+    const saved = process.env.TESSERA_DB;
+    process.env.TESSERA_DB = 'sqlite:/proc/nope/x.db';
+    try {
+      const r = await runCli(['client', 'list', '--json'], { env: cleanEnv({ TESSERA_DB: url }) });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toHaveLength(1);
+    } finally {
+      if (saved === undefined) delete process.env.TESSERA_DB;
+      else process.env.TESSERA_DB = saved;
+    }
+  });
+
+  it('builds a fresh program for each run: nothing parsed before carries over', async () => {
+    const { db } = freshDb();
+    expect((await runCli(['client', 'list', '--json', ...db], { env: cleanEnv() })).stdout).toBe('[]\n');
+    expect((await runCli(['client', 'list', ...db], { env: cleanEnv() })).stdout).toBe('no clients\n');
   });
 });
 
