@@ -40,15 +40,15 @@ function collector(): { stream: Writable; text: () => string } {
 
 /** `argv` is the arguments only (`['client', 'list', '--json']`), without node and the script. */
 export async function runCli(argv: string[], options: RunOptions = {}): Promise<RunResult> {
-  const out = options.stdout ? undefined : collector();
-  const err = options.stderr ? undefined : collector();
+  const out = collector();
+  const err = collector();
   const io: CliIo = {
     stdin:
       typeof options.stdin === 'string' || options.stdin === undefined
         ? Readable.from([Buffer.from(options.stdin ?? '')])
         : options.stdin,
-    stdout: options.stdout ?? (out as { stream: Writable }).stream,
-    stderr: options.stderr ?? (err as { stream: Writable }).stream,
+    stdout: options.stdout ?? out.stream,
+    stderr: options.stderr ?? err.stream,
     env: options.env ?? process.env,
   };
   let code = 0;
@@ -57,5 +57,5 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
   } catch (error) {
     code = reportError(error, io.stderr);
   }
-  return { code, stdout: out?.text() ?? '', stderr: err?.text() ?? '' };
+  return { code, stdout: out.text(), stderr: err.text() };
 }

@@ -5,6 +5,10 @@
  * http://HOST:PORT` — once connections are accepted. Logs and the demo banner go to
  * stderr. SIGTERM/SIGINT stop accepting, finish in-flight requests, close the database
  * and exit 0.
+ *
+ * Its output lines go to the run's streams (run.ts), but a running server owns the
+ * process: its log is written to fd 2 and its signals end the process. Tests that start
+ * it run it as a child process.
  */
 import type { AddressInfo } from 'node:net';
 import { Option, type Command } from 'commander';
