@@ -1,4 +1,4 @@
-/** The secret that signs the server's cookies (RFC 6265 §8.5: cookies need their own integrity). */
+/** The secret that signs the server's cookies (RFC 6265 §8.6: a cookie has no integrity of its own). */
 import { newSecret } from '../oauth/tokens.js';
 import type { Store } from '../store/store.js';
 import { InvalidInputError } from './errors.js';
