@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended rules, plus the architecture's
-// one hard rule — the protocol core (src/oauth/) never reaches for the framework, the
-// database or the process (ARCHITECTURE.md, pattern 5).
+// hard rules — the protocol core (src/oauth/) never reaches for the framework, the
+// database or the process (ARCHITECTURE.md, pattern 5), and the application services
+// (src/services/) never reach for a front end.
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -23,7 +24,7 @@ export default tseslint.config(
               message: 'src/oauth/ is framework-free: take what you need as an argument.',
             },
             {
-              group: ['../http/*', '../cli/*', '../store/kysely-store.js', '../store/open.js'],
+              group: ['../http/*', '../cli/*', '../services/*', '../store/kysely-store.js', '../store/open.js'],
               message: 'src/oauth/ must not import the layers above it or a store implementation.',
             },
           ],
@@ -32,6 +33,27 @@ export default tseslint.config(
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'src/oauth/ must not read the process: pass configuration in.' },
+      ],
+    },
+  },
+  {
+    // Application services: the operator's actions, once, for every front end (CLI, HTTP).
+    files: ['src/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['fastify', '@fastify/*', 'commander'],
+              message: 'src/services/ serves every front end: no web framework or command-line parser here.',
+            },
+            {
+              group: ['../http/*', '../cli/*', '../demo/*'],
+              message: 'src/services/ must not import the front ends that call it.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -10,7 +10,7 @@ const postgres = process.env.TESSERA_TEST_POSTGRES_URL
         test: {
           ...shared,
           name: 'postgres',
-          include: ['test/store/**/*.test.ts', 'test/http/**/*.test.ts'],
+          include: ['test/store/**/*.test.ts', 'test/http/**/*.test.ts', 'test/demo/**/*.test.ts'],
           env: { TESSERA_TEST_ENGINE: 'postgres' },
         },
       },

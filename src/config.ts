@@ -4,7 +4,7 @@
  * only checks and completes what it is given.
  */
 import { isIP } from 'node:net';
-import { InvalidInputError } from './oauth/errors.js';
+import { InvalidInputError } from './services/errors.js';
 import { DEFAULT_LIFETIMES, type Lifetimes } from './oauth/tokens.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -32,8 +32,8 @@ const [
   params,
 ] = await Promise.all([
   load('store/open.js'),
-  load('oauth/clients.js'),
-  load('oauth/people.js'),
+  load('services/clients.js'),
+  load('services/people.js'),
   load('oauth/complete-authorization.js'),
   load('oauth/tokens.js'),
   load('oauth/token-endpoint.js'),

@@ -1,7 +1,14 @@
 /** `tessera client add|list|show|remove|rotate-secret` (SPEC §2): manage OAuth clients. */
 import type { Command } from 'commander';
-import { describeClient, pkceWarning, registerClient, rotateClientSecret } from '../oauth/clients.js';
-import { InvalidInputError } from '../oauth/errors.js';
+import {
+  describeClient,
+  getClient,
+  listClients as listAllClients,
+  pkceWarning,
+  registerClient,
+  removeClient as removeOneClient,
+  rotateClientSecret,
+} from '../services/clients.js';
 import type { ClientRecord } from '../store/store.js';
 import {
   collect,
@@ -15,6 +22,7 @@ import {
   printNote,
   requireSubcommand,
   withStore,
+  type CliIo,
 } from './common.js';
 
 interface DbOptions {
@@ -29,10 +37,6 @@ interface AddOptions extends DbOptions {
   grant?: string[];
   public?: boolean;
   pkce?: string;
-}
-
-function noClient(id: string): InvalidInputError {
-  return new InvalidInputError(`no client '${id}'`);
 }
 
 /** describeClient, plus `warning` when the client is a public one admitted without PKCE. */
@@ -63,12 +67,12 @@ function clientFields(client: ClientRecord): Array<[string, string]> {
 }
 
 /** The PKCE-optional warning goes to stderr, so it is seen even when stdout is piped or JSON. */
-function warnIfWeak(client: ClientRecord): void {
+function warnIfWeak(client: ClientRecord, io: CliIo): void {
   const warning = pkceWarning(client);
-  if (warning) printNote(warning);
+  if (warning) printNote(io.stderr, warning);
 }
 
-async function addClient(options: AddOptions): Promise<void> {
+async function addClient(options: AddOptions, io: CliIo): Promise<void> {
   const { client, secret } = await withStore(options.db, (store) =>
     registerClient(
       store,
@@ -84,7 +88,7 @@ async function addClient(options: AddOptions): Promise<void> {
     ),
   );
   if (options.json) {
-    printJson(secret === undefined ? clientJson(client) : { ...clientJson(client), client_secret: secret });
+    printJson(io.stdout, secret === undefined ? clientJson(client) : { ...clientJson(client), client_secret: secret });
   } else {
     const fields = clientFields(client);
     const lines = [`registered client '${client.name}'`];
@@ -99,14 +103,14 @@ async function addClient(options: AddOptions): Promise<void> {
     } else {
       lines.push(...formatFields(fields));
     }
-    printLines(...lines);
+    printLines(io.stdout, ...lines);
   }
-  warnIfWeak(client);
+  warnIfWeak(client, io);
 }
 
-async function listClients(options: DbOptions): Promise<void> {
-  const clients = await withStore(options.db, (store) => store.listClients());
-  printList(clients, {
+async function listClients(options: DbOptions, io: CliIo): Promise<void> {
+  const clients = await withStore(options.db, listAllClients);
+  printList(io.stdout, clients, {
     json: options.json,
     empty: 'no clients',
     header: ['CLIENT_ID', 'NAME', 'TYPE', 'SCOPES', 'GRANTS'],
@@ -121,28 +125,27 @@ async function listClients(options: DbOptions): Promise<void> {
   });
 }
 
-async function showClient(id: string, options: DbOptions): Promise<void> {
-  const client = await withStore(options.db, (store) => store.getClient(id));
-  if (!client) throw noClient(id);
-  if (options.json) printJson(clientJson(client));
-  else printLines(...formatFields(clientFields(client)));
-  warnIfWeak(client);
+async function showClient(id: string, options: DbOptions, io: CliIo): Promise<void> {
+  const client = await withStore(options.db, (store) => getClient(store, id));
+  if (options.json) printJson(io.stdout, clientJson(client));
+  else printLines(io.stdout, ...formatFields(clientFields(client)));
+  warnIfWeak(client, io);
 }
 
-async function removeClient(id: string, options: DbOptions): Promise<void> {
-  const removed = await withStore(options.db, (store) => store.removeClient(id));
-  if (!removed) throw noClient(id);
-  if (options.json) printJson({ client_id: id, removed: true });
-  else printLines(`removed client '${id}' and every token issued to it`);
+async function removeClient(id: string, options: DbOptions, io: CliIo): Promise<void> {
+  await withStore(options.db, (store) => removeOneClient(store, id));
+  if (options.json) printJson(io.stdout, { client_id: id, removed: true });
+  else printLines(io.stdout, `removed client '${id}' and every token issued to it`);
 }
 
-async function rotateSecret(id: string, options: DbOptions): Promise<void> {
+async function rotateSecret(id: string, options: DbOptions, io: CliIo): Promise<void> {
   const secret = await withStore(options.db, (store) => rotateClientSecret(store, id));
   if (options.json) {
-    printJson({ client_id: id, client_secret: secret });
+    printJson(io.stdout, { client_id: id, client_secret: secret });
     return;
   }
   printLines(
+    io.stdout,
     ...formatFields([
       ['client_id', id],
       ['client_secret', secret],
@@ -152,7 +155,7 @@ async function rotateSecret(id: string, options: DbOptions): Promise<void> {
   );
 }
 
-export function registerClientCommands(program: Command): void {
+export function registerClientCommands(program: Command, io: CliIo): void {
   const client = requireSubcommand(program.command('client').description('manage OAuth clients'));
 
   client
@@ -174,14 +177,14 @@ export function registerClientCommands(program: Command): void {
     .option('--pkce <mode>', "'required' or 'optional' (optional for a public client is PKB's weaker legacy mode)")
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: AddOptions) => addClient(options));
+    .action((options: AddOptions) => addClient(options, io));
 
   client
     .command('list')
     .description('list clients')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: DbOptions) => listClients(options));
+    .action((options: DbOptions) => listClients(options, io));
 
   client
     .command('show')
@@ -189,7 +192,7 @@ export function registerClientCommands(program: Command): void {
     .argument('<id>', 'client_id')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((id: string, options: DbOptions) => showClient(id, options));
+    .action((id: string, options: DbOptions) => showClient(id, options, io));
 
   client
     .command('remove')
@@ -197,7 +200,7 @@ export function registerClientCommands(program: Command): void {
     .argument('<id>', 'client_id')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((id: string, options: DbOptions) => removeClient(id, options));
+    .action((id: string, options: DbOptions) => removeClient(id, options, io));
 
   client
     .command('rotate-secret')
@@ -205,5 +208,5 @@ export function registerClientCommands(program: Command): void {
     .argument('<id>', 'client_id')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((id: string, options: DbOptions) => rotateSecret(id, options));
+    .action((id: string, options: DbOptions) => rotateSecret(id, options, io));
 }

@@ -8,11 +8,23 @@
  *   InvalidInputError), an unknown client or user, a database that cannot be opened;
  * - 1: an unexpected internal failure (still one line, never a stack trace).
  */
-import { CommanderError, Option, type Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
+import type { EventEmitter } from 'node:events';
+import { Command, CommanderError, Option } from 'commander';
+import { InvalidInputError } from '../services/errors.js';
 import { DEFAULT_DB_URL, openStore, StoreOpenError } from '../store/open.js';
 
 export type OpenedStore = Awaited<ReturnType<typeof openStore>>;
+
+/**
+ * Where one run of the program reads and writes, and the environment it reads: the
+ * process's own in main.ts, given ones when a test runs the program in process.
+ */
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
 
 /** Exit code for input the operator can fix (wrong argument, unknown id, unusable database). */
 export const EXIT_INPUT = 2;
@@ -115,7 +127,7 @@ export interface PasswordOptions {
 /**
  * The password from `--password P` or `--password-stdin` (all of stdin, minus ONE
  * trailing newline, `\n` or `\r\n`); exactly one of the two must be given. Does not
- * judge the password itself: oauth/people.ts `checkPassword` does.
+ * judge the password itself: services/people.ts `checkPassword` does.
  */
 export async function readPassword(options: PasswordOptions, stdin?: NodeJS.ReadableStream): Promise<string> {
   if (options.password !== undefined && options.passwordStdin) {
@@ -145,18 +157,18 @@ export function addPasswordOptions(command: Command): Command {
 // ---------------------------------------------------------------------------------------
 
 /** One JSON value on one line of stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+export function printJson(stdout: NodeJS.WritableStream, value: unknown): void {
+  stdout.write(`${JSON.stringify(value)}\n`);
 }
 
 /** Lines of text on stdout. */
-export function printLines(...lines: string[]): void {
-  process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+export function printLines(stdout: NodeJS.WritableStream, ...lines: string[]): void {
+  stdout.write(lines.map((l) => `${l}\n`).join(''));
 }
 
 /** One line on stderr (a warning or a note that must not mix with stdout). */
-export function printNote(line: string): void {
-  process.stderr.write(`${oneLine(line)}\n`);
+export function printNote(stderr: NodeJS.WritableStream, line: string): void {
+  stderr.write(`${oneLine(line)}\n`);
 }
 
 /** `label:  value` lines with the values aligned. */
@@ -167,6 +179,7 @@ export function formatFields(fields: Array<[string, string]>): string[] {
 
 /** A list command's output: a JSON array with --json, else a table (or `empty` when there is nothing). */
 export function printList<T>(
+  stdout: NodeJS.WritableStream,
   items: T[],
   options: {
     json?: boolean;
@@ -176,9 +189,9 @@ export function printList<T>(
     row: (item: T) => string[];
   },
 ): void {
-  if (options.json) printJson(items.map(options.toJson));
-  else if (items.length === 0) printLines(options.empty);
-  else printLines(...formatTable(options.header, items.map(options.row)));
+  if (options.json) printJson(stdout, items.map(options.toJson));
+  else if (items.length === 0) printLines(stdout, options.empty);
+  else printLines(stdout, ...formatTable(options.header, items.map(options.row)));
 }
 
 /** A plain text table: a header row and rows, columns padded to their widest cell. */
@@ -220,9 +233,9 @@ export function describeError(err: unknown): { exitCode: number; message: string
 }
 
 /** Writes the error's one line (`tessera: …`) on stderr and returns the exit code to use. */
-export function reportError(err: unknown): number {
+export function reportError(err: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   const { exitCode, message } = describeError(err);
-  if (message !== undefined) process.stderr.write(`tessera: ${message}\n`);
+  if (message !== undefined) stderr.write(`tessera: ${message}\n`);
   return exitCode;
 }
 
@@ -231,14 +244,60 @@ export function exitWithError(err: unknown): never {
   process.exit(reportError(err));
 }
 
+/** The width of the terminal for help text; commander's 80 when the stream is not a terminal. */
+function helpWidth(stream: NodeJS.WritableStream): number {
+  const tty = stream as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  return (tty.isTTY ? tty.columns : undefined) ?? 80;
+}
+
 /**
  * Commander settings for the program, inherited by every command created after it:
- * commander throws instead of exiting, and writes no error text of its own, so that
- * `reportError` prints the one line.
+ * commander throws instead of exiting, writes help and the version to `io`, and writes
+ * no error text of its own, so that `reportError` prints the one line.
  */
-export function configureErrors(program: Command): Command {
+export function configureErrors(program: Command, io: CliIo): Command {
   return program
     .exitOverride()
-    .configureOutput({ outputError: () => undefined })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      getOutHelpWidth: () => helpWidth(io.stdout),
+      getErrHelpWidth: () => helpWidth(io.stderr),
+      outputError: () => undefined,
+    })
     .showSuggestionAfterError(true);
+}
+
+/**
+ * A Command whose options' environment variables (`Option.env`: TESSERA_DB …) are read
+ * from the run's environment rather than from `process.env`, so that a run in process
+ * sees only what it was given. The same rule as commander's own: a value from the command
+ * line wins over the environment, the environment over a default.
+ */
+export class TesseraCommand extends Command {
+  constructor(
+    name: string | undefined,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    super(name);
+  }
+
+  override createCommand(name?: string): Command {
+    return new TesseraCommand(name, this.env);
+  }
+
+  /** Replaces commander's (undocumented) step of the same name, which reads `process.env`. */
+  _parseOptionsEnv(): void {
+    for (const option of this.options) {
+      const value = option.envVar === undefined ? undefined : this.env[option.envVar];
+      if (value === undefined) continue;
+      const key = option.attributeName();
+      const source = this.getOptionValueSource(key);
+      if (this.getOptionValue(key) !== undefined && !['default', 'config', 'env'].includes(source ?? '')) continue;
+      // A Command is an EventEmitter (commander's typings leave it out); each option listens for its event.
+      const events = this as unknown as EventEmitter;
+      if (option.required || option.optional) events.emit(`optionEnv:${option.name()}`, value);
+      else events.emit(`optionEnv:${option.name()}`);
+    }
+  }
 }

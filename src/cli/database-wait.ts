@@ -6,7 +6,7 @@
  * impossible SQLite path, a missing database, refused credentials — are not retried.
  * Also the validation of `--db-pool-size` and `--db-wait`.
  */
-import { InvalidInputError } from '../oauth/errors.js';
+import { InvalidInputError } from '../services/errors.js';
 import { describeDatabaseError, redactDatabaseUrl, StoreOpenError, StoreUnavailableError } from '../store/open.js';
 
 /** How long `serve` waits for the database at start-up by default (seconds). */

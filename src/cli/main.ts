@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * `tessera` — the command line (SPEC §2). Parses arguments and calls the same functions
- * the HTTP layer calls; every failure is one `tessera: …` line on stderr, exit code 2
- * for input the operator can fix and 1 for anything unexpected.
+ * `tessera` — the command line (SPEC §2): runs the program (run.ts) on this process's
+ * streams and environment and exits with its code. Every failure is one `tessera: …`
+ * line on stderr, exit code 2 for input the operator can fix and 1 for anything unexpected.
  */
 import { exitWithError } from './common.js';
-import { buildProgram } from './program.js';
+import { runCli } from './run.js';
 
 // `tessera client list | head` closes stdout early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -13,8 +13,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   exitWithError(err);
 });
 
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (err) {
-  exitWithError(err);
-}
+const { code } = await runCli(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});
+process.exitCode = code;

@@ -1,8 +1,8 @@
-/** The `tessera` program: every command, built without running it (main.ts runs it). */
+/** The `tessera` program: every command, built without running it (run.ts runs it). */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
-import { configureErrors, requireSubcommand } from './common.js';
+import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPurgeCommand } from './purge-command.js';
 import { registerServeCommand } from './serve.js';
@@ -21,17 +21,18 @@ function packageVersion(): string {
   }
 }
 
-export function buildProgram(): Command {
-  // Error settings first: commands created afterwards inherit them.
-  const program = configureErrors(new Command('tessera'))
+/** A fresh program for one run: commander keeps parsed values on its Command objects. */
+export function buildProgram(io: CliIo): Command {
+  // Error and output settings first: commands created afterwards inherit them.
+  const program = configureErrors(new TesseraCommand('tessera', io.env), io)
     .description('Tessera, a self-hosted OAuth 2.0 authorization server')
     .version(packageVersion(), '-V, --version', 'print the version');
   requireSubcommand(program);
-  registerServeCommand(program);
-  registerMigrateCommand(program);
-  registerPurgeCommand(program);
-  registerClientCommands(program);
-  registerUserCommands(program);
-  registerTransferCommands(program);
+  registerServeCommand(program, io);
+  registerMigrateCommand(program, io);
+  registerPurgeCommand(program, io);
+  registerClientCommands(program, io);
+  registerUserCommands(program, io);
+  registerTransferCommands(program, io);
   return program;
 }

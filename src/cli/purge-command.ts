@@ -5,20 +5,17 @@
  * `serve`: `--sweep-interval` and the logging of each sweep.
  */
 import { Option, type Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
-import { DEFAULT_THROTTLE } from '../oauth/sign-in-throttle.js';
+import { InvalidInputError } from '../services/errors.js';
+import { purgeAll, purgedTotal, SIGN_IN_FAILURE_WINDOW_MS } from '../services/purge.js';
 import { startSweeper, type Sweeper } from '../store/sweeper.js';
 import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';
-import { dbOption, formatFields, jsonOption, printJson, printLines, withStore } from './common.js';
+import { dbOption, formatFields, jsonOption, printJson, printLines, withStore, type CliIo } from './common.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
 export const MAX_BATCH_SIZE = 100_000;
 /** Seconds between sweeps in `serve` (on average: each wait is jittered). */
 export const DEFAULT_SWEEP_INTERVAL = 60;
 export const MAX_SWEEP_INTERVAL = 24 * 3600;
-
-/** What the purge passes to the store: the sign-in throttle's window, from the protocol layer. */
-export const SIGN_IN_FAILURE_WINDOW_MS = DEFAULT_THROTTLE.windowSeconds * 1000;
 
 const LABELS: Record<keyof PurgeCounts, string> = {
   pending_authorizations: 'pending authorizations',
@@ -64,26 +61,6 @@ export function sweepIntervalOption(): Option {
     .default(String(DEFAULT_SWEEP_INTERVAL));
 }
 
-function emptyCounts(): PurgeCounts {
-  return Object.fromEntries(PURGE_KINDS.map((kind) => [kind, 0])) as unknown as PurgeCounts;
-}
-
-const total = (counts: PurgeCounts) => PURGE_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
-
-/** Purges until a whole pass finds nothing; returns what it deleted in all. */
-export async function purgeAll(
-  store: Pick<Store, 'purgeExpired'>,
-  batchSize: number,
-  now: () => number = Date.now,
-): Promise<PurgeCounts> {
-  const counts = emptyCounts();
-  for (;;) {
-    const pass = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS });
-    for (const kind of PURGE_KINDS) counts[kind] += pass[kind];
-    if (total(pass) === 0) return counts;
-  }
-}
-
 /** The part of a pino logger the sweep uses. */
 export interface SweepLogger {
   debug(details: object, message: string): void;
@@ -102,7 +79,7 @@ export function startServeSweeper(
     batchSize: DEFAULT_BATCH_SIZE,
     signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS,
     onResult: (counts) => {
-      if (total(counts) > 0) logger.debug({ purged: counts }, 'swept expired data');
+      if (purgedTotal(counts) > 0) logger.debug({ purged: counts }, 'swept expired data');
     },
     onError: (err) => logger.warn({ err }, 'sweeping expired data failed; trying again at the next sweep'),
   });
@@ -114,14 +91,18 @@ interface PurgeCommandOptions {
   json?: boolean;
 }
 
-async function purge(options: PurgeCommandOptions): Promise<void> {
+async function purge(options: PurgeCommandOptions, io: CliIo): Promise<void> {
   const batchSize = parseBatchSize(options.batchSize);
   const counts = await withStore(options.db, (store) => purgeAll(store, batchSize));
-  if (options.json) printJson(counts);
-  else printLines(...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])));
+  if (options.json) printJson(io.stdout, counts);
+  else
+    printLines(
+      io.stdout,
+      ...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])),
+    );
 }
 
-export function registerPurgeCommand(program: Command): void {
+export function registerPurgeCommand(program: Command, io: CliIo): void {
   program
     .command('purge')
     .description('delete expired codes, tokens, grants and sessions now (serve does it every minute)')
@@ -132,5 +113,5 @@ export function registerPurgeCommand(program: Command): void {
     )
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: PurgeCommandOptions) => purge(options));
+    .action((options: PurgeCommandOptions) => purge(options, io));
 }

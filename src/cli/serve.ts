@@ -5,19 +5,22 @@
  * http://HOST:PORT` — once connections are accepted. Logs and the demo banner go to
  * stderr. SIGTERM/SIGINT stop accepting, finish in-flight requests, close the database
  * and exit 0.
+ *
+ * Its output lines go to the run's streams (run.ts), but a running server owns the
+ * process: its log is written to fd 2 and its signals end the process. Tests that start
+ * it run it as a child process.
  */
 import type { AddressInfo } from 'node:net';
 import { Option, type Command } from 'commander';
 import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
+import { demoBanner, seedDemo } from '../demo/seed.js';
 import type { AppConfig } from '../http/context.js';
 import { loopbackIssuers } from '../http/issuer.js';
-import { InvalidInputError } from '../oauth/errors.js';
-import { newSecret } from '../oauth/tokens.js';
+import { cookieSecret } from '../services/cookie-secret.js';
+import { InvalidInputError } from '../services/errors.js';
 import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
-import type { Store } from '../store/store.js';
-import { dbOption, exitWithError } from './common.js';
+import { dbOption, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
-import { demoBanner, seedDemo } from './demo-seed.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
 interface ServeOptions {
@@ -34,17 +37,7 @@ interface ServeOptions {
   sweepInterval: string;
 }
 
-/** The secret that signs cookies: TESSERA_SECRET, else one generated once and kept in the database. */
-async function cookieSecret(store: Store): Promise<string> {
-  const configured = process.env.TESSERA_SECRET;
-  if (configured !== undefined) {
-    if (configured.length < 32) throw new InvalidInputError('TESSERA_SECRET must be at least 32 characters');
-    return configured;
-  }
-  return store.putSettingIfAbsent('cookie_secret', newSecret());
-}
-
-async function serve(options: ServeOptions): Promise<void> {
+async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   const config: ServerConfig = resolveServerConfig({
     host: options.host,
     port: options.port,
@@ -70,7 +63,7 @@ async function serve(options: ServeOptions): Promise<void> {
     async () => {
       const opened = await openStore(options.db, { poolSize });
       try {
-        return { store: opened, secret: await cookieSecret(opened) };
+        return { store: opened, secret: await cookieSecret(opened, io.env.TESSERA_SECRET) };
       } catch (err) {
         await opened.close().catch(() => undefined);
         throw err;
@@ -107,7 +100,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   if (config.demo) {
     await seedDemo(store, appConfig.issuer, Date.now());
-    process.stderr.write(demoBanner(appConfig.issuer).join('\n'));
+    io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
   }
 
   // Deletes expired data now and then (issue 4 §6); stopped before the store closes.
@@ -135,10 +128,10 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  process.stdout.write(`listening on http://${urlHostForListening(config.host)}:${port}\n`);
+  io.stdout.write(`listening on http://${urlHostForListening(config.host)}:${port}\n`);
 }
 
-export function registerServeCommand(program: Command): void {
+export function registerServeCommand(program: Command, io: CliIo): void {
   program
     .command('serve')
     .description('run the authorization server')
@@ -182,11 +175,5 @@ export function registerServeCommand(program: Command): void {
           'sent by these proxies: true (any; a bare flag), false, a hop count, or a comma-separated list of addresses/CIDR ranges',
       ).env('TESSERA_TRUST_PROXY'),
     )
-    .action(async (options: ServeOptions) => {
-      try {
-        await serve(options);
-      } catch (err) {
-        exitWithError(err);
-      }
-    });
+    .action((options: ServeOptions) => serve(options, io));
 }

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
+import { InvalidInputError } from '../services/errors.js';
 import { parseDatabaseUrl } from '../store/open.js';
 import {
   countRows,
@@ -23,7 +23,16 @@ import {
   type ExportDocument,
   type TransferCounts,
 } from '../store/transfer.js';
-import { dbOption, formatTable, jsonOption, printJson, printLines, readStdin, withStore } from './common.js';
+import {
+  dbOption,
+  formatTable,
+  jsonOption,
+  printJson,
+  printLines,
+  readStdin,
+  withStore,
+  type CliIo,
+} from './common.js';
 
 interface ExportOptions {
   db: string;
@@ -97,13 +106,13 @@ async function writeExportFile(file: string, doc: ExportDocument): Promise<void>
   }
 }
 
-async function writeExportStdout(doc: ExportDocument): Promise<void> {
+async function writeExportStdout(doc: ExportDocument, stdout: NodeJS.WritableStream): Promise<void> {
   for (const chunk of serializeExport(doc)) {
-    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    if (!stdout.write(chunk)) await once(stdout, 'drain');
   }
 }
 
-async function exportCommand(options: ExportOptions): Promise<void> {
+async function exportCommand(options: ExportOptions, io: CliIo): Promise<void> {
   // Exporting a SQLite file that is not there would create an empty one and export that:
   // almost certainly a wrong path.
   const url = parseDatabaseUrl(options.db);
@@ -112,23 +121,24 @@ async function exportCommand(options: ExportOptions): Promise<void> {
   }
   const doc = await asInputErrors(() => withStore(options.db, (store) => exportDatabase(store)));
   if (options.output === undefined || options.output === '-') {
-    await writeExportStdout(doc);
+    await writeExportStdout(doc, io.stdout);
     return;
   }
   await writeExportFile(options.output, doc);
   const counts = countRows(doc);
   printLines(
+    io.stdout,
     `exported ${counts.rows} rows (${summary(counts)}) at migration ${doc.migration} to ${options.output}`,
     'the file holds password hashes and may hold the cookie secret: keep it safe, delete it once imported',
   );
 }
 
-async function readInput(input: string): Promise<string> {
+async function readInput(input: string, stdin: CliIo['stdin']): Promise<string> {
   if (input === '-') {
-    if (process.stdin.isTTY) {
+    if (stdin.isTTY) {
       throw new InvalidInputError("no input: use --input FILE, or pipe an export into 'tessera import'");
     }
-    return readStdin();
+    return readStdin(stdin);
   }
   try {
     return await readFile(input, 'utf8');
@@ -137,17 +147,18 @@ async function readInput(input: string): Promise<string> {
   }
 }
 
-async function importCommand(options: ImportOptions): Promise<void> {
+async function importCommand(options: ImportOptions, io: CliIo): Promise<void> {
   // The document is read and checked before the target is opened: a wrong file changes nothing.
-  const doc = await asInputErrors(async () => parseExport(await readInput(options.input)));
+  const doc = await asInputErrors(async () => parseExport(await readInput(options.input, io.stdin)));
   const result = await asInputErrors(() =>
     withStore(options.db, (store) => importDatabase(store, doc), { migrate: false }),
   );
   if (options.json) {
-    printJson(result);
+    printJson(io.stdout, result);
     return;
   }
   printLines(
+    io.stdout,
     `imported ${result.rows} rows (export of ${result.exported_at}, migration ${result.migration})`,
     ...formatTable(
       ['table', 'rows'],
@@ -157,7 +168,7 @@ async function importCommand(options: ImportOptions): Promise<void> {
   );
 }
 
-export function registerTransferCommands(program: Command): void {
+export function registerTransferCommands(program: Command, io: CliIo): void {
   program
     .command('export')
     .description(
@@ -166,7 +177,7 @@ export function registerTransferCommands(program: Command): void {
     )
     .option('--output <file>', 'write to FILE, created with mode 0600 (default: stdout)')
     .addOption(dbOption())
-    .action((options: ExportOptions) => exportCommand(options));
+    .action((options: ExportOptions) => exportCommand(options, io));
 
   program
     .command('import')
@@ -174,5 +185,5 @@ export function registerTransferCommands(program: Command): void {
     .option('--input <file>', "read the export from FILE ('-': stdin)", '-')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: ImportOptions) => importCommand(options));
+    .action((options: ImportOptions) => importCommand(options, io));
 }

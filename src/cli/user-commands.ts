@@ -3,9 +3,16 @@
  * people who sign in. Never prints a password or a password hash.
  */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../oauth/errors.js';
-import { hashPassword } from '../oauth/passwords.js';
-import { addPerson, checkPassword, describePerson } from '../oauth/people.js';
+import {
+  addPerson,
+  checkPassword,
+  describePerson,
+  getPerson,
+  listPeople,
+  removePerson,
+  setPassword as setPersonPassword,
+  setPersonDisabled,
+} from '../services/people.js';
 import type { PersonRecord } from '../store/store.js';
 import {
   addPasswordOptions,
@@ -19,7 +26,7 @@ import {
   readPassword,
   requireSubcommand,
   withStore,
-  type OpenedStore,
+  type CliIo,
   type PasswordOptions,
 } from './common.js';
 
@@ -36,16 +43,6 @@ interface AddOptions extends DbOptions, PasswordOptions {
 
 type SetPasswordOptions = DbOptions & PasswordOptions;
 
-function noUser(username: string): InvalidInputError {
-  return new InvalidInputError(`no user '${username}'`);
-}
-
-async function findPerson(store: OpenedStore, username: string): Promise<PersonRecord> {
-  const person = await store.getPersonByUsername(username);
-  if (!person) throw noUser(username);
-  return person;
-}
-
 function personFields(person: PersonRecord): Array<[string, string]> {
   return [
     ['username', person.username],
@@ -57,13 +54,13 @@ function personFields(person: PersonRecord): Array<[string, string]> {
   ];
 }
 
-function printPerson(person: PersonRecord, options: DbOptions, headline: string): void {
-  if (options.json) printJson(describePerson(person));
-  else printLines(headline, ...formatFields(personFields(person)));
+function printPerson(person: PersonRecord, options: DbOptions, headline: string, io: CliIo): void {
+  if (options.json) printJson(io.stdout, describePerson(person));
+  else printLines(io.stdout, headline, ...formatFields(personFields(person)));
 }
 
-async function addUser(options: AddOptions): Promise<void> {
-  const password = await readPassword(options);
+async function addUser(options: AddOptions, io: CliIo): Promise<void> {
+  const password = await readPassword(options, io.stdin);
   const person = await withStore(options.db, (store) =>
     addPerson(
       store,
@@ -71,12 +68,12 @@ async function addUser(options: AddOptions): Promise<void> {
       Date.now(),
     ),
   );
-  printPerson(person, options, `created user '${person.username}'`);
+  printPerson(person, options, `created user '${person.username}'`, io);
 }
 
-async function listUsers(options: DbOptions): Promise<void> {
-  const people = await withStore(options.db, (store) => store.listPeople());
-  printList(people, {
+async function listUsers(options: DbOptions, io: CliIo): Promise<void> {
+  const people = await withStore(options.db, listPeople);
+  printList(io.stdout, people, {
     json: options.json,
     empty: 'no users',
     header: ['USERNAME', 'NAME', 'ROLES', 'STATUS'],
@@ -85,37 +82,29 @@ async function listUsers(options: DbOptions): Promise<void> {
   });
 }
 
-async function showUser(username: string, options: DbOptions): Promise<void> {
-  const person = await withStore(options.db, (store) => findPerson(store, username));
-  if (options.json) printJson(describePerson(person));
-  else printLines(...formatFields(personFields(person)));
+async function showUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
+  const person = await withStore(options.db, (store) => getPerson(store, username));
+  if (options.json) printJson(io.stdout, describePerson(person));
+  else printLines(io.stdout, ...formatFields(personFields(person)));
 }
 
-async function removeUser(username: string, options: DbOptions): Promise<void> {
-  const removed = await withStore(options.db, (store) => store.removePerson(username));
-  if (!removed) throw noUser(username);
-  if (options.json) printJson({ username, removed: true });
-  else printLines(`removed user '${username}', their sign-in sessions and every token issued to them`);
+async function removeUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
+  await withStore(options.db, (store) => removePerson(store, username));
+  if (options.json) printJson(io.stdout, { username, removed: true });
+  else printLines(io.stdout, `removed user '${username}', their sign-in sessions and every token issued to them`);
 }
 
-async function setPassword(username: string, options: SetPasswordOptions): Promise<void> {
-  const password = checkPassword(await readPassword(options));
-  const person = await withStore(options.db, async (store) => {
-    await findPerson(store, username);
-    if (!(await store.setPassword(username, await hashPassword(password)))) throw noUser(username);
-    return findPerson(store, username);
-  });
-  printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`);
+async function setPassword(username: string, options: SetPasswordOptions, io: CliIo): Promise<void> {
+  // Checked before the database is opened, as every other argument is.
+  const password = checkPassword(await readPassword(options, io.stdin));
+  const person = await withStore(options.db, (store) => setPersonPassword(store, username, password));
+  printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`, io);
 }
 
-async function setDisabled(username: string, disable: boolean, options: DbOptions): Promise<void> {
-  const { person, changed } = await withStore(options.db, async (store) => {
-    const before = await findPerson(store, username);
-    // Disabling twice keeps the first time; enabling an enabled person changes nothing.
-    if ((before.disabledAt !== null) === disable) return { person: before, changed: false };
-    if (!(await store.setPersonDisabled(username, disable ? Date.now() : null))) throw noUser(username);
-    return { person: await findPerson(store, username), changed: true };
-  });
+async function setDisabled(username: string, disable: boolean, options: DbOptions, io: CliIo): Promise<void> {
+  const { person, changed } = await withStore(options.db, (store) =>
+    setPersonDisabled(store, username, disable, Date.now()),
+  );
   const headline = disable
     ? changed
       ? `disabled user '${username}': their sign-in sessions ended and their tokens were revoked`
@@ -123,10 +112,10 @@ async function setDisabled(username: string, disable: boolean, options: DbOption
     : changed
       ? `enabled user '${username}'`
       : `user '${username}' was already enabled`;
-  printPerson(person, options, headline);
+  printPerson(person, options, headline, io);
 }
 
-export function registerUserCommands(program: Command): void {
+export function registerUserCommands(program: Command, io: CliIo): void {
   const user = requireSubcommand(program.command('user').description('manage the people who sign in'));
 
   addPasswordOptions(
@@ -139,14 +128,14 @@ export function registerUserCommands(program: Command): void {
   )
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: AddOptions) => addUser(options));
+    .action((options: AddOptions) => addUser(options, io));
 
   user
     .command('list')
     .description('list people')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((options: DbOptions) => listUsers(options));
+    .action((options: DbOptions) => listUsers(options, io));
 
   user
     .command('show')
@@ -154,7 +143,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => showUser(username, options));
+    .action((username: string, options: DbOptions) => showUser(username, options, io));
 
   user
     .command('remove')
@@ -162,7 +151,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => removeUser(username, options));
+    .action((username: string, options: DbOptions) => removeUser(username, options, io));
 
   addPasswordOptions(
     user
@@ -172,7 +161,7 @@ export function registerUserCommands(program: Command): void {
   )
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: SetPasswordOptions) => setPassword(username, options));
+    .action((username: string, options: SetPasswordOptions) => setPassword(username, options, io));
 
   user
     .command('disable')
@@ -180,7 +169,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => setDisabled(username, true, options));
+    .action((username: string, options: DbOptions) => setDisabled(username, true, options, io));
 
   user
     .command('enable')
@@ -188,5 +177,5 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((username: string, options: DbOptions) => setDisabled(username, false, options));
+    .action((username: string, options: DbOptions) => setDisabled(username, false, options, io));
 }

@@ -11,7 +11,7 @@
  */
 import type { AuthorizationRequest } from './authorize.js';
 import { allowAuthorization, denyAuthorization, type CompletionDeps } from './complete-authorization.js';
-import { authenticatePerson } from './people.js';
+import { authenticatePerson } from './authenticate.js';
 import { eligibleRoles, parseRole, type Role } from './role-scope.js';
 import { admitSignInAttempt, noteSignInSuccess, type ThrottlePolicy } from './sign-in-throttle.js';
 import { hashSecret, newSecret, type Lifetimes } from './tokens.js';

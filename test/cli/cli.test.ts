@@ -1,13 +1,16 @@
 /**
- * The `tessera` command line (SPEC §2), black-box: every case spawns the REAL built
- * command, `node dist/cli/main.js …` (`npm test` builds it first), against a fresh
- * SQLite file, and checks what an operator sees — stdout, stderr and the exit code.
+ * The `tessera` command line (SPEC §2), black-box against a fresh SQLite file: each case
+ * checks what an operator sees — stdout, stderr and the exit code. The cases run the
+ * program in process through runCli, the very function main.ts runs (a Node.js start per
+ * command made this file slow); a few smoke tests at the end spawn the REAL built
+ * command, `node dist/cli/main.js …` (`npm test` builds it first), to check that
+ * main.ts wires it to the process: exit codes, streams, a closed stdout.
  *
  * Refusals are one `tessera: …` line on stderr, nothing on stdout, exit code 2, and
  * never a stack trace.
  */
 import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, readPassword } from '../../src/cli/common.js';
-import { InvalidInputError } from '../../src/oauth/errors.js';
+import { runCli } from '../../src/cli/run.js';
+import { InvalidInputError } from '../../src/services/errors.js';
 import { verifyPassword } from '../../src/oauth/passwords.js';
 import { openStore, StoreOpenError } from '../../src/store/open.js';
 
@@ -54,8 +58,8 @@ function freshDb(): { dir: string; file: string; url: string; db: string[] } {
   return { dir, file, url: `sqlite:${file}`, db: ['--db', `sqlite:${file}`] };
 }
 
-/** Runs `tessera ARGS` to completion (killed after 20 s); `input` goes to its stdin. */
-function tessera(
+/** Runs `node dist/cli/main.js ARGS` to completion (killed after 20 s); `input` goes to its stdin. */
+function spawnTessera(
   args: string[],
   options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<Run> {
@@ -74,6 +78,19 @@ function tessera(
     child.on('close', (status) => resolve({ status, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Runs `tessera ARGS` in process (runCli) with the same clean environment; `input` goes
+ * to its stdin. A run in another working directory (`cwd`) spawns the built command.
+ */
+async function tessera(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<Run> {
+  if (options.cwd !== undefined) return spawnTessera(args, options);
+  const r = await runCli(args, { stdin: options.input ?? '', env: cleanEnv(options.env) });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs a command that must succeed with `--json` and returns its one JSON value. */
@@ -791,5 +808,99 @@ describe('the error handler and password reading (in process)', () => {
     await expect(readPassword({})).rejects.toThrow(InvalidInputError);
     await expect(readPassword({ password: 'x', passwordStdin: true }, stdin('y'))).rejects.toThrow(/not both/);
     await expect(readPassword({ passwordStdin: true }, stdin('\n'))).rejects.toThrow(/no password/);
+  });
+});
+
+describe('runCli (in process)', () => {
+  it('writes to the streams it is given and returns the exit code', async () => {
+    const chunks: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const r = await runCli(['--version'], { stdout, env: cleanEnv() });
+    expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(chunks.join('')).toBe(`${PACKAGE_VERSION}\n`);
+    expect(await runCli(['frobnicate'], { env: cleanEnv() })).toMatchObject({ code: 2, stdout: '' });
+  });
+
+  it('reads the environment it is given, not process.env', async () => {
+    const { db, url } = freshDb();
+    await addClient(db);
+    const saved = process.env.TESSERA_DB;
+    process.env.TESSERA_DB = 'sqlite:/proc/nope/x.db';
+    try {
+      const r = await runCli(['client', 'list', '--json'], { env: cleanEnv({ TESSERA_DB: url }) });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toHaveLength(1);
+    } finally {
+      if (saved === undefined) delete process.env.TESSERA_DB;
+      else process.env.TESSERA_DB = saved;
+    }
+  });
+
+  it('builds a fresh program for each run: nothing parsed before carries over', async () => {
+    const { db } = freshDb();
+    expect((await runCli(['client', 'list', '--json', ...db], { env: cleanEnv() })).stdout).toBe('[]\n');
+    expect((await runCli(['client', 'list', ...db], { env: cleanEnv() })).stdout).toBe('no clients\n');
+  });
+});
+
+describe.concurrent('the built command, as a process (smoke tests)', SLOW, () => {
+  it('--help exits 0 with usage on stdout', async () => {
+    const r = await spawnTessera(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('Usage: tessera');
+  });
+
+  it('client add --json prints one JSON object and exits 0', async () => {
+    const { db } = freshDb();
+    const r = await spawnTessera([
+      'client',
+      'add',
+      ...db,
+      '--name',
+      'App',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ client_name: 'App', redirect_uris: ['https://app.example/cb'] });
+  });
+
+  it('a refusal is one line on stderr and exit 2', async () => {
+    const { db } = freshDb();
+    expectRefused(await spawnTessera(['client', 'show', 'nope', ...db]), "tessera: no client 'nope'");
+    expectRefused(await spawnTessera(['frobnicate']), /unknown command/);
+  });
+
+  it('a stdout closed early (`| true`) is not an error: exit 0, nothing on stderr', async () => {
+    const { db } = freshDb();
+    // bash reports the exit code of the first command of the pipe; `true` never reads.
+    const r = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(
+        'bash',
+        [
+          '-c',
+          '"$0" "$1" client add --name App --redirect-uri https://app.example/cb "$2" "$3" | true; exit "${PIPESTATUS[0]}"',
+          process.execPath,
+          CLI,
+          ...db,
+        ],
+        { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 },
+      );
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout: '', stderr }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseDbWait, parsePoolSize, waitForDatabase } from '../../src/cli/database-wait.js';
-import { InvalidInputError } from '../../src/oauth/errors.js';
+import { InvalidInputError } from '../../src/services/errors.js';
 import { StoreOpenError, StoreUnavailableError } from '../../src/store/open.js';
 
 const refused = () =>

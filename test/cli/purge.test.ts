@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
 import { openStore } from '../../src/store/open.js';
 import { addClient, addTestUser } from '../helpers/harness.js';
-import { runCli, startServer, tempDb } from '../helpers/server-process.js';
+import { runCliInProcess } from '../helpers/cli-in-process.js';
+import { startServer, tempDb } from '../helpers/server-process.js';
 
 type Table =
   | 'grants'
@@ -174,7 +175,7 @@ describe('tessera purge', () => {
   it('deletes everything expired, in batches, and prints the counts', async () => {
     const expected = await seed(temp.db);
     // Batches of one row: purge keeps going until nothing expired is left.
-    const result = runCli(['purge', '--batch-size', '1'], { db: temp.db });
+    const result = await runCliInProcess(['purge', '--batch-size', '1'], { db: temp.db });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^pending authorizations deleted: +2$/m);
@@ -190,12 +191,12 @@ describe('tessera purge', () => {
 
   it('--json prints the counts as one JSON object; a second run finds nothing', async () => {
     const expected = await seed(temp.db);
-    const first = runCli(['purge', '--json'], { db: temp.db });
+    const first = await runCliInProcess(['purge', '--json'], { db: temp.db });
     expect(first.status).toBe(0);
     expect(first.stderr).toBe('');
     expect(first.stdout.endsWith('\n')).toBe(true);
     expect(JSON.parse(first.stdout)).toEqual(expected);
-    const second = runCli(['purge', '--json', '--batch-size', '1000'], { db: temp.db });
+    const second = await runCliInProcess(['purge', '--json', '--batch-size', '1000'], { db: temp.db });
     expect(second.status).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, 0])));
     expect(await remaining(temp.db)).toEqual(LIVE_ONLY);
@@ -205,7 +206,7 @@ describe('tessera purge', () => {
     'refuses --batch-size %s with one line and exit 2',
     async (size) => {
       const expected = await seed(temp.db);
-      const result = runCli(['purge', '--batch-size', size], { db: temp.db });
+      const result = await runCliInProcess(['purge', '--batch-size', size], { db: temp.db });
       expect(result.status).toBe(2);
       expect(result.stdout).toBe('');
       expect(result.stderr).toBe(`tessera: batch size must be a whole number from 1 to 100000, not '${size}'\n`);
@@ -214,8 +215,8 @@ describe('tessera purge', () => {
     },
   );
 
-  it('refuses a database it cannot open with one line and exit 2', () => {
-    const result = runCli(['purge'], { db: 'mysql://nowhere' });
+  it('refuses a database it cannot open with one line and exit 2', async () => {
+    const result = await runCliInProcess(['purge'], { db: 'mysql://nowhere' });
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -270,8 +271,8 @@ describe('the sweep in tessera serve', () => {
     [['--sweep-interval', 'soon'], {}, 'soon'],
     [['--sweep-interval', '86401'], {}, '86401'],
     [[], { TESSERA_SWEEP_INTERVAL: '-5' }, '-5'],
-  ])('refuses %j %j with one line and exit 2', (args, env, shown) => {
-    const result = runCli(['serve', '--port', '0', ...args], { db: temp.db, env });
+  ])('refuses %j %j with one line and exit 2', async (args, env, shown) => {
+    const result = await runCliInProcess(['serve', '--port', '0', ...args], { db: temp.db, env });
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(

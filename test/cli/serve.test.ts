@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { CLI_PATH, runCli, startServer, tempDb, type ServerProcess } from '../helpers/server-process.js';
 
 let server: ServerProcess | undefined;
@@ -76,9 +77,11 @@ describe('tessera serve', () => {
     [['--bogus'], /unknown option/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
     const { db } = temp();
-    const result = runCli(['serve', '--port', '0', ...args], {
-      db: args.includes('--db') ? (args[args.indexOf('--db') + 1] as string) : db,
-    });
+    // Settings are refused before serve makes its logger: those run in process. A database
+    // is refused after, so by a real process, whose stderr would show any log line too.
+    const command = ['serve', '--port', '0', ...args];
+    const options = { db: args.includes('--db') ? (args[args.indexOf('--db') + 1] as string) : db };
+    const result = args.includes('--db') ? runCli(command, options) : await runCliInProcess(command, options);
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     const lines = result.stderr.trim().split('\n');
@@ -93,7 +96,7 @@ describe('tessera serve', () => {
     expect(run.stdout).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
     expect(run.code).toBe(0);
     for (const env of [{ TESSERA_DB_POOL_SIZE: '0' }, { TESSERA_DB_WAIT: 'forever' }]) {
-      const result = runCli(['serve', '--port', '0'], { db, env });
+      const result = await runCliInProcess(['serve', '--port', '0'], { db, env });
       expect(result.status).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toMatch(/^tessera: db (pool size|wait) must be a whole number/);
@@ -126,7 +129,7 @@ describe('tessera serve', () => {
     expect(await demo.text()).toContain('alice');
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
-    const users = runCli(['user', 'list', '--json'], { db: server.db });
+    const users = await runCliInProcess(['user', 'list', '--json'], { db: server.db });
     expect((JSON.parse(users.stdout) as Array<{ username: string }>).map((u) => u.username).sort()).toEqual([
       'alice',
       'bob',

@@ -26,7 +26,8 @@ import { buildApp } from '../../src/http/app.js';
 import { DEFAULT_LIFETIMES } from '../../src/oauth/tokens.js';
 import { openStore } from '../../src/store/open.js';
 import { addClient, addTestUser, basic, codeThroughPages, ISSUER, postToken } from '../helpers/harness.js';
-import { runCli, startServer, tempDb, type CliResult } from '../helpers/server-process.js';
+import { runCliInProcess } from '../helpers/cli-in-process.js';
+import { startServer, tempDb, type CliResult } from '../helpers/server-process.js';
 
 const PG_BASE = process.env.TESSERA_TEST_POSTGRES_URL;
 const SCRIPT = fileURLToPath(new URL('../../scripts/test-database.mjs', import.meta.url));
@@ -158,11 +159,11 @@ describe('tessera export and tessera import', () => {
     exportFile = join(dir, 'tessera.json');
   }, 60_000);
 
-  it('export --output writes the whole database to a new file of mode 0600', SLOW, () => {
+  it('export --output writes the whole database to a new file of mode 0600', SLOW, async () => {
     // A file already there, readable by all, is replaced by one readable only by its owner.
     writeFileSync(exportFile, 'old content', { mode: 0o644 });
     chmodSync(exportFile, 0o644);
-    const result = runCli(['export', '--output', exportFile], { db: source });
+    const result = await runCliInProcess(['export', '--output', exportFile], { db: source });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(
@@ -201,7 +202,7 @@ describe('tessera export and tessera import', () => {
       expect(exportText).not.toContain(plain);
 
     // Without --output the same document goes to stdout.
-    const stdout = runCli(['export'], { db: source });
+    const stdout = await runCliInProcess(['export'], { db: source });
     expect(stdout.status).toBe(0);
     expect(withoutTime(stdout.stdout)).toBe(withoutTime(exportText));
   });
@@ -211,14 +212,14 @@ describe('tessera export and tessera import', () => {
     SLOW,
     async () => {
       const target = newDb().db;
-      const result = runCli(['import', '--input', exportFile], { db: target });
+      const result = await runCliInProcess(['import', '--input', exportFile], { db: target });
       expect(result.status, result.stderr).toBe(0);
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(/^imported \d+ rows \(export of .*, migration \d{4}_\w+\)\n/);
       expect(result.stdout).toMatch(/^clients +1$/m);
       expect(result.stdout).toMatch(/^people +2$/m);
 
-      const again = runCli(['export'], { db: target });
+      const again = await runCliInProcess(['export'], { db: target });
       expect(again.status).toBe(0);
       expect(withoutTime(again.stdout)).toBe(withoutTime(exportText));
       await expectServerHonours(target, issued);
@@ -236,7 +237,7 @@ describe('tessera export and tessera import', () => {
     database('create');
     cleanups.push(() => database('drop'));
 
-    const result = runCli(['import', '--input', exportFile, '--json'], { db: pg });
+    const result = await runCliInProcess(['import', '--input', exportFile, '--json'], { db: pg });
     expect(result.status, result.stderr).toBe(0);
     const counts = JSON.parse(result.stdout) as {
       rows: number;
@@ -255,64 +256,74 @@ describe('tessera export and tessera import', () => {
     expect(counts.applied).toEqual([]);
 
     // The same document back from PostgreSQL: same rows, same order, same types (times as numbers).
-    const again = runCli(['export'], { db: pg });
+    const again = await runCliInProcess(['export'], { db: pg });
     expect(again.status, again.stderr).toBe(0);
     expect(withoutTime(again.stdout)).toBe(withoutTime(exportText));
 
     // A second import into it is refused: it is not empty any more.
-    expectRefusal(runCli(['import', '--input', exportFile], { db: pg }), /not empty/);
+    expectRefusal(await runCliInProcess(['import', '--input', exportFile], { db: pg }), /not empty/);
 
     await expectServerHonours(pg, issued);
   });
 
-  it('import reads the export from stdin and prints counts as JSON with --json', SLOW, () => {
+  it('import reads the export from stdin and prints counts as JSON with --json', SLOW, async () => {
     const target = newDb().db;
-    const result = runCli(['import', '--json'], { db: target, input: exportText });
+    const result = await runCliInProcess(['import', '--json'], { db: target, input: exportText });
     expect(result.status, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ tables: { clients: 1, people: 2 }, applied: [] });
     expect(typeof summary.rows).toBe('number');
     expect(summary.migration).toMatch(/^\d{4}_\w+$/);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
-    const users = runCli(['user', 'list', '--json'], { db: target });
+    const users = await runCliInProcess(['user', 'list', '--json'], { db: target });
     expect(users.stdout).toContain('alice');
   });
 
-  it('refuses with one line and exit code 2, and leaves the target as it was', SLOW, () => {
+  it('refuses with one line and exit code 2, and leaves the target as it was', SLOW, async () => {
     // A target that is not empty.
     const used = newDb().db;
     expect(
-      runCli(['client', 'add', '--name', 'Existing', '--redirect-uri', 'https://x.example/cb'], { db: used }).status,
+      (
+        await runCliInProcess(['client', 'add', '--name', 'Existing', '--redirect-uri', 'https://x.example/cb'], {
+          db: used,
+        })
+      ).status,
     ).toBe(0);
     expectRefusal(
-      runCli(['import', '--input', exportFile], { db: used }),
+      await runCliInProcess(['import', '--input', exportFile], { db: used }),
       /the target database is not empty \(it holds clients\)/,
     );
-    expect(runCli(['client', 'list', '--json'], { db: used }).stdout).not.toContain('Records');
+    expect((await runCliInProcess(['client', 'list', '--json'], { db: used })).stdout).not.toContain('Records');
 
     // Input that is not an export: the target is not even created.
     const { db: fresh, dir } = newDb();
-    expectRefusal(runCli(['import'], { db: fresh, input: 'garbage' }), /the input is not JSON/);
-    expectRefusal(runCli(['import'], { db: fresh, input: '' }), /the input is empty/);
-    expectRefusal(runCli(['import'], { db: fresh, input: '{"hello": "world"}' }), /not a Tessera export/);
-    const doc = JSON.parse(exportText) as Record<string, unknown>;
-    expectRefusal(runCli(['import'], { db: fresh, input: JSON.stringify({ ...doc, version: 2 }) }), /format version 2/);
+    expectRefusal(await runCliInProcess(['import'], { db: fresh, input: 'garbage' }), /the input is not JSON/);
+    expectRefusal(await runCliInProcess(['import'], { db: fresh, input: '' }), /the input is empty/);
     expectRefusal(
-      runCli(['import'], { db: fresh, input: JSON.stringify({ ...doc, migration: '9999_later' }) }),
+      await runCliInProcess(['import'], { db: fresh, input: '{"hello": "world"}' }),
+      /not a Tessera export/,
+    );
+    const doc = JSON.parse(exportText) as Record<string, unknown>;
+    expectRefusal(
+      await runCliInProcess(['import'], { db: fresh, input: JSON.stringify({ ...doc, version: 2 }) }),
+      /format version 2/,
+    );
+    expectRefusal(
+      await runCliInProcess(['import'], { db: fresh, input: JSON.stringify({ ...doc, migration: '9999_later' }) }),
       /migration '9999_later', which this build of Tessera does not know/,
     );
     expectRefusal(
-      runCli(['import', '--input', join(dir, 'missing.json')], { db: fresh }),
+      await runCliInProcess(['import', '--input', join(dir, 'missing.json')], { db: fresh }),
       /cannot read .*missing\.json.*no such file/,
     );
     expect(existsSync(join(dir, 'tessera.db'))).toBe(false);
 
     // Exporting a SQLite file that is not there (a wrong path) does not create an empty one.
-    expectRefusal(runCli(['export'], { db: fresh }), /there is no database at/);
+    expectRefusal(await runCliInProcess(['export'], { db: fresh }), /there is no database at/);
     expect(existsSync(join(dir, 'tessera.db'))).toBe(false);
     // An --output that cannot be written.
     expectRefusal(
-      runCli(['export', '--output', join(dir, 'no', 'such', 'dir.json')], { db: source }),
+      await runCliInProcess(['export', '--output', join(dir, 'no', 'such', 'dir.json')], { db: source }),
       /cannot write .*no such file/,
     );
   });

@@ -17,14 +17,14 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { firstRepeated } from '../../oauth/params.js';
-import { parseRole, ROLE_LABELS, ROLES, rolesIn, type Role } from '../../oauth/role-scope.js';
-import type { ClientRecord, PersonRecord } from '../../store/store.js';
-import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from '../demo-fixtures.js';
-import type { RouteContext } from '../context.js';
-import { issuerFor } from '../issuer.js';
-import { sendPage, sendPageFailure } from '../replies.js';
-import { formParams, queryParams } from '../request-params.js';
+import { firstRepeated } from '../oauth/params.js';
+import { parseRole, ROLE_LABELS, ROLES, rolesIn, type Role } from '../oauth/role-scope.js';
+import type { ClientRecord, PersonRecord } from '../store/store.js';
+import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from './fixtures.js';
+import type { RouteContext } from '../http/context.js';
+import { issuerFor } from '../http/issuer.js';
+import { sendPage, sendPageFailure } from '../http/replies.js';
+import { formParams, queryParams } from '../http/request-params.js';
 import {
   demoCallbackPage,
   demoCallPage,
@@ -38,7 +38,7 @@ import {
   type ParamRow,
   type ShownRequest,
   type ShownResponse,
-} from '../views/demo.js';
+} from './views.js';
 
 /** A value the demo app (a client, not Tessera) makes for its state, PKCE verifier and form token. */
 function clientRandom(): string {

@@ -4,7 +4,7 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD, seedDemo } from '../../src/cli/demo-seed.js';
+import { DEMO_PASSWORD, seedDemo } from '../../src/demo/seed.js';
 import { CookieJar, form, hiddenValue, testApp, type TestApp } from '../helpers/harness.js';
 
 /** Undoes the escaping of the `html` template, for reading values back out of a page. */

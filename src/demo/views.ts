@@ -2,10 +2,10 @@
  * The demo client's pages (GET /demo …). The demo is a separate little app that uses only
  * Tessera's public OAuth surface; these pages explain each step in plain words and show
  * every request and response exactly as it went over HTTP. No scripts, no inline styles:
- * the look comes from the `.demo*` rules in assets.ts.
+ * the look comes from the `.demo*` rules in http/views/assets.ts.
  */
-import { html, type SafeHtml } from './html.js';
-import { page } from './layout.js';
+import { html, type SafeHtml } from '../http/views/html.js';
+import { page } from '../http/views/layout.js';
 
 /** The five steps of the flow, in order; the progress list on every page names them. */
 export const DEMO_STEPS = [

@@ -1,5 +1,5 @@
 /**
- * The demo's client and people: seeded by `serve --demo` (src/cli/demo-seed.ts) and shown
+ * The demo's client and people: seeded by `serve --demo` (src/demo/seed.ts) and shown
  * by the demo page. Only these people are ever listed there, never real accounts.
  */
 export const DEMO_CLIENT_ID = 'tessera-demo';

@@ -1,11 +1,13 @@
 /**
- * Client registration (RFC 6749 §2): the rules a client must meet before it may ask for
- * anything. Used by `tessera client …` and by the demo's seeding.
+ * What an operator does with OAuth clients: registration (RFC 6749 §2: the rules a client
+ * must meet before it may ask for anything), looking clients up, rotating a secret and
+ * removing a client. Used by `tessera client …` and by the demo's seeding; an unknown id
+ * or a broken rule is an InvalidInputError.
  */
+import { checkRegistrableRedirectUri } from '../oauth/redirect-uri.js';
+import { parseRole, ROLES, type Role } from '../oauth/role-scope.js';
+import { hashSecret, newId, newSecret } from '../oauth/tokens.js';
 import { InvalidInputError } from './errors.js';
-import { checkRegistrableRedirectUri } from './redirect-uri.js';
-import { parseRole, ROLES, type Role } from './role-scope.js';
-import { hashSecret, newId, newSecret } from './tokens.js';
 import type { ClientRecord, GrantType, Store } from '../store/store.js';
 
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'implicit'];
@@ -104,13 +106,38 @@ export async function registerClient(
   return secret ? { client, secret } : { client };
 }
 
+function noClient(id: string): InvalidInputError {
+  return new InvalidInputError(`no client '${id}'`);
+}
+
+/** Every client. */
+export function listClients(store: Pick<Store, 'listClients'>): Promise<ClientRecord[]> {
+  return store.listClients();
+}
+
+/** The client with this id, or undefined. */
+export function findClient(store: Pick<Store, 'getClient'>, id: string): Promise<ClientRecord | undefined> {
+  return store.getClient(id);
+}
+
+/** The client with this id; an unknown id is an InvalidInputError. */
+export async function getClient(store: Pick<Store, 'getClient'>, id: string): Promise<ClientRecord> {
+  const client = await store.getClient(id);
+  if (!client) throw noClient(id);
+  return client;
+}
+
+/** Removes a client and everything issued to it; an unknown id is an InvalidInputError. */
+export async function removeClient(store: Pick<Store, 'removeClient'>, id: string): Promise<void> {
+  if (!(await store.removeClient(id))) throw noClient(id);
+}
+
 /** A new secret for a confidential client; the old one stops working at once. */
 export async function rotateClientSecret(
   store: Pick<Store, 'getClient' | 'setClientSecret'>,
   id: string,
 ): Promise<string> {
-  const client = await store.getClient(id);
-  if (!client) throw new InvalidInputError(`no client '${id}'`);
+  const client = await getClient(store, id);
   if (client.secretHash === null) throw new InvalidInputError(`client '${id}' is public: it has no secret`);
   const secret = newSecret();
   await store.setClientSecret(id, hashSecret(secret));
