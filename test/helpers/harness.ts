@@ -7,7 +7,7 @@ import { createHash, randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
@@ -82,7 +82,14 @@ export interface TestApp {
 }
 
 export async function testApp(
-  options: { demo?: boolean; lifetimes?: Partial<Lifetimes>; issuer?: string; issuerAliases?: string[] } = {},
+  options: {
+    demo?: boolean;
+    lifetimes?: Partial<Lifetimes>;
+    issuer?: string;
+    issuerAliases?: string[];
+    /** A logger whose lines the test reads; default none. */
+    logger?: FastifyBaseLogger;
+  } = {},
 ): Promise<TestApp> {
   const { store, cleanup } = await tempStore();
   const config: AppConfig = {
@@ -93,7 +100,10 @@ export async function testApp(
     ...(options.issuerAliases && { issuerAliases: options.issuerAliases }),
   };
   let offset = 0;
-  const app = await buildApp(config, store, { now: () => Date.now() + offset });
+  const app = await buildApp(config, store, {
+    now: () => Date.now() + offset,
+    ...(options.logger && { logger: options.logger }),
+  });
   return {
     app,
     store,
