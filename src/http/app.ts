@@ -12,7 +12,7 @@ import { defaultProvider } from '../oauth/provider.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { AppConfig, RouteContext } from './context.js';
-import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
+import { answerWhileClosing, clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { errorHandler, sendJson, sendJsonError, sendPage } from './replies.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { assetRoutes } from './routes/assets.js';
@@ -114,7 +114,8 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     bodyLimit: BODY_LIMIT,
     // Node's own header limit (16 KiB) bounds the URL; oversized values are refused by oauth/params.
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
-    return503OnClosing: true,
+    // answerWhileClosing answers instead, with our headers.
+    return503OnClosing: false,
     trustProxy: fastifyTrustProxy(options.trustProxy),
     // The framework's own answers (a bad URL, a request Node cannot parse) in our format.
     frameworkErrors,
@@ -133,6 +134,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
   addFormParser(app);
   addSecurityHeaders(app);
   addRequestLog(app);
+  answerWhileClosing(app);
   addFallbacks(app);
 
   await app.register(assetRoutes);

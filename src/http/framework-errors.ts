@@ -4,12 +4,13 @@
  * parser cannot read at all — control bytes in the request line or a header, a bad
  * Content-Length, headers over 16 KiB (Fastify's `clientErrorHandler`). There is no
  * route, so the answer is plain JSON invalid_request, with the security headers and
- * `no-store` every answer carries.
+ * `no-store` every answer carries. So is the 503 to a request that arrives while the
+ * server is shutting down.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { errorHandler, sendJsonError, UNREADABLE_DESCRIPTION } from './replies.js';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorHandler, RETRY_AFTER_SECONDS, sendJson, sendJsonError, UNREADABLE_DESCRIPTION } from './replies.js';
 import { securityHeaders } from './security-headers.js';
 
 /** Fastify's `frameworkErrors`: a bad URL (`GET /%zz`) and the like, through the plain JSON writer. */
@@ -58,4 +59,24 @@ export function clientErrorHandler(
   this.log.debug({ code: err.code }, 'unreadable request refused');
   if (socket.writable) socket.write(parserErrorResponse(err.code));
   socket.destroy(err);
+}
+
+/**
+ * Instead of Fastify's `return503OnClosing` (raw JSON without our headers): a request that
+ * arrives on an open connection once closing has begun is told to try again elsewhere or
+ * shortly, and the connection is closed. Not logged as a failure: it is a planned stop.
+ */
+export function answerWhileClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    sendJson(reply.header('retry-after', String(RETRY_AFTER_SECONDS)).header('connection', 'close'), 503, {
+      error: 'temporarily_unavailable',
+      error_description: 'The server is shutting down; please try again shortly',
+    });
+  });
 }

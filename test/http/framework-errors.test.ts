@@ -151,3 +151,52 @@ describe("the framework's answers", () => {
     expect(res.headers['cache-control']).toBe('no-store');
   });
 });
+
+describe('while the server is shutting down', () => {
+  it('a request that arrives on an open connection: 503 temporarily_unavailable with our headers', async () => {
+    const closing = await testApp();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    // A request of the test's own that is still running when closing begins.
+    closing.app.get('/test/slow', async () => {
+      started();
+      await held;
+      return { done: true };
+    });
+    await closing.app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((closing.app.server.address() as AddressInfo).port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    // The first request holds the connection open (not idle) while closing begins; the
+    // second arrives on it after that.
+    socket.write('GET /test/slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await arrived;
+    const closed = closing.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await ended;
+    await closed;
+    const text = Buffer.concat(chunks).toString('utf8');
+    const second = text.slice(text.indexOf('HTTP/1.1', 1));
+    expect(text.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(second.startsWith('HTTP/1.1 503')).toBe(true);
+    const head = second.slice(0, second.indexOf('\r\n\r\n')).toLowerCase();
+    expect(head).toContain('content-type: application/json;charset=utf-8');
+    expect(head).toContain('cache-control: no-store');
+    expect(head).toContain('x-content-type-options: nosniff');
+    expect(head).toContain('retry-after: 5');
+    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'The server is shutting down; please try again shortly',
+    });
+  });
+});
