@@ -7,7 +7,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { EndpointName } from '../oauth/endpoints.js';
-import { parseParams } from '../oauth/params.js';
+import { parseFormBody } from '../oauth/params.js';
 import { defaultProvider } from '../oauth/provider.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
@@ -73,10 +73,9 @@ function fastifyTrustProxy(
 }
 
 function addFormParser(app: FastifyInstance): void {
-  // Read as bytes (one Latin-1 character each): parseParams refuses bytes that are not
-  // UTF-8 rather than seeing them already turned into U+FFFD.
+  // Read as bytes: bytes that are not UTF-8 are refused, not seen as U+FFFD (params.ts).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_request, body, done) =>
-    done(null, parseParams((body as Buffer).toString('latin1'))),
+    done(null, parseFormBody(body as Buffer)),
   );
   // Other bodies are read (within the limit) but not interpreted: the routes answer
   // with their own invalid_request rather than Fastify's 415.

@@ -17,31 +17,36 @@ function tooLong(value: string): boolean {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+function hexValue(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
 /**
- * A form-urlencoded component as text, or undefined when it cannot be taken as sent: its
- * bytes (after percent-decoding) are not valid UTF-8, or it holds U+0000. `raw` holds one
- * byte per character (Latin-1), as a request body is read; a query string is ASCII anyway.
- * Otherwise this is the decoding of the WHATWG URL Standard's urlencoded parser (what
- * URLSearchParams does), which would turn bad bytes silently into U+FFFD.
+ * One name or value of the WHATWG URL Standard's urlencoded parser (what URLSearchParams
+ * does: `+` is a space, `%XX` a byte, any other `%` itself), or undefined when it cannot
+ * be taken as sent: its bytes are not valid UTF-8 — which URLSearchParams would silently
+ * turn into U+FFFD — or it holds U+0000.
  */
-export function decodeFormComponent(raw: string): string | undefined {
-  const spaced = raw.includes('+') ? raw.replace(/\+/g, ' ') : raw;
-  if (!/[%\x00\x80-\xff]/.test(spaced)) return spaced;
-  const bytes = Buffer.alloc(spaced.length);
+function decodeComponent(bytes: Buffer): string | undefined {
+  const out = Buffer.allocUnsafe(bytes.length);
   let length = 0;
-  for (let i = 0; i < spaced.length; i++) {
-    const char = spaced.charCodeAt(i);
-    const hex = char === 0x25 ? spaced.slice(i + 1, i + 3) : '';
-    if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
-      bytes[length++] = parseInt(hex, 16);
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    const high = byte === 0x25 ? hexValue(bytes[i + 1]) : -1;
+    const low = high >= 0 ? hexValue(bytes[i + 2]) : -1;
+    if (low >= 0) {
+      out[length++] = high * 16 + low;
       i += 2;
     } else {
-      bytes[length++] = char;
+      out[length++] = byte === 0x2b ? 0x20 : byte;
     }
   }
   let text: string;
   try {
-    text = utf8.decode(bytes.subarray(0, length));
+    text = utf8.decode(out.subarray(0, length));
   } catch {
     return undefined;
   }
@@ -79,22 +84,33 @@ export function unreadableParameter(name: string, errorOptions?: OAuthErrorOptio
   return invalidRequest(`The ${name} parameter holds a NUL byte or is not valid UTF-8`, errorOptions);
 }
 
-/**
- * Parses `application/x-www-form-urlencoded` text (a query string, or a form body read
- * as Latin-1 so that each character is one byte).
- */
+/** Parses `application/x-www-form-urlencoded` text (a query string). */
 export function parseParams(text: string): Params {
+  return parseFormBody(Buffer.from(text, 'utf8'));
+}
+
+/**
+ * Parses `application/x-www-form-urlencoded` bytes (a form body): read as bytes, so that
+ * bytes that are not UTF-8 are refused rather than seen already turned into U+FFFD.
+ */
+export function parseFormBody(body: Buffer): Params {
   const params: Params = new Map();
   const refused = new Set<string>();
-  for (const pair of text.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const name = decodeFormComponent(eq < 0 ? pair : pair.slice(0, eq)) ?? REFUSED;
-    const value = eq < 0 ? '' : decodeFormComponent(pair.slice(eq + 1));
-    if (value === undefined) refused.add(name);
-    const values = params.get(name);
-    if (values) values.push(value ?? REFUSED);
-    else params.set(name, [value ?? REFUSED]);
+  let start = 0;
+  while (start <= body.length) {
+    const amp = body.indexOf(0x26, start);
+    const end = amp < 0 ? body.length : amp;
+    if (end > start) {
+      const pair = body.subarray(start, end);
+      const eq = pair.indexOf(0x3d);
+      const name = decodeComponent(eq < 0 ? pair : pair.subarray(0, eq)) ?? REFUSED;
+      const value = eq < 0 ? '' : decodeComponent(pair.subarray(eq + 1));
+      if (value === undefined) refused.add(name);
+      const values = params.get(name);
+      if (values) values.push(value ?? REFUSED);
+      else params.set(name, [value ?? REFUSED]);
+    }
+    start = end + 1;
   }
   return refused.size === 0 ? params : new RefusingParams(params, refused);
 }
