@@ -7,13 +7,14 @@
 import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { EndpointName } from '../oauth/endpoints.js';
-import { parseParams } from '../oauth/params.js';
+import { parseFormBody } from '../oauth/params.js';
 import { defaultProvider, type Provider } from '../oauth/provider.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import { demoRoutes } from '../demo/routes.js';
 import type { AppConfig, RouteContext } from './context.js';
-import { sendFailureJson, sendJson, sendPage } from './replies.js';
+import { answerWhileClosing, clientErrorHandler, frameworkErrors } from './framework-errors.js';
+import { errorHandler, sendJson, sendJsonError, sendPage } from './replies.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { assetRoutes } from './routes/assets.js';
 import { authorizeRoutes } from './routes/authorize.js';
@@ -25,7 +26,7 @@ import { signInRoutes } from './routes/sign-in.js';
 import { tokenRoutes } from './routes/token.js';
 import { errorPage } from './views/error.js';
 
-/** SPEC §3.1: a request body over 64 KiB is refused (413, never a 5xx). */
+/** A request body over 64 KiB is refused (413, never a 5xx). */
 export const BODY_LIMIT = 64 * 1024;
 
 export interface BuildOptions {
@@ -74,8 +75,9 @@ function fastifyTrustProxy(
 }
 
 function addFormParser(app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
-    done(null, parseParams(body as string)),
+  // Read as bytes: bytes that are not UTF-8 are refused, not seen as U+FFFD (params.ts).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, parseFormBody(body as Buffer)),
   );
   // Other bodies are read (within the limit) but not interpreted: the routes answer
   // with their own invalid_request rather than Fastify's 415.
@@ -93,14 +95,8 @@ function addFallbacks(app: FastifyInstance): void {
     }
     return sendJson(reply, 404, { error: 'not_found', error_description: 'There is nothing at this path' });
   });
-  // Page routes set their own handler (replies.ts sendPageFailure). A database that cannot
-  // be reached is 503 temporarily_unavailable with Retry-After, anything else 500.
-  app.setErrorHandler(async (error: { statusCode?: number }, request, reply) => {
-    const status =
-      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) return sendFailureJson(request, reply, error);
-    return sendJson(reply, status, { error: 'invalid_request', error_description: 'The request could not be read' });
-  });
+  // Other families set their own (replies.ts): what is left is plain JSON.
+  app.setErrorHandler(errorHandler(sendJsonError));
 }
 
 /** The routes of each endpoint the provider has: an endpoint it does not list has none. */
@@ -119,8 +115,12 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     bodyLimit: BODY_LIMIT,
     // Node's own header limit (16 KiB) bounds the URL; oversized values are refused by oauth/params.
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
-    return503OnClosing: true,
+    // answerWhileClosing answers instead, with our headers.
+    return503OnClosing: false,
     trustProxy: fastifyTrustProxy(options.trustProxy),
+    // The framework's own answers (a bad URL, a request Node cannot parse) in our format.
+    frameworkErrors,
+    clientErrorHandler,
   });
 
   const ctx: RouteContext = {
@@ -135,6 +135,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
   addFormParser(app);
   addSecurityHeaders(app);
   addRequestLog(app);
+  answerWhileClosing(app);
   addFallbacks(app);
 
   await app.register(assetRoutes);

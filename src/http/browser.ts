@@ -26,11 +26,20 @@ function cookieOptions(policy: CookiePolicy, maxAgeSeconds?: number) {
 }
 
 /**
+ * One of our cookies, or undefined: a value outside the base64url alphabet our values are
+ * written in (a NUL byte, say, after the cookie's percent-decoding) counts as absent.
+ */
+function ourCookie(request: FastifyRequest, name: string): string | undefined {
+  const value = request.cookies[name];
+  return value !== undefined && /^[A-Za-z0-9_-]+$/.test(value) ? value : undefined;
+}
+
+/**
  * The browser's binding value, set now when the browser has none. An existing one is kept:
  * replacing it would orphan a sign-in the same browser started earlier in another tab.
  */
 export function browserBinding(request: FastifyRequest, reply: FastifyReply, policy: CookiePolicy): string {
-  const existing = request.cookies[BROWSER_COOKIE];
+  const existing = ourCookie(request, BROWSER_COOKIE);
   if (existing && isSecretFormat(existing)) return existing;
   const value = newSecret();
   reply.setCookie(BROWSER_COOKIE, value, cookieOptions(policy));
@@ -39,12 +48,12 @@ export function browserBinding(request: FastifyRequest, reply: FastifyReply, pol
 
 /** Whether this request comes from the browser that started the pending authorization. */
 export function isSameBrowser(request: FastifyRequest, browserHash: string): boolean {
-  const value = request.cookies[BROWSER_COOKIE];
+  const value = ourCookie(request, BROWSER_COOKIE);
   return value !== undefined && hashSecret(value) === browserHash;
 }
 
 export function sessionCookieValue(request: FastifyRequest): string | undefined {
-  return request.cookies[SESSION_COOKIE];
+  return ourCookie(request, SESSION_COOKIE);
 }
 
 export function setSessionCookie(

@@ -1,11 +1,16 @@
 /**
- * The one place that writes OAuth results to HTTP: token responses and token-endpoint
- * errors as JSON (RFC 6749 §5.1/§5.2, with `no-store` and `Pragma: no-cache`), pages as
- * HTML, and authorization-endpoint errors as a page or a redirect.
+ * The one place that writes OAuth results to HTTP. Every error is an OAuthError (see
+ * `httpError`) and every endpoint family has one writer for it, which also answers the
+ * framework's own errors in its scope (`errorHandler`):
+ *
+ * - token endpoint: RFC 6749 §5.2 JSON, `no-store`, a Basic challenge on every 401;
+ * - protected resource: RFC 6750 §3 `WWW-Authenticate: Bearer` with the error;
+ * - pages (authorization endpoint, sign-in, consent, demo): an HTML error page;
+ * - the rest (metadata, not found, the framework outside any route): plain JSON.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { asOAuthError, OAuthError } from '../oauth/errors.js';
-import { BasicAuthFailure } from '../oauth/client-auth.js';
+import { asOAuthError, invalidRequest, OAuthError } from '../oauth/errors.js';
+import { MissingToken } from '../oauth/bearer.js';
 import { errorRedirect, RedirectableError } from '../oauth/authorize.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { errorPage } from './views/error.js';
@@ -22,6 +27,27 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown): Fa
 
 /** Seconds a client is asked to wait (Retry-After) while the database cannot be reached. */
 export const RETRY_AFTER_SECONDS = 5;
+
+/** What a client is told when the framework could not read its request. */
+export const UNREADABLE_DESCRIPTION = 'The request could not be read';
+
+/** The status of one of the framework's own client errors (body too large, bad URL…), if it is one. */
+function frameworkClientStatus(err: unknown): number | undefined {
+  if (err instanceof OAuthError || typeof err !== 'object' || err === null || !('statusCode' in err)) return undefined;
+  const status = err.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+/**
+ * Any thrown value as the OAuthError that answers it: the framework's 4xx (body too large,
+ * unreadable body, bad content-length, bad URL) invalid_request with its own status, the
+ * rest as asOAuthError says (a database that cannot be reached 503, anything else 500).
+ */
+export function httpError(err: unknown): OAuthError {
+  const status = frameworkClientStatus(err);
+  if (status !== undefined) return invalidRequest(UNREADABLE_DESCRIPTION, { status, redirectable: false, cause: err });
+  return asOAuthError(err);
+}
 
 /**
  * Logs what the client is not told. A database that cannot be reached is one warn line
@@ -42,29 +68,52 @@ function retryAfter(reply: FastifyReply, error: OAuthError): FastifyReply {
   return error.status === 503 ? reply.header('retry-after', String(RETRY_AFTER_SECONDS)) : reply;
 }
 
+/** An error answer: the error as the family's writer sends it, logged by logFailure. */
+export type ErrorWriter = (request: FastifyRequest, reply: FastifyReply, err: unknown) => FastifyReply;
+
 /**
- * An unexpected failure as JSON: 503 temporarily_unavailable (with Retry-After) while the
- * database cannot be reached, else a fixed 500 server_error. Logged by logFailure.
+ * A writer as a Fastify error handler, so that what no route answered itself (the
+ * framework's errors, a database that cannot be reached, a bug) is answered in the
+ * family's own format: one handler shape for every family.
  */
-export function sendFailureJson(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const error = asOAuthError(err);
+export function errorHandler(writer: ErrorWriter) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => writer(request, reply, err);
+}
+
+/** Plain JSON `{error, error_description}` (503 with Retry-After): metadata, 404s, the framework. */
+export const sendJsonError: ErrorWriter = (request, reply, err) => {
+  const error = httpError(err);
   logFailure(request, error);
   return sendJson(retryAfter(reply, error), error.status, { error: error.code, error_description: error.description });
-}
+};
 
 /**
  * RFC 6749 §5.2 error JSON. invalid_client is 401 with a Basic challenge: required when
  * Basic was tried (RFC 6749 §5.2), and every 401 must carry one (RFC 9110 §15.5.2), so
  * a client that authenticated in the body gets it too.
  */
-export function sendTokenError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const error = asOAuthError(err);
-  logFailure(request, error);
-  if (error instanceof BasicAuthFailure || error.status === 401) {
-    reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+export const sendTokenError: ErrorWriter = (request, reply, err) => {
+  if (httpError(err).status === 401) reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+  return sendJsonError(request, reply, err);
+};
+
+/**
+ * RFC 6750 §3.1: a token problem carries `WWW-Authenticate: Bearer` with the error (none
+ * when no token was sent at all, §3). Not a token problem (the database unreachable, a
+ * bug): no Bearer challenge, which would tell the client to get a new token.
+ */
+export const sendResourceError: ErrorWriter = (request, reply, err) => {
+  const error = httpError(err);
+  if (error.status < 500) {
+    reply.header(
+      'www-authenticate',
+      error instanceof MissingToken
+        ? 'Bearer realm="tessera"'
+        : `Bearer realm="tessera", error="${error.code}", error_description="${error.description}"`,
+    );
   }
-  return sendJson(retryAfter(reply, error), error.status, { error: error.code, error_description: error.description });
-}
+  return sendJsonError(request, reply, error);
+};
 
 export function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).type('text/html; charset=utf-8').send(body);
@@ -76,11 +125,15 @@ const pageTitles: Record<string, string> = {
   temporarily_unavailable: 'Please try again shortly',
 };
 
-/** An error shown to the person instead of being sent to the client. */
-export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const error = asOAuthError(err);
+/**
+ * An error shown to the person instead of being sent to the client. The page keeps the
+ * status of invalid_request (413 for a body too large…) and of a 5xx; other errors are
+ * shown as 400 (a 401 page would need a challenge, RFC 9110 §15.5.2).
+ */
+export const sendErrorPage: ErrorWriter = (request, reply, err) => {
+  const error = httpError(err);
   logFailure(request, error);
-  const status = error.status >= 500 ? error.status : 400;
+  const status = error.status >= 500 || error.code === 'invalid_request' ? error.status : 400;
   return sendPage(
     retryAfter(reply, error),
     status,
@@ -91,7 +144,7 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, err:
       code: error.code,
     }),
   );
-}
+};
 
 /** Authorization endpoint errors: redirected to the client when allowed, else a page. */
 export function sendAuthorizationError(
@@ -107,24 +160,5 @@ export function sendAuthorizationError(
   return sendErrorPage(request, reply, err);
 }
 
-/**
- * The error handler of the page routes (authorization endpoint, sign-in, consent, demo):
- * what a route did not answer itself becomes a page, never JSON — a framework error
- * (body too large, unreadable) a 4xx page, a database that cannot be reached a 503 page
- * asking to try again shortly, anything else a 500 page.
- */
-export function sendPageFailure(
-  error: { statusCode?: number },
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
-  const status = error.statusCode;
-  if (status !== undefined && status >= 400 && status < 500) {
-    return sendPage(
-      reply,
-      status,
-      errorPage({ status, title: 'This request cannot be completed', message: 'The request could not be read.' }),
-    );
-  }
-  return sendErrorPage(request, reply, error);
-}
+/** The error handler of the page routes (authorization endpoint, sign-in, consent, demo). */
+export const sendPageFailure = errorHandler(sendErrorPage);

@@ -16,18 +16,22 @@ export const PAGE_CSP = [
   // browsers apply form-action to redirects after a form post.
 ].join('; ');
 
+/** The security headers of a response with this Content-Type (also written by framework-errors.ts). */
+export function securityHeaders(contentType: string): Record<string, string> {
+  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  if (contentType.startsWith('text/html')) {
+    headers['content-security-policy'] = PAGE_CSP;
+    headers['x-frame-options'] = 'DENY';
+  }
+  return headers;
+}
+
 // The per-request hooks here and in cors.ts and app.ts take a callback rather than being
 // async: Fastify then makes no promise per hook, which showed in the bearer path's profile.
 export function addSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
+    reply.headers(securityHeaders(String(reply.getHeader('content-type') ?? '')));
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) {
-      reply.header('content-security-policy', PAGE_CSP);
-      reply.header('x-frame-options', 'DENY');
-    }
     done(null, payload);
   });
 }

@@ -8,7 +8,15 @@
  * the client with `state`.
  */
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedResponseType } from './errors.js';
-import { single, firstOversized, firstRepeated, type Params } from './params.js';
+import {
+  firstOversized,
+  firstRepeated,
+  firstUnreadable,
+  readableValues,
+  single,
+  unreadableParameter,
+  type Params,
+} from './params.js';
 import { resolveRedirectUri } from './redirect-uri.js';
 import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { requestedRole, type Role } from './role-scope.js';
@@ -59,9 +67,9 @@ async function establishClient(params: Params, store: Pick<Store, 'getClient'>):
   return client;
 }
 
-/** The state to echo on an error: only when it was sent exactly once. */
+/** The state to echo on an error: only when it was sent exactly once, and as sent. */
 function stateForErrors(params: Params): string | undefined {
-  const values = params.get('state');
+  const values = readableValues(params, 'state');
   return values && values.length === 1 && values[0] !== '' ? values[0] : undefined;
 }
 
@@ -107,10 +115,13 @@ export async function validateAuthorizationRequest(
 
   const target: RedirectTarget = {
     redirectUri,
-    mode: responseTypes.get(params.get('response_type')?.[0] ?? '')?.responseMode ?? 'query',
+    mode: responseTypes.get(readableValues(params, 'response_type')?.[0] ?? '')?.responseMode ?? 'query',
     state: stateForErrors(params),
   };
   try {
+    // A NUL byte or bytes that are not UTF-8 (params.ts): refused, never echoed back.
+    const unreadable = firstUnreadable(params);
+    if (unreadable) throw unreadableParameter(unreadable);
     const repeated = firstRepeated(params);
     if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
     const handler = checkResponseType(single(params, 'response_type'), client, responseTypes);

@@ -2,9 +2,11 @@
  * Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1): HTTP Basic
  * (`client_secret_basic`, with RFC 6749 §2.3.1's form-urlencoding inside the base64),
  * `client_secret` in the body (`client_secret_post`), or nothing but `client_id` for a
- * public client (`none`). Using two methods at once is refused (§2.3).
+ * public client (`none`). Using two methods at once is refused (§2.3). A failure is
+ * invalid_client, 401: the HTTP layer adds the Basic challenge RFC 6749 §5.2 requires
+ * after Basic was tried (it gives one on every 401).
  */
-import { invalidClient, invalidRequest, OAuthError } from './errors.js';
+import { invalidClient, invalidRequest } from './errors.js';
 import { single, type Params } from './params.js';
 import { secretMatches } from './tokens.js';
 import type { ClientRecord, Store } from '../store/store.js';
@@ -14,14 +16,17 @@ export interface BasicCredentials {
   secret: string;
 }
 
-/** invalid_client after Basic was tried: RFC 6749 §5.2 requires 401 + WWW-Authenticate. */
-export class BasicAuthFailure extends OAuthError {}
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const basicFailure = (description: string) => new BasicAuthFailure('invalid_client', description, { status: 401 });
-
-/** RFC 6749 §2.3.1 / Appendix B: the application/x-www-form-urlencoded decoding. */
+/**
+ * RFC 6749 §2.3.1 / Appendix B: the application/x-www-form-urlencoded decoding. A value
+ * that is not UTF-8 throws (decodeURIComponent), and so does one holding U+0000: no store
+ * is ever asked about it (PostgreSQL refuses NUL in text).
+ */
 function formDecode(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
+  const decoded = decodeURIComponent(value.replace(/\+/g, ' '));
+  if (decoded.includes('\0')) throw new URIError('NUL in a Basic credential');
+  return decoded;
 }
 
 /** Parses an Authorization header; undefined when it is not Basic. */
@@ -29,16 +34,21 @@ export function parseBasic(header: string | undefined): BasicCredentials | undef
   if (header === undefined) return undefined;
   const match = /^basic +([A-Za-z0-9+/=._~-]*) *$/i.exec(header);
   if (!match) {
-    if (/^basic\b/i.test(header)) throw basicFailure('The Basic credentials are malformed');
+    if (/^basic\b/i.test(header)) throw invalidClient('The Basic credentials are malformed');
     return undefined;
   }
-  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  let decoded: string;
+  try {
+    decoded = utf8.decode(Buffer.from(match[1] as string, 'base64'));
+  } catch {
+    throw invalidClient('The Basic credentials are not UTF-8');
+  }
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw basicFailure('The Basic credentials are malformed');
+  if (colon < 0) throw invalidClient('The Basic credentials are malformed');
   try {
     return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    throw basicFailure('The Basic credentials are not properly form-urlencoded');
+    throw invalidClient('The Basic credentials are not properly form-urlencoded');
   }
 }
 
@@ -67,18 +77,18 @@ export async function authenticateClient(
   if (basic && bodyId !== undefined && bodyId !== basic.clientId) {
     throw invalidRequest('client_id in the body does not match the Basic credentials');
   }
-  const fail = basic ? basicFailure : (d: string) => invalidClient(d);
   const clientId = basic?.clientId ?? bodyId;
   if (clientId === undefined) throw invalidClient('Client authentication is missing: send client_id');
   const secret = basic ? basic.secret : bodySecret;
   const client = await store.getClient(clientId);
-  if (!client || client.disabledAt !== null) throw fail('Client authentication failed');
+  if (!client || client.disabledAt !== null) throw invalidClient('Client authentication failed');
 
   if (client.secretHash === null) {
     // A public client has no secret; an empty Basic password is how some libraries say so.
-    if (secret !== undefined && secret !== '') throw fail('Client authentication failed');
+    if (secret !== undefined && secret !== '') throw invalidClient('Client authentication failed');
     return { client, method: 'none' };
   }
-  if (secret === undefined || !secretMatches(secret, client.secretHash)) throw fail('Client authentication failed');
+  if (secret === undefined || !secretMatches(secret, client.secretHash))
+    throw invalidClient('Client authentication failed');
   return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
 }

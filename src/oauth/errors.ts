@@ -61,11 +61,6 @@ export class OAuthError extends Error {
     this.status = options.status ?? defaultStatus[code];
     this.redirectable = options.redirectable ?? true;
   }
-
-  /** The same error, but shown on Tessera's page rather than sent to the redirect URI. */
-  notRedirectable(): OAuthError {
-    return new OAuthError(this.code, this.description, { status: this.status, redirectable: false, cause: this.cause });
-  }
 }
 
 /** Replaces characters RFC 6749 §5.2 forbids in error_description (`"`, `\`, non-ASCII). */

@@ -9,7 +9,7 @@ import { authenticateClient } from './client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
 import type { GrantDeps, GrantHandler } from './grants/grant.js';
 import type { TokenResponse } from './token-service.js';
-import { firstOversized, firstRepeated, single, type Params } from './params.js';
+import { firstOversized, firstRepeated, firstUnreadable, single, unreadableParameter, type Params } from './params.js';
 import type { Store } from '../store/store.js';
 
 /** Built once at start-up (provider.ts) from the grants that are enabled: a disabled grant has no entry. */
@@ -20,7 +20,10 @@ export interface TokenRequest {
   authorization: string | undefined;
 }
 
+/** Also a value that cannot be taken as sent (NUL, not UTF-8: params.ts), before anything looks it up. */
 export function refuseRepeatedAndOversized(params: Params): void {
+  const unreadable = firstUnreadable(params);
+  if (unreadable) throw unreadableParameter(unreadable);
   const repeated = firstRepeated(params);
   if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
   const oversized = firstOversized(params);

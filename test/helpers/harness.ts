@@ -7,7 +7,7 @@ import { createHash, randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
@@ -90,6 +90,8 @@ export async function testApp(
     issuerAliases?: string[];
     /** What the protocol has; default the server's own (oauth/provider.ts). */
     provider?: (lifetimes: Lifetimes) => Provider;
+    /** A logger whose lines the test reads; default none. */
+    logger?: FastifyBaseLogger;
   } = {},
 ): Promise<TestApp> {
   const { store, cleanup } = await tempStore();
@@ -104,6 +106,7 @@ export async function testApp(
   const app = await buildApp(config, store, {
     now: () => Date.now() + offset,
     ...(options.provider && { provider: options.provider(config.lifetimes) }),
+    ...(options.logger && { logger: options.logger }),
   });
   return {
     app,

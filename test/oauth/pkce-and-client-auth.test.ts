@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { authenticateClient, BasicAuthFailure, parseBasic } from '../../src/oauth/client-auth.js';
+import { authenticateClient, parseBasic } from '../../src/oauth/client-auth.js';
 import { OAuthError } from '../../src/oauth/errors.js';
 import { paramsFrom, parseParams } from '../../src/oauth/params.js';
 import { hashPassword, verifyPassword } from '../../src/oauth/passwords.js';
@@ -74,7 +74,7 @@ describe('client authentication (RFC 6749 §2.3)', () => {
       return (await authenticateClient(paramsFrom(body), header, store)).method;
     } catch (err) {
       const e = err as OAuthError;
-      return `${e.code}/${e.status}${e instanceof BasicAuthFailure ? '/basic' : ''}`;
+      return `${e.code}/${e.status}`;
     }
   }
 
@@ -90,8 +90,8 @@ describe('client authentication (RFC 6749 §2.3)', () => {
     ['post', { client_id: 'app id:1', client_secret: secret }, undefined, 'client_secret_post'],
     ['public', { client_id: 'pub' }, undefined, 'none'],
     ['public with empty Basic password', {}, basic('pub', ''), 'none'],
-    ['wrong Basic secret', {}, basic('app id:1', 'nope'), 'invalid_client/401/basic'],
-    ['unknown client by Basic', {}, basic('who', secret), 'invalid_client/401/basic'],
+    ['wrong Basic secret', {}, basic('app id:1', 'nope'), 'invalid_client/401'],
+    ['unknown client by Basic', {}, basic('who', secret), 'invalid_client/401'],
     ['wrong post secret', { client_id: 'app id:1', client_secret: 'nope' }, undefined, 'invalid_client/401'],
     ['no secret for a confidential client', { client_id: 'app id:1' }, undefined, 'invalid_client/401'],
     ['nothing at all', {}, undefined, 'invalid_client/401'],

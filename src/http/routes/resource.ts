@@ -2,32 +2,16 @@
  * GET /api/v1/me — the sample protected resource (RFC 6750): who the token speaks for.
  * Errors carry `WWW-Authenticate: Bearer` with the RFC 6750 §3.1 error code.
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { extractBearerToken, MissingToken, verifyAccessToken } from '../../oauth/bearer.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { extractBearerToken, verifyAccessToken } from '../../oauth/bearer.js';
 import { resourceEndpoint } from '../../oauth/endpoints.js';
-import { asOAuthError } from '../../oauth/errors.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
-import { sendFailureJson, sendJson } from '../replies.js';
+import { errorHandler, sendJson, sendResourceError } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 
-function bearerChallenge(reply: FastifyReply, err: unknown): FastifyReply {
-  const error = asOAuthError(err);
-  const challenge =
-    error instanceof MissingToken
-      ? 'Bearer realm="tessera"'
-      : `Bearer realm="tessera", error="${error.code}", error_description="${error.description}"`;
-  reply.header('www-authenticate', challenge);
-  return sendJson(
-    reply,
-    error.status,
-    error instanceof MissingToken
-      ? { error: 'invalid_token', error_description: error.description }
-      : { error: error.code, error_description: error.description },
-  );
-}
-
 export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  app.setErrorHandler(errorHandler(sendResourceError));
   enableCors(app, resourceEndpoint.paths, ['GET']);
   const [url] = resourceEndpoint.paths as [string];
   app.route({
@@ -55,10 +39,7 @@ export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
         client_id: client.id,
       });
     } catch (err) {
-      // Not a token problem (the database unreachable, a bug): no Bearer challenge, which
-      // would tell the client to get a new token; 503 carries Retry-After.
-      if (asOAuthError(err).status >= 500) return sendFailureJson(request, reply, err);
-      return bearerChallenge(reply, err);
+      return sendResourceError(request, reply, err);
     }
   });
 };

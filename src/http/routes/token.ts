@@ -8,17 +8,12 @@ import { tokenEndpoint } from '../../oauth/endpoints.js';
 import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
-import { sendJson, sendTokenError } from '../replies.js';
+import { errorHandler, sendJson, sendTokenError } from '../replies.js';
 import { formParams } from '../request-params.js';
 
 export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // Framework errors in this scope (body too large, unreadable body) are OAuth JSON too.
-  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
-    const status =
-      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) return sendTokenError(request, reply, error);
-    return sendJson(reply, status, { error: 'invalid_request', error_description: 'The request could not be read' });
-  });
+  app.setErrorHandler(errorHandler(sendTokenError));
 
   async function token(request: FastifyRequest, reply: FastifyReply) {
     try {
