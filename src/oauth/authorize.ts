@@ -110,7 +110,7 @@ export async function validateAuthorizationRequest(
     const repeated = firstRepeated(params);
     if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
     const responseType = checkResponseType(single(params, 'response_type'), client);
-    const role = requestedRole(single(params, 'scope'), client.scopes);
+    const role = requestedRole(single(params, 'scope'), client.scopes as Role[]);
     const codeChallenge = responseType === 'code' ? checkPkce(params, client) : undefined;
     const request: AuthorizationRequest = {
       responseType,

@@ -27,6 +27,8 @@ export async function allowAuthorization(
     personId: person.id,
     clientId: request.clientId,
     scope: role,
+    authTime: ctx.now,
+    sessionId: null,
     createdAt: ctx.now,
     expiresAt: ctx.now + ctx.lifetimes.grant * 1000,
     revokedAt: null,
@@ -50,6 +52,9 @@ export async function allowAuthorization(
     hash: hashSecret(accessToken),
     grantId: grant.id,
     scope: role,
+    format: 'opaque',
+    jti: null,
+    createdAt: ctx.now,
     expiresAt,
   });
   return buildRedirect(

@@ -15,7 +15,7 @@ export interface ThrottlePolicy {
 
 export const DEFAULT_THROTTLE: ThrottlePolicy = { failures: 20, windowSeconds: 15 * 60 };
 
-type ThrottleStore = Pick<Store, 'recordSignInFailure' | 'countSignInFailures' | 'clearSignInFailures'>;
+type ThrottleStore = Pick<Store, 'recordSignInAttempt' | 'countSignInFailures' | 'clearSignInFailures'>;
 
 /** Usernames are compared as typed, but counted without regard to case so `Alice` and `alice` share a count. */
 function keyFor(username: string): string {
@@ -37,7 +37,7 @@ export async function noteSignInFailure(
   now: number,
   policy = DEFAULT_THROTTLE,
 ): Promise<void> {
-  await store.recordSignInFailure(keyFor(username), now, policy.windowSeconds * 1000);
+  await store.recordSignInAttempt(keyFor(username), now, policy.windowSeconds * 1000);
 }
 
 export async function noteSignInSuccess(store: ThrottleStore, username: string): Promise<void> {

@@ -6,8 +6,6 @@
  * Times are milliseconds since the epoch. Secrets (codes, tokens, client secrets,
  * session ids) are stored only as hashes; callers pass hashes in.
  */
-import type { Role } from '../oauth/scope.js';
-
 export type GrantType = 'authorization_code' | 'refresh_token' | 'implicit';
 
 export interface ClientRecord {
@@ -16,7 +14,8 @@ export interface ClientRecord {
   /** SHA-256 of the client secret (hex); null for a public client. */
   secretHash: string | null;
   redirectUris: string[];
-  scopes: Role[];
+  /** Scope names as stored (roles in capitals). */
+  scopes: string[];
   grantTypes: GrantType[];
   /** A public client registered with `--pkce optional` (PKB's legacy flow) has false. */
   pkceRequired: boolean;
@@ -29,7 +28,7 @@ export interface PersonRecord {
   username: string;
   displayName: string;
   passwordHash: string;
-  roles: Role[];
+  roles: string[];
   createdAt: number;
   disabledAt: number | null;
 }
@@ -37,9 +36,15 @@ export interface PersonRecord {
 /** The authorization session: what codes, access tokens and refresh tokens belong to. */
 export interface GrantRecord {
   id: string;
-  personId: string;
+  /** The person the grant speaks for; null when the subject is the client itself (no person). */
+  personId: string | null;
   clientId: string;
-  scope: Role;
+  /** Space-delimited scope (RFC 6749 §3.3), as granted. */
+  scope: string;
+  /** When the person authenticated (ms); null without a person. */
+  authTime: number | null;
+  /** The browser session the grant was made in; null when none. */
+  sessionId: string | null;
   createdAt: number;
   /** Absolute end of the session: no refresh token is honoured after it. */
   expiresAt: number;
@@ -56,17 +61,25 @@ export interface AuthorizationCodeRecord {
   consumedAt: number | null;
 }
 
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
 export interface AccessTokenRecord {
   hash: string;
   grantId: string;
-  scope: Role;
+  /** Space-delimited scope. */
+  scope: string;
+  format: AccessTokenFormat;
+  /** A JWT access token's `jti`; null for opaque tokens. */
+  jti: string | null;
+  createdAt: number;
   expiresAt: number;
 }
 
 export interface RefreshTokenRecord {
   hash: string;
   grantId: string;
-  scope: Role;
+  /** Space-delimited scope. */
+  scope: string;
   expiresAt: number;
   retiredAt: number | null;
 }
@@ -106,7 +119,8 @@ export interface AuthorizationCodeLookup {
 export interface AccessTokenLookup {
   token: AccessTokenRecord;
   grant: GrantRecord;
-  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'>;
+  /** Null when the grant has no person (LEFT JOIN). */
+  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'> | null;
   client: Pick<ClientRecord, 'id' | 'disabledAt'>;
 }
 
@@ -115,26 +129,9 @@ export interface RefreshTokenLookup {
   grant: GrantRecord;
 }
 
-/** How many rows of each kind one purge deleted (keys are the table names). */
-export interface PurgeCounts {
-  pending_authorizations: number;
-  sign_in_sessions: number;
-  sign_in_failures: number;
-  authorization_codes: number;
-  access_tokens: number;
-  refresh_tokens: number;
-  grants: number;
-}
+import type { PurgeCounts } from './token-kinds.js';
 
-export const PURGE_KINDS = [
-  'pending_authorizations',
-  'sign_in_sessions',
-  'sign_in_failures',
-  'authorization_codes',
-  'access_tokens',
-  'refresh_tokens',
-  'grants',
-] as const satisfies ReadonlyArray<keyof PurgeCounts>;
+export { PURGE_KINDS, type PurgeCounts } from './token-kinds.js';
 
 export interface PurgeOptions {
   /** Rows per delete statement: each batch is one short statement of its own. */
@@ -184,11 +181,11 @@ export interface Store {
   deleteSignInSession(hash: string): Promise<void>;
 
   /**
-   * Counts a failed sign-in under `key` within a window that starts at the first failure
-   * and lasts `windowMs`; returns the count in the current window. One upsert: instances
-   * counting together do not lose counts.
+   * Counts a sign-in attempt under `key` within a window that starts at the first attempt
+   * and lasts `windowMs`; returns the count in the current window, this attempt included.
+   * One upsert returning the count: of attempts racing, each gets its own number.
    */
-  recordSignInFailure(key: string, now: number, windowMs: number): Promise<number>;
+  recordSignInAttempt(key: string, now: number, windowMs: number): Promise<number>;
   /** Failed sign-ins under `key` in the current window (0 when it has passed). */
   countSignInFailures(key: string, now: number, windowMs: number): Promise<number>;
   clearSignInFailures(key: string): Promise<void>;

@@ -3,22 +3,16 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { openStore } from '../../src/store/open.js';
-import { sqliteConnection, type SqliteConnection } from '../../src/store/sqlite-connection.js';
+import { sqliteConnection, type SqliteConnection, type WriteScope } from '../../src/store/sqlite-connection.js';
 import { WalCheckpointer } from '../../src/store/wal-checkpointer.js';
-
-interface DB {
-  t: { k: string; v: number };
-}
 
 describe('GroupCommit', () => {
   let dir: string;
   let raw: SQLite.Database;
   let connection: SqliteConnection;
-  let db: Kysely<DB>;
   let commits: () => number;
 
   beforeEach(async () => {
@@ -26,23 +20,25 @@ describe('GroupCommit', () => {
     const file = join(dir, 'g.db');
     raw = new SQLite(file);
     connection = sqliteConnection(raw, file);
-    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection.forKysely() }) });
-    await sql`create table t (k text primary key, v integer not null)`.execute(db);
+    raw.exec('create table t (k text primary key, v integer not null)');
     const spy = vi.spyOn(connection, 'commit');
     commits = () => spy.mock.calls.length;
   });
   afterEach(async () => {
     await connection.close();
-    await db.destroy();
+    raw.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const insert = (k: string, v: number) => () => db.insertInto('t').values({ k, v }).execute();
+  // Grouped writes are synchronous: each runs its statements with the scope the group gives it.
+  const run = (scope: WriteScope, sql: string, ...parameters: unknown[]) =>
+    connection.run({ sql, parameters }, scope).changes;
+  const insert = (k: string, v: number) => (scope: WriteScope) => run(scope, 'insert into t values (?, ?)', k, v);
 
   it('commits writes queued in one turn together, and each answers only after the commit', async () => {
     const group = new GroupCommit(connection);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => group.run(() => insert(`k${i}`, i)().then(() => i))),
+      Array.from({ length: 20 }, (_, i) => group.run((scope) => (insert(`k${i}`, i)(scope), i))),
     );
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(commits()).toBe(1);
@@ -78,9 +74,9 @@ describe('GroupCommit', () => {
     const group = new GroupCommit(connection);
     const outcomes = await Promise.allSettled([
       group.run(insert('a', 1)),
-      group.run(async () => {
-        await insert('b', 2)();
-        await insert('a', 3)(); // duplicate key: fails
+      group.run((scope) => {
+        insert('b', 2)(scope);
+        insert('a', 3)(scope); // duplicate key: fails
       }),
       group.run(insert('c', 4)),
     ]);
@@ -92,16 +88,11 @@ describe('GroupCommit', () => {
   });
 
   it('keeps conditional updates single-winner inside a group', async () => {
-    await insert('code', 0)();
     const group = new GroupCommit(connection);
+    await group.run(insert('code', 0));
     const wins = await Promise.all(
       Array.from({ length: 10 }, () =>
-        group.run(async () =>
-          Number(
-            (await db.updateTable('t').set({ v: 1 }).where('k', '=', 'code').where('v', '=', 0).executeTakeFirst())
-              .numUpdatedRows,
-          ),
-        ),
+        group.run((scope) => run(scope, "update t set v = 1 where k = 'code' and v = 0")),
       ),
     );
     expect(wins.filter((n) => n === 1)).toHaveLength(1);

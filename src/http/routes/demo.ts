@@ -299,12 +299,12 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         people: people.map((p) => ({
           username: p.username,
           name: p.displayName,
-          roles: p.roles.map((r) => ROLE_LABELS[r]),
+          roles: p.roles.map((r) => ROLE_LABELS[r as Role]),
         })),
         password: DEMO_PASSWORD,
         scopes: [
           { value: '', label: 'No scope: pick the role on the consent page' },
-          ...client.scopes.map((r) => ({ value: r, label: `${r} (${ROLE_LABELS[r]})` })),
+          ...client.scopes.map((r) => ({ value: r, label: `${r} (${ROLE_LABELS[r as Role]})` })),
         ],
         codeLifetime: config.lifetimes.code,
         accessTokenLifetime: config.lifetimes.accessToken,

@@ -145,7 +145,7 @@ export async function signedInPerson(ctx: RouteContext, request: FastifyRequest)
 }
 
 export function rolesFor(person: PersonRecord, flow: PendingContext): Role[] {
-  return eligibleRoles(person.roles, flow.client.scopes, flow.request.role);
+  return eligibleRoles(person.roles as Role[], flow.client.scopes as Role[], flow.request.role);
 }
 
 export function loginUrl(requestId: string, error?: string): string {

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { extractBearerToken, MissingToken, verifyAccessToken } from '../../oauth/bearer.js';
-import { asOAuthError } from '../../oauth/errors.js';
+import { asOAuthError, OAuthError } from '../../oauth/errors.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
 import { sendFailureJson, sendJson } from '../replies.js';
@@ -45,6 +45,10 @@ export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
           queryParams(request).has('access_token') || (formParams(request)?.has('access_token') ?? false),
       });
       const { person, client, token: record } = await verifyAccessToken(token, ctx.store, ctx.now());
+      // A token of the client itself speaks for no person: this resource has nothing to say.
+      if (person === null) {
+        throw new OAuthError('insufficient_scope', 'This resource needs a token that speaks for a person');
+      }
       return sendJson(reply, 200, {
         sub: person.id,
         username: person.username,

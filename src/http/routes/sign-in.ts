@@ -12,7 +12,7 @@ import {
   noteSignInFailure,
   noteSignInSuccess,
 } from '../../oauth/sign-in-throttle.js';
-import { ROLE_LABELS } from '../../oauth/scope.js';
+import { ROLE_LABELS, type Role } from '../../oauth/scope.js';
 import { hashSecret, newSecret } from '../../oauth/tokens.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
 import type { RouteContext } from '../context.js';
@@ -32,7 +32,7 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
   if (error === 'role') {
     const wanted = flow.request.role
       ? `the ${ROLE_LABELS[flow.request.role]} role`
-      : `one of the roles ${flow.client.name} accepts (${flow.client.scopes.map((r) => ROLE_LABELS[r]).join(', ')})`;
+      : `one of the roles ${flow.client.name} accepts (${flow.client.scopes.map((r) => ROLE_LABELS[r as Role]).join(', ')})`;
     return {
       kind: 'error',
       text: `That account does not hold ${wanted}, so it cannot be used with ${flow.client.name}. You may sign in as someone else.`,

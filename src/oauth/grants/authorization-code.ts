@@ -7,6 +7,7 @@ import { single } from '../params.js';
 import { verifyVerifier } from '../pkce.js';
 import { hashSecret } from '../tokens.js';
 import { mintTokens, type GrantHandler } from './grant.js';
+import type { Role } from '../scope.js';
 
 export const authorizationCodeGrant: GrantHandler = {
   grantType: 'authorization_code',
@@ -40,7 +41,7 @@ export const authorizationCodeGrant: GrantHandler = {
     verifyVerifier(verifier, record.codeChallenge);
     if (record.codeChallenge === null && client.pkceRequired) throw invalidGrant('This client must use PKCE');
 
-    const minted = mintTokens(grant, grant.scope, client, deps);
+    const minted = mintTokens(grant, grant.scope as Role, client, deps);
     const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
     if (outcome === 'replayed') {
       await store.revokeGrant(grant.id, now);

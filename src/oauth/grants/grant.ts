@@ -58,6 +58,9 @@ export function mintTokens(grant: GrantRecord, scope: Role, client: ClientRecord
     hash: hashSecret(accessToken),
     grantId: grant.id,
     scope,
+    format: 'opaque',
+    jti: null,
+    createdAt: deps.now,
     expiresAt: deps.now + deps.lifetimes.accessToken * 1000,
   };
   const response: TokenResponse = {

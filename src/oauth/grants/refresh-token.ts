@@ -6,7 +6,7 @@
  */
 import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { single } from '../params.js';
-import { parseRole } from '../scope.js';
+import { parseRole, type Role } from '../scope.js';
 import { hashSecret } from '../tokens.js';
 import { mintTokens, type GrantHandler } from './grant.js';
 
@@ -38,7 +38,7 @@ export const refreshTokenGrant: GrantHandler = {
       }
     }
 
-    const minted = mintTokens(grant, record.scope, client, deps);
+    const minted = mintTokens(grant, record.scope as Role, client, deps);
     const outcome = await store.rotateRefreshToken(record.hash, now, minted.access, minted.refresh);
     if (outcome === 'replayed') {
       await store.revokeGrant(grant.id, now);
