@@ -23,7 +23,16 @@ export default tseslint.config(
               message: 'src/oauth/ is framework-free: take what you need as an argument.',
             },
             {
-              group: ['../http/*', '../cli/*', '../store/kysely-store.js', '../store/open.js'],
+              group: [
+                '../http/*',
+                '../cli/*',
+                '../../http/*',
+                '../../cli/*',
+                '../store/kysely-store.js',
+                '../store/open.js',
+                '../../store/kysely-store.js',
+                '../../store/open.js',
+              ],
               message: 'src/oauth/ must not import the layers above it or a store implementation.',
             },
           ],
@@ -32,6 +41,22 @@ export default tseslint.config(
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'src/oauth/ must not read the process: pass configuration in.' },
+      ],
+    },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../oauth/*', '../http/*', '../cli/*', '../../oauth/*', '../../http/*', '../../cli/*'],
+              message: 'src/store/ is the bottom layer: it imports nothing from the layers above it.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -9,6 +9,7 @@ import { InvalidInputError } from '../oauth/errors.js';
 import { DEFAULT_THROTTLE } from '../oauth/sign-in-throttle.js';
 import { startSweeper, type Sweeper } from '../store/sweeper.js';
 import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';
+import { emptyPurgeCounts, TOKEN_KINDS } from '../store/token-kinds.js';
 import { dbOption, formatFields, jsonOption, printJson, printLines, withStore } from './common.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -19,16 +20,6 @@ export const MAX_SWEEP_INTERVAL = 24 * 3600;
 
 /** What the purge passes to the store: the sign-in throttle's window, from the protocol layer. */
 export const SIGN_IN_FAILURE_WINDOW_MS = DEFAULT_THROTTLE.windowSeconds * 1000;
-
-const LABELS: Record<keyof PurgeCounts, string> = {
-  pending_authorizations: 'pending authorizations',
-  sign_in_sessions: 'sign-in sessions',
-  sign_in_failures: 'sign-in failure counts',
-  authorization_codes: 'authorization codes',
-  access_tokens: 'access tokens',
-  refresh_tokens: 'refresh tokens',
-  grants: 'grants',
-};
 
 function wholeNumber(value: string | undefined): number | undefined {
   const text = String(value ?? '').trim();
@@ -64,10 +55,6 @@ export function sweepIntervalOption(): Option {
     .default(String(DEFAULT_SWEEP_INTERVAL));
 }
 
-function emptyCounts(): PurgeCounts {
-  return Object.fromEntries(PURGE_KINDS.map((kind) => [kind, 0])) as unknown as PurgeCounts;
-}
-
 const total = (counts: PurgeCounts) => PURGE_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
 
 /** Purges until a whole pass finds nothing; returns what it deleted in all. */
@@ -76,7 +63,7 @@ export async function purgeAll(
   batchSize: number,
   now: () => number = Date.now,
 ): Promise<PurgeCounts> {
-  const counts = emptyCounts();
+  const counts = emptyPurgeCounts();
   for (;;) {
     const pass = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS });
     for (const kind of PURGE_KINDS) counts[kind] += pass[kind];
@@ -118,7 +105,10 @@ async function purge(options: PurgeCommandOptions): Promise<void> {
   const batchSize = parseBatchSize(options.batchSize);
   const counts = await withStore(options.db, (store) => purgeAll(store, batchSize));
   if (options.json) printJson(counts);
-  else printLines(...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])));
+  else
+    printLines(
+      ...formatFields(PURGE_KINDS.map((kind) => [`${TOKEN_KINDS[kind].label} deleted`, String(counts[kind])])),
+    );
 }
 
 export function registerPurgeCommand(program: Command): void {
