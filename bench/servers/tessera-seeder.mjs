@@ -108,6 +108,8 @@ async function liveToken() {
     personId: person.id,
     clientId: config.clientId,
     scope: 'PATIENT',
+    authTime: at,
+    sessionId: null,
     createdAt: at,
     expiresAt: at + DEFAULT_LIFETIMES.grant * 1000,
     revokedAt: null,
@@ -117,12 +119,16 @@ async function liveToken() {
     hash: hashSecret(newSecret()),
     grantId: grant.id,
     scope: 'PATIENT',
+    format: 'opaque',
+    jti: null,
+    createdAt: at,
     expiresAt: at + 86_400_000,
   });
 }
 
 async function settle() {
-  if (isSqlite) await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
+  // Straight to the connection (as migrations run), not as a write inside a commit group.
+  if (isSqlite) await store.migrations(() => sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db));
   else await sql`analyze`.execute(store.db);
 }
 

@@ -1,6 +1,8 @@
 /**
  * Group commit for SQLite. A durable commit waits for the disk, and one per token request
- * would cap the server at the disk's sync rate. Instead, a write waits for the end of the
+ * would cap the server at the disk's sync rate. (Each write its own BEGIN IMMEDIATE …
+ * COMMIT followed by the shared off-loop sync was measured too: 35–45 % fewer code and
+ * refresh requests per second than groups.) Instead, a write waits for the end of the
  * current event-loop turn and then runs, with every other write queued meanwhile, inside
  * ONE transaction, each in its own savepoint (a write that fails rolls back alone). One
  * COMMIT and one sync make the whole group durable, and only then is any of them

@@ -1,7 +1,7 @@
 /**
  * The Store, assembled from its parts (parts/): clients and people; interactions
  * (pending authorizations, sign-in sessions, the throttle's counts); grants and tokens;
- * maintenance (purge, settings, ping). Each part's operations are written once against
+ * settings; maintenance (purge, ping). Each part's operations are written once against
  * Kysely's portable builder and run by the engine's executor (executor.ts):
  * sqlite-executor.ts or postgres-executor.ts; open.ts picks one.
  */
@@ -12,6 +12,7 @@ import { clientsAndPeople } from './parts/clients-people.js';
 import { grantsAndTokens } from './parts/grants-tokens.js';
 import { interactions } from './parts/interactions.js';
 import { maintenance } from './parts/maintenance.js';
+import { settings } from './parts/settings.js';
 import type { Database } from './schema.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import type { Store } from './store.js';
@@ -65,6 +66,7 @@ export function kyselyStore({ db, engine, exec, sqlite }: EngineParts): KyselySt
     ...clientsAndPeople(context),
     ...interactions(context),
     ...grantsAndTokens(context),
+    ...settings(context),
     ...maintenance(context),
     migrations,
     async migrate() {

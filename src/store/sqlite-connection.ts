@@ -6,7 +6,7 @@
  *   transaction takes and drops SQLite's file locks (two `fcntl` and an `fstat`): that
  *   was most of a point lookup's cost. `read()` opens one read transaction for the reads
  *   of the current turn and ends it when the turn ends (`setImmediate`), before any write
- *   and before any Kysely query. A read sees at worst the database as it was earlier in
+ *   and before any write or migration. A read sees at worst the database as it was earlier in
  *   the same turn (well under a millisecond), never a snapshot older than our own writes.
  * - **Writes are committed in groups** (group-commit.ts) that begin and commit here.
  *   Every statement goes through `run` with the scope it belongs to, and a guard refuses
@@ -67,6 +67,16 @@ export class WriteScope {
   open = true;
 }
 
+/** The WAL watch's interval, timer and clock: tests drive it without waiting. */
+export interface WalWatchOptions {
+  /** Milliseconds between looks (default WAL_WATCH_EVERY_MS). */
+  every?: number;
+  /** Calls `tick` every `every` ms until the returned function is called (default: an unref'd setInterval). */
+  schedule?: (tick: () => void, every: number) => () => void;
+  /** The clock checkpoints are timed by (default performance.now). */
+  now?: () => number;
+}
+
 /** Whom a statement comes from: a read, the open group item, or a migration. */
 export type Scope = 'read' | 'direct' | WriteScope;
 
@@ -90,13 +100,14 @@ export class SqliteConnection {
   private lastSync: Promise<void> = Promise.resolve();
   private readonly checkpointer: WalCheckpointer | undefined;
   /** The first checkpoint is due a while after opening: short-lived commands never need one. */
-  private lastCheckpointAt = performance.now();
+  private lastCheckpointAt: number;
   private checkpointsStarted = false;
   /** Bytes the WAL held at the last checkpoint (frames and their headers). */
   private walBytes = 0;
   private readonly frameBytes: number;
   private readonly walRestartBytes: number;
   private readonly walWatchEvery: number;
+  private readonly clock: () => number;
   private stopWalWatch: (() => void) | undefined;
   /** The WAL file as the watch saw it before a checkpoint that then copied all of it. */
   private copiedWal: WalStamp | undefined;
@@ -119,7 +130,7 @@ export class SqliteConnection {
       walDatabase: string | null;
       walRestartBytes?: number;
       /** The WAL watch's timer (tests pass their own). */
-      walWatch?: { every: number; schedule?: (tick: () => void, every: number) => () => void };
+      walWatch?: WalWatchOptions;
     },
     /** Bounds the statement cache: the shapes that vary (an import's batches) are few. */
     private readonly statementLimit = 500,
@@ -131,6 +142,8 @@ export class SqliteConnection {
     this.walPath = database === null ? null : `${database}-wal`;
     this.checkpointer = database === null ? undefined : new WalCheckpointer(database);
     this.walWatchEvery = options.walWatch?.every ?? WAL_WATCH_EVERY_MS;
+    this.clock = options.walWatch?.now ?? (() => performance.now());
+    this.lastCheckpointAt = this.clock();
     if (this.checkpointer) {
       const schedule = options.walWatch?.schedule ?? everyUnref;
       this.stopWalWatch = schedule(() => this.checkpointLargeWal(), this.walWatchEvery);
@@ -175,7 +188,8 @@ export class SqliteConnection {
       if (this.directs === 0 || this.writing) {
         throw new StoreGuardError('a direct statement reached the SQLite connection outside a migration');
       }
-      if (!prepared.readonly) this.endRead();
+      // A migration's transaction never runs inside this turn's read transaction.
+      this.endRead();
     } else if (scope !== this.item || !scope.open) {
       throw new StoreGuardError('a statement reached the SQLite connection from outside the open commit group');
     }
@@ -294,7 +308,7 @@ export class SqliteConnection {
   checkpointIfDue(): Promise<void> | undefined {
     const checkpointer = this.checkpointer;
     if (!checkpointer?.working) return undefined;
-    const now = performance.now();
+    const now = this.clock();
     if (now - this.lastCheckpointAt < CHECKPOINT_EVERY_MS) return undefined;
     if (!this.checkpointsStarted) {
       this.checkpointsStarted = true;
@@ -337,12 +351,12 @@ export class SqliteConnection {
    * stays readable in the WAL, and the next checkpoint, or close(), copies it.)
    */
   private checkpointLargeWal(): void {
-    if (!this.checkpointer?.working || performance.now() - this.lastCheckpointAt < this.walWatchEvery) return;
+    if (!this.checkpointer?.working || this.clock() - this.lastCheckpointAt < this.walWatchEvery) return;
     const now = this.walStamp();
     if (now === undefined || now.size < WAL_WATCH_BYTES) return;
     const copied = this.copiedWal;
     if (copied !== undefined && copied.size === now.size && copied.mtimeMs === now.mtimeMs) return;
-    this.lastCheckpointAt = performance.now();
+    this.lastCheckpointAt = this.clock();
     void this.recordedCheckpoint(this.checkpointer).then((allCopied) => {
       if (allCopied) this.copiedWal = now;
     });

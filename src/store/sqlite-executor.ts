@@ -32,6 +32,8 @@ export function sqliteExecutor(
       return Promise.reject(err);
     }
   };
+  // An operation's value is never a promise (a generator's return value is not awaited);
+  // the group checks it at run time all the same.
   const write = <T>(operation: () => Operation<T>): Promise<T> =>
     group.run((scope) => driveSync(operation(), (s) => connection.run(s, scope)) as never) as Promise<T>;
   return { read, write, transaction: write, snapshot: read, isUniqueViolation };

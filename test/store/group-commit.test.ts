@@ -249,18 +249,21 @@ describe('SqliteConnection', () => {
     expect(statSync(file).size).toBeGreaterThan(before + 5_000_000);
   });
 
+  /** Fills the WAL with about 6 MB from another connection, as another process would. */
+  const fillWal = (table: string) => {
+    const other = new SQLite(file);
+    other.pragma('wal_autocheckpoint = 0');
+    other.exec(`create table ${table} (v blob not null)`);
+    const fill = other.prepare(`insert into ${table} values (?)`);
+    other.transaction(() => {
+      for (let i = 0; i < 1500; i++) fill.run(Buffer.alloc(4000, i % 251));
+    })();
+    other.close();
+  };
+
   it('leaves alone a large WAL that a checkpoint has copied, until it is written again', async () => {
     const checkpoints = vi.spyOn(WalCheckpointer.prototype, 'checkpoint');
-    const fillFromAnotherProcess = (table: string) => {
-      const other = new SQLite(file);
-      other.pragma('wal_autocheckpoint = 0');
-      other.exec(`create table ${table} (v blob not null)`);
-      const fill = other.prepare(`insert into ${table} values (?)`);
-      other.transaction(() => {
-        for (let i = 0; i < 1500; i++) fill.run(Buffer.alloc(4000, i % 251));
-      })();
-      other.close();
-    };
+    const fillFromAnotherProcess = fillWal;
     const copiedBack = async (size: number) => {
       const deadline = Date.now() + 5000;
       while (statSync(file).size < size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -281,6 +284,47 @@ describe('SqliteConnection', () => {
     expect(statSync(`${file}-wal`).size).toBe(walSize);
     await copiedBack(statSync(file).size + 5_000_000);
     expect(checkpoints.mock.calls.length).toBeGreaterThan(afterCopy);
+  });
+
+  it('has a WAL watch that runs on the timer and clock it is given', async () => {
+    await connection.close();
+    connection.raw.close();
+    let tick: () => void = () => undefined;
+    let clock = 0;
+    connection = sqliteConnection(new SQLite(file), file, {
+      walWatch: {
+        every: 1000,
+        schedule: (run) => {
+          tick = run;
+          return () => undefined;
+        },
+        now: () => clock,
+      },
+    });
+    const checkpoints = vi.spyOn(WalCheckpointer.prototype, 'checkpoint');
+    // Counted from here (an earlier test may have spied on it already).
+    checkpoints.mockClear();
+    const fill = fillWal;
+    const looked = async () => {
+      tick();
+      await Promise.all(checkpoints.mock.results.map((r) => r.value));
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    fill('filler');
+    await looked();
+    // Not yet a whole interval since the connection opened.
+    expect(checkpoints).toHaveBeenCalledTimes(0);
+    clock = 1000;
+    await looked();
+    expect(checkpoints).toHaveBeenCalledTimes(1);
+    // Copied, and not written since: left alone.
+    clock = 2000;
+    await looked();
+    expect(checkpoints).toHaveBeenCalledTimes(1);
+    fill('filler2');
+    clock = 3000;
+    await looked();
+    expect(checkpoints).toHaveBeenCalledTimes(2);
   });
 
   it('is opened by the store with foreign keys on, a busy timeout and a 32 MiB page cache', async () => {

@@ -1,4 +1,4 @@
-/** Maintenance: the purge of what has expired, settings, and the health check. */
+/** Maintenance: the purge of what has expired, and the health check. */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { changes, first } from '../executor.js';
@@ -7,7 +7,7 @@ import type { PurgeOptions, Store } from '../store.js';
 import { emptyPurgeCounts, PURGE_KINDS, TOKEN_KINDS, type PurgeCounts, type TokenKind } from '../token-kinds.js';
 import type { StoreContext } from './rows.js';
 
-export type Maintenance = Pick<Store, 'purgeExpired' | 'getSetting' | 'putSettingIfAbsent' | 'ping'>;
+export type Maintenance = Pick<Store, 'purgeExpired' | 'ping'>;
 
 /** Any table by name, for the statements written once for every kind. */
 type AnyDatabase = Record<string, Record<string, string | number | null>>;
@@ -119,8 +119,6 @@ export function maintenance({ db, exec }: StoreContext): Maintenance {
     }
   }
 
-  const settingOf = (key: string) => first(statement(db.selectFrom('settings').select('value').where('key', '=', key)));
-
   return {
     async purgeExpired(now, options) {
       const size = options.batchSize;
@@ -149,24 +147,6 @@ export function maintenance({ db, exec }: StoreContext): Maintenance {
         }
       }
       return counts;
-    },
-
-    async getSetting(key) {
-      return (await exec.read(() => settingOf(key)))?.value;
-    },
-
-    putSettingIfAbsent(key, value) {
-      return exec.write(function* () {
-        yield* changes(
-          statement(
-            db
-              .insertInto('settings')
-              .values({ key, value })
-              .onConflict((oc) => oc.column('key').doNothing()),
-          ),
-        );
-        return (yield* settingOf(key))?.value ?? value;
-      });
     },
 
     async ping() {
