@@ -95,7 +95,10 @@ class GuardedDriver implements Driver {
 
   async releaseConnection(): Promise<void> {}
 
-  async destroy(): Promise<void> {}
+  /** Closes the database (store.close() has made it durable first). */
+  async destroy(): Promise<void> {
+    if (this.connection.raw.open) this.connection.raw.close();
+  }
 }
 
 export function guardedSqliteDialect(connection: SqliteConnection, group: GroupCommit): Dialect {

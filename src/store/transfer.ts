@@ -96,11 +96,11 @@ const TABLES = {
       person_id: 'text',
       client_id: 'text',
       scope: 'text',
-      auth_time: 'integer',
-      session_id: 'text',
       created_at: 'integer',
       expires_at: 'integer',
       revoked_at: 'integer',
+      auth_time: 'integer',
+      session_id: 'text',
     },
   },
   authorization_codes: {
@@ -120,10 +120,10 @@ const TABLES = {
       hash: 'text',
       grant_id: 'text',
       scope: 'text',
-      format: 'text',
-      jti: 'text',
-      created_at: 'integer',
       expires_at: 'integer',
+      created_at: 'integer',
+      jti: 'text',
+      format: 'text',
     },
   },
   refresh_tokens: {
@@ -391,7 +391,8 @@ export async function exportDatabase(store: TransferStore, now: Date = new Date(
         .map((row) => {
           const out: ExportRow = {};
           for (const [column, v] of Object.entries(row)) out[column] = exportValue(table, column, columns[column], v);
-          return out;
+          // In the order of TABLES, not of the table: the engines may differ (a rebuilt table).
+          return Object.fromEntries(Object.keys(columns).map((column) => [column, out[column] ?? null]));
         })
         // By key, in code unit order (not the database's collation): both engines write the same file.
         .sort((a, b) => compareKeys(a[key], b[key]));

@@ -34,11 +34,12 @@ async function rebuildSqliteGrants(db: Kysely<unknown>): Promise<void> {
         .addColumn('person_id', 'varchar(64)', (c) => c.references('people.id').onDelete(cascade))
         .addColumn('client_id', 'varchar(64)', (c) => c.notNull().references('clients.id').onDelete(cascade))
         .addColumn('scope', 'text', (c) => c.notNull())
-        .addColumn('auth_time', 'bigint')
-        .addColumn('session_id', 'text')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .addColumn('revoked_at', 'bigint')
+        // Last, where PostgreSQL's ADD COLUMN puts them: both engines list the same order.
+        .addColumn('auth_time', 'bigint')
+        .addColumn('session_id', 'text')
         .execute();
       await sql`insert into grants_new (id, person_id, client_id, scope, created_at, expires_at, revoked_at)
         select id, person_id, client_id, scope, created_at, expires_at, revoked_at from grants`.execute(db);
