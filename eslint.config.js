@@ -1,7 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended rules, plus the architecture's
 // hard rules — the protocol core (src/oauth/) never reaches for the framework, the
-// database or the process (ARCHITECTURE.md, pattern 5), and the application services
-// (src/services/) never reach for a front end.
+// database or the process (docs/architecture.md), the application services (src/services/)
+// never reach for a front end, and the store (src/store/) imports nothing above it.
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -24,7 +24,20 @@ export default tseslint.config(
               message: 'src/oauth/ is framework-free: take what you need as an argument.',
             },
             {
-              group: ['../http/*', '../cli/*', '../services/*', '../store/kysely-store.js', '../store/open.js'],
+              group: [
+                '../http/*',
+                '../cli/*',
+                '../services/*',
+                '../demo/*',
+                '../../http/*',
+                '../../cli/*',
+                '../../services/*',
+                '../../demo/*',
+                '../store/kysely-store.js',
+                '../store/open.js',
+                '../../store/kysely-store.js',
+                '../../store/open.js',
+              ],
               message: 'src/oauth/ must not import the layers above it or a store implementation.',
             },
           ],
@@ -51,6 +64,33 @@ export default tseslint.config(
             {
               group: ['../http/*', '../cli/*', '../demo/*'],
               message: 'src/services/ must not import the front ends that call it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../oauth/*',
+                '../http/*',
+                '../cli/*',
+                '../services/*',
+                '../demo/*',
+                '../../oauth/*',
+                '../../http/*',
+                '../../cli/*',
+                '../../services/*',
+                '../../demo/*',
+              ],
+              message: 'src/store/ is the bottom layer: it imports nothing from the layers above it.',
             },
           ],
         },

@@ -73,7 +73,10 @@ async function issueCode() {
     state: 'pre-issued',
     codeChallenge: challenge,
   };
-  const location = await allowAuthorization(request, person, 'PATIENT', client, {
+  // As if the person had just signed in (no browser session: the bench has none).
+  const at = Date.now();
+  const who = { person, session: { hash: null, createdAt: at } };
+  const location = await allowAuthorization(request, who, 'PATIENT', client, {
     store,
     tokens: provider.tokens,
     responseTypes: provider.responseTypes,
@@ -109,6 +112,8 @@ async function liveToken() {
     personId: person.id,
     clientId: config.clientId,
     scope: 'PATIENT',
+    authTime: at,
+    sessionId: null,
     createdAt: at,
     expiresAt: at + DEFAULT_LIFETIMES.grant * 1000,
     revokedAt: null,
@@ -118,12 +123,16 @@ async function liveToken() {
     hash: hashSecret(newSecret()),
     grantId: grant.id,
     scope: 'PATIENT',
+    format: 'opaque',
+    jti: null,
+    createdAt: at,
     expiresAt: at + 86_400_000,
   });
 }
 
 async function settle() {
-  if (isSqlite) await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
+  // Straight to the connection (as migrations run), not as a write inside a commit group.
+  if (isSqlite) await store.migrations(() => sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db));
   else await sql`analyze`.execute(store.db);
 }
 

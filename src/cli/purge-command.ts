@@ -8,7 +8,8 @@ import { Option, type Command } from 'commander';
 import { InvalidInputError } from '../services/errors.js';
 import { purgeAll, purgedTotal, SIGN_IN_FAILURE_WINDOW_MS } from '../services/purge.js';
 import { startSweeper, type Sweeper } from '../store/sweeper.js';
-import { PURGE_KINDS, type PurgeCounts, type Store } from '../store/store.js';
+import { PURGE_KINDS, type Store } from '../store/store.js';
+import { TOKEN_KINDS } from '../store/token-kinds.js';
 import { dbOption, formatFields, jsonOption, printJson, printLines, withStore, type CliIo } from './common.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -16,16 +17,6 @@ export const MAX_BATCH_SIZE = 100_000;
 /** Seconds between sweeps in `serve` (on average: each wait is jittered). */
 export const DEFAULT_SWEEP_INTERVAL = 60;
 export const MAX_SWEEP_INTERVAL = 24 * 3600;
-
-const LABELS: Record<keyof PurgeCounts, string> = {
-  pending_authorizations: 'pending authorizations',
-  sign_in_sessions: 'sign-in sessions',
-  sign_in_failures: 'sign-in failure counts',
-  authorization_codes: 'authorization codes',
-  access_tokens: 'access tokens',
-  refresh_tokens: 'refresh tokens',
-  grants: 'grants',
-};
 
 function wholeNumber(value: string | undefined): number | undefined {
   const text = String(value ?? '').trim();
@@ -98,7 +89,7 @@ async function purge(options: PurgeCommandOptions, io: CliIo): Promise<void> {
   else
     printLines(
       io.stdout,
-      ...formatFields(PURGE_KINDS.map((kind) => [`${LABELS[kind]} deleted`, String(counts[kind])])),
+      ...formatFields(PURGE_KINDS.map((kind) => [`${TOKEN_KINDS[kind].label} deleted`, String(counts[kind])])),
     );
 }
 

@@ -51,7 +51,7 @@ export async function verifyAccessToken(
   if (!found) throw invalidToken('The access token is not valid');
   if (found.token.expiresAt <= now) throw invalidToken('The access token has expired');
   if (found.grant.revokedAt !== null) throw invalidToken('The access token has been revoked');
-  if (found.person.disabledAt !== null || found.client.disabledAt !== null) {
+  if (found.person?.disabledAt != null || found.client.disabledAt !== null) {
     throw invalidToken('The access token is no longer valid');
   }
   return found;

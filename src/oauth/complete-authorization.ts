@@ -9,7 +9,7 @@ import { buildRedirect, errorRedirect, type AuthorizationRequest, type ResponseM
 import type { ResponseTypeDeps, ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { tokenScope, type Role } from './role-scope.js';
 import { newId, type Lifetimes } from './tokens.js';
-import type { ClientRecord, GrantRecord, PersonRecord } from '../store/store.js';
+import type { ClientRecord, GrantRecord, PersonRecord, SignInSessionRecord } from '../store/store.js';
 
 export interface CompletionDeps extends ResponseTypeDeps {
   responseTypes: ResponseTypeRegistry;
@@ -28,9 +28,13 @@ function modeOf(request: AuthorizationRequest, registry: ResponseTypeRegistry): 
   return registry.get(request.responseType)?.responseMode ?? 'query';
 }
 
+/**
+ * Allows the request for the signed-in person: the grant records who (`personId`), when
+ * they authenticated (`authTime`, the browser session's start) and in which session.
+ */
 export async function allowAuthorization(
   request: AuthorizationRequest,
-  person: PersonRecord,
+  who: { person: PersonRecord; session: Pick<SignInSessionRecord, 'hash' | 'createdAt'> },
   role: Role,
   client: ClientRecord,
   deps: CompletionDeps,
@@ -38,9 +42,11 @@ export async function allowAuthorization(
   const handler = handlerFor(request, deps.responseTypes);
   const grant: GrantRecord = {
     id: newId(),
-    personId: person.id,
+    personId: who.person.id,
     clientId: request.clientId,
     scope: tokenScope(role),
+    authTime: who.session.createdAt,
+    sessionId: who.session.hash,
     createdAt: deps.now,
     expiresAt: deps.now + deps.lifetimes.grant * 1000,
     revokedAt: null,

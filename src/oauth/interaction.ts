@@ -15,7 +15,13 @@ import { authenticatePerson } from './authenticate.js';
 import { eligibleRoles, parseRole, type Role } from './role-scope.js';
 import { admitSignInAttempt, noteSignInSuccess, type ThrottlePolicy } from './sign-in-throttle.js';
 import { hashSecret, newSecret, type Lifetimes } from './tokens.js';
-import type { ClientRecord, PendingAuthorizationRecord, PersonRecord, Store } from '../store/store.js';
+import type {
+  ClientRecord,
+  PendingAuthorizationRecord,
+  PersonRecord,
+  SignInSessionRecord,
+  Store,
+} from '../store/store.js';
 
 export interface InteractionDeps {
   store: Pick<
@@ -78,15 +84,18 @@ export async function interactionClient(
   return client && client.disabledAt === null ? client : undefined;
 }
 
-/** The person a browser session cookie belongs to, while the session lasts and the person is enabled. */
-export async function sessionPerson(
-  deps: InteractionDeps,
-  sessionValue: string | undefined,
-): Promise<PersonRecord | undefined> {
+/** Who is signed in on a browser: the session its cookie names, and its person. */
+export interface SignedIn {
+  person: PersonRecord;
+  session: SignInSessionRecord;
+}
+
+/** The browser session a cookie names and its person, while the session lasts and the person is enabled. */
+export async function signedIn(deps: InteractionDeps, sessionValue: string | undefined): Promise<SignedIn | undefined> {
   if (!sessionValue) return undefined;
   const session = await deps.store.getSignInSession(hashSecret(sessionValue), deps.now);
   const person = session && (await deps.store.getPerson(session.personId));
-  return person && person.disabledAt === null ? person : undefined;
+  return person && person.disabledAt === null ? { person, session } : undefined;
 }
 
 /** The roles a person may use for this request (role-scope.ts). */
@@ -95,7 +104,7 @@ export function rolesFor(person: PersonRecord, interaction: Interaction, client:
 }
 
 /** What the browser must be shown next. */
-export type NextStep = { show: 'login'; problem?: 'role' } | { show: 'consent'; person: PersonRecord; roles: Role[] };
+export type NextStep = { show: 'login'; problem?: 'role' } | ({ show: 'consent'; roles: Role[] } & SignedIn);
 
 /**
  * Consent needs the person who signed in for this very request, still signed in on this
@@ -107,11 +116,11 @@ export async function nextStep(
   client: ClientRecord,
   sessionValue: string | undefined,
 ): Promise<NextStep> {
-  const person = await sessionPerson(deps, sessionValue);
-  if (!person || person.id !== interaction.pending.personId) return { show: 'login' };
-  const roles = rolesFor(person, interaction, client);
+  const who = await signedIn(deps, sessionValue);
+  if (!who || who.person.id !== interaction.pending.personId) return { show: 'login' };
+  const roles = rolesFor(who.person, interaction, client);
   if (roles.length === 0) return { show: 'login', problem: 'role' };
-  return { show: 'consent', person, roles };
+  return { show: 'consent', roles, ...who };
 }
 
 export type SignInResult =
@@ -172,7 +181,7 @@ export async function decide(
   deps: InteractionDeps & CompletionDeps,
   interaction: Interaction,
   client: ClientRecord,
-  who: { person: PersonRecord; roles: Role[] },
+  who: SignedIn & { roles: Role[] },
   answer: { decision: string | undefined; role: string | undefined },
 ): Promise<ConsentResult> {
   const { decision } = answer;
@@ -185,6 +194,6 @@ export async function decide(
   if (decision === 'deny') {
     return { done: true, decision, location: denyAuthorization(interaction.request, deps.issuer, deps.responseTypes) };
   }
-  const location = await allowAuthorization(interaction.request, who.person, role as Role, client, deps);
+  const location = await allowAuthorization(interaction.request, who, role as Role, client, deps);
   return { done: true, decision, location };
 }

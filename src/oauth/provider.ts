@@ -20,7 +20,7 @@ import { codeResponseType } from './response-types/code.js';
 import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { tokenResponseType } from './response-types/token.js';
 import { ROLES } from './role-scope.js';
-import { opaqueAccessTokens, tokenService, type AccessTokenFormat, type TokenService } from './token-service.js';
+import { opaqueAccessTokens, tokenService, type AccessTokenStrategy, type TokenService } from './token-service.js';
 import type { GrantRegistry } from './token-endpoint.js';
 import type { Lifetimes } from './tokens.js';
 
@@ -30,7 +30,7 @@ export interface ProviderParts {
   endpoints: readonly Endpoint[];
   /** The scope values a client may be enabled for (RFC 8414 `scopes_supported`). */
   scopes: readonly string[];
-  accessTokenFormat: AccessTokenFormat;
+  accessTokens: AccessTokenStrategy;
   lifetimes: Lifetimes;
 }
 
@@ -74,7 +74,7 @@ export function composeProvider(parts: ProviderParts): Provider {
     responseTypes: authorization ? responseTypes : new Map(),
     grants: token ? grants : new Map(),
     endpoints,
-    tokens: tokenService(parts.lifetimes, parts.accessTokenFormat),
+    tokens: tokenService(parts.lifetimes, parts.accessTokens),
     metadata,
   };
 }
@@ -86,7 +86,7 @@ export function defaultProvider(lifetimes: Lifetimes): Provider {
     grants: [authorizationCodeGrant, refreshTokenGrant],
     endpoints: [authorizationEndpoint, tokenEndpoint, resourceEndpoint, discoveryEndpoint],
     scopes: ROLES,
-    accessTokenFormat: opaqueAccessTokens,
+    accessTokens: opaqueAccessTokens,
     lifetimes,
   });
 }

@@ -1,10 +1,16 @@
 /**
  * Issuing tokens (RFC 6749 §5.1 for the token endpoint, §4.2.2 for the implicit grant):
  * every path that hands out an access token mints it here, so that every grant answers
- * alike. How an access token looks is a strategy (`AccessTokenFormat`): opaque — a
+ * alike. How an access token looks is a strategy (`AccessTokenStrategy`): opaque — a
  * random secret kept only as its hash — today; a signed JWT (RFC 9068) plugs in beside it.
  */
-import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord } from '../store/store.js';
+import type {
+  AccessTokenFormat,
+  AccessTokenRecord,
+  ClientRecord,
+  GrantRecord,
+  RefreshTokenRecord,
+} from '../store/store.js';
 import { hashSecret, newSecret, type Lifetimes } from './tokens.js';
 
 /** RFC 6749 §5.1 (and PKB's token response). */
@@ -18,19 +24,25 @@ export interface TokenResponse {
 }
 
 /** What an access token is made of, and what the store keeps of it. */
-export interface AccessTokenFormat {
-  /** The token as the client receives it, and the hash the store looks it up by. */
+export interface AccessTokenStrategy {
+  readonly format: AccessTokenFormat;
+  /**
+   * The token as the client receives it, the hash the store looks it up by, and its `jti`
+   * when it has one (a JWT's, RFC 9068 §2.2).
+   */
   issue(input: { grant: GrantRecord; scope: string; client: ClientRecord; now: number; expiresAt: number }): {
     token: string;
     hash: string;
+    jti: string | null;
   };
 }
 
 /** Opaque access tokens: 256 random bits, stored only as a hash (tokens.ts). */
-export const opaqueAccessTokens: AccessTokenFormat = {
+export const opaqueAccessTokens: AccessTokenStrategy = {
+  format: 'opaque',
   issue() {
     const token = newSecret();
-    return { token, hash: hashSecret(token) };
+    return { token, hash: hashSecret(token), jti: null };
   },
 };
 
@@ -65,12 +77,20 @@ export interface TokenService {
  * it. The access token keeps its full lifetime: the end of the session stops refreshing,
  * as PKB describes, not the tokens already issued.
  */
-export function tokenService(lifetimes: Pick<Lifetimes, 'accessToken'>, format: AccessTokenFormat): TokenService {
+export function tokenService(lifetimes: Pick<Lifetimes, 'accessToken'>, strategy: AccessTokenStrategy): TokenService {
   return {
     mint({ grant, scope, client, now, refresh: mayRefresh, refreshScope = scope }) {
       const expiresAt = now + lifetimes.accessToken * 1000;
-      const issued = format.issue({ grant, scope, client, now, expiresAt });
-      const access: AccessTokenRecord = { hash: issued.hash, grantId: grant.id, scope, expiresAt };
+      const issued = strategy.issue({ grant, scope, client, now, expiresAt });
+      const access: AccessTokenRecord = {
+        hash: issued.hash,
+        grantId: grant.id,
+        scope,
+        format: strategy.format,
+        jti: issued.jti,
+        createdAt: now,
+        expiresAt,
+      };
       const response: TokenResponse = {
         access_token: issued.token,
         token_type: 'Bearer',

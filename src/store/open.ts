@@ -10,7 +10,6 @@ import SQLite from 'better-sqlite3';
 import {
   Kysely,
   PostgresDialect,
-  SqliteDialect,
   type CompiledQuery,
   type DatabaseConnection,
   type Dialect,
@@ -20,7 +19,10 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { describeUnavailable, isDatabaseUnavailable, StoreUnavailableError, translateStoreError } from './errors.js';
-import { KyselyStore } from './kysely-store.js';
+import { kyselyStore, type KyselyStore } from './kysely-store.js';
+import { GroupCommit } from './group-commit.js';
+import { postgresExecutor } from './postgres-executor.js';
+import { guardedSqliteDialect, sqliteExecutor } from './sqlite-executor.js';
 import { sqliteConnection, type SqliteConnection } from './sqlite-connection.js';
 import type { Database } from './schema.js';
 
@@ -187,12 +189,16 @@ function openSqlite(path: string): KyselyStore {
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({
-    dialect: translatingDialect(new SqliteDialect({ database: connection.forKysely() })),
-  });
+  const group = new GroupCommit(connection);
+  const db = new Kysely<Database>({ dialect: translatingDialect(guardedSqliteDialect(connection, group)) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
-  return new KyselyStore(db, isUniqueViolation, 'sqlite', connection);
+  return kyselyStore({
+    db,
+    engine: 'sqlite',
+    exec: sqliteExecutor(connection, group, isUniqueViolation),
+    sqlite: { connection, group },
+  });
 }
 
 /** A database URL fit for messages and logs: the password replaced. */
@@ -231,7 +237,7 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
   const db = new Kysely<Database>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-  return new KyselyStore(db, isUniqueViolation, 'postgres');
+  return kyselyStore({ db, engine: 'postgres', exec: postgresExecutor(db, isUniqueViolation) });
 }
 
 /** Opens the store and, unless told not to, applies pending migrations. */

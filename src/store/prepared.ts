@@ -1,67 +1,74 @@
 /**
- * Queries built and compiled once. Kysely builds and compiles a query on every call, and
- * on the hot paths (every token request, every API call) that cost more than running the
- * query. A prepared query is built once with named placeholders and then executed with
- * new values; the SQL text stays the same, so PostgreSQL's plans are reused. On SQLite it
- * runs straight on the connection's prepared statement (sqlite-connection.ts), without
- * Kysely's asynchronous driver in between: better-sqlite3 answers synchronously anyway.
+ * Statements built and compiled once. Kysely builds and compiles a query on every call,
+ * and on the hot paths (every token request, every API call) that cost more than running
+ * the query. A prepared statement is built once over typed placeholders and then bound to
+ * new values; the SQL text stays the same, so SQLite reuses the connection's prepared
+ * statement (sqlite-connection.ts). PostgreSQL still parses and plans every call: Kysely's
+ * pg driver sends unnamed statements.
+ *
+ * `prepare<{ hash: string }>()((p) => db.selectFrom('t').where('hash', '=', p.hash))` —
+ * the builder sees each placeholder with its parameter's type, and `bind` takes exactly
+ * those parameters.
  */
-import type { CompiledQuery, QueryResult } from 'kysely';
-import type { SqliteConnection } from './sqlite-connection.js';
+import type { CompiledQuery } from 'kysely';
+import type { Statement } from './executor.js';
 
-/** What runs a compiled query: a Kysely instance or transaction. */
-interface Executor {
-  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+/** A value given at binding; stands in the builder for a parameter of type T. */
+class Placeholder {
+  constructor(readonly name: string) {}
 }
 
-const MARK = '\u0000tessera-param:';
+export type Placeholders<P> = { readonly [K in keyof P]: P[K] };
 
-/** A named placeholder for a value given at execution. */
-export function param(name: string): string {
-  return `${MARK}${name}`;
+interface Compilable<Row> {
+  compile(): CompiledQuery<Row>;
 }
 
-/** Placeholders named after their columns: the values of a prepared insert. */
-export function params<Column extends string>(...columns: Column[]): Record<Column, string> {
-  return Object.fromEntries(columns.map((column) => [column, param(column)])) as Record<Column, string>;
-}
-
-export class PreparedQuery<Row> {
+export class Prepared<P extends object, Row> {
   private compiled: CompiledQuery<Row> | undefined;
+  /** For each compiled parameter: the name of the parameter it takes, or undefined for a constant. */
+  private slots: Array<keyof P | undefined> = [];
 
-  constructor(private readonly build: () => { compile(): CompiledQuery<Row> }) {}
+  constructor(private readonly build: (p: Placeholders<P>) => Compilable<Row>) {}
 
-  private query(values: Record<string, unknown>): { sql: string; parameters: unknown[]; compiled: CompiledQuery<Row> } {
-    const compiled = (this.compiled ??= this.build().compile());
-    const parameters = compiled.parameters.map((v) =>
-      typeof v === 'string' && v.startsWith(MARK) ? values[v.slice(MARK.length)] : v,
-    );
-    return { sql: compiled.sql, parameters, compiled };
+  bind(values: P): Statement<Row> {
+    const compiled = this.compiled ?? this.compile();
+    const parameters = compiled.parameters.map((constant, i) => {
+      const name = this.slots[i];
+      return name === undefined ? constant : values[name];
+    });
+    return { sql: compiled.sql, parameters, compiled: { ...compiled, parameters } };
   }
 
-  /** The first row, through Kysely (PostgreSQL, or SQLite inside a Kysely transaction). */
-  async first(db: Executor, values: Record<string, unknown>): Promise<Row | undefined> {
-    const { parameters, compiled } = this.query(values);
-    const { rows } = await db.executeQuery<Row>({ ...compiled, parameters });
-    return rows[0];
+  private compile(): CompiledQuery<Row> {
+    const placeholders = new Proxy({} as Placeholders<P>, {
+      get: (_target, name) => new Placeholder(String(name)),
+    });
+    const compiled = this.build(placeholders).compile();
+    this.slots = compiled.parameters.map((v) => (v instanceof Placeholder ? (v.name as keyof P) : undefined));
+    this.compiled = compiled;
+    return compiled;
   }
+}
 
-  /** How many rows a write changed, through Kysely. */
-  async changes(db: Executor, values: Record<string, unknown>): Promise<number> {
-    const { parameters, compiled } = this.query(values);
-    const { numAffectedRows } = await db.executeQuery<Row>({ ...compiled, parameters });
-    return Number(numAffectedRows ?? 0);
-  }
+/**
+ * The placeholders of every column of `P`, for a prepared insert: the list must name
+ * them all (a column left out does not compile).
+ */
+export function columns<P, K extends keyof P>(
+  p: Placeholders<P>,
+  ...keys: [keyof P] extends [K] ? K[] : never
+): Pick<P, K> {
+  return Object.fromEntries(keys.map((k) => [k, p[k]])) as Pick<P, K>;
+}
 
-  /** The first row, on SQLite: in this turn's read transaction (or the open write one). */
-  firstOn(connection: SqliteConnection, values: Record<string, unknown>): Row | undefined {
-    const { sql, parameters } = this.query(values);
-    return connection.read(() => connection.statement(sql).get(...parameters) as Row | undefined);
-  }
+/** A prepared statement with parameters `P` (given as a type argument; the row type is inferred). */
+export function prepare<P extends object>() {
+  return <Row>(build: (p: Placeholders<P>) => Compilable<Row>) => new Prepared<P, Row>(build);
+}
 
-  /** How many rows a write changed, on SQLite: run inside a commit group's transaction. */
-  changesOn(connection: SqliteConnection, values: Record<string, unknown>): number {
-    const { sql, parameters } = this.query(values);
-    return connection.statement(sql).run(...parameters).changes;
-  }
+/** A statement built anew each call: for what runs rarely. */
+export function statement<Row>(query: Compilable<Row>): Statement<Row> {
+  const compiled = query.compile();
+  return { sql: compiled.sql, parameters: compiled.parameters, compiled };
 }

@@ -23,9 +23,11 @@ export interface PeopleTable {
 
 export interface GrantsTable {
   id: string;
-  person_id: string;
+  person_id: string | null;
   client_id: string;
   scope: string;
+  auth_time: number | string | bigint | null;
+  session_id: string | null;
   created_at: number | string | bigint;
   expires_at: number | string | bigint;
   revoked_at: number | string | bigint | null;
@@ -44,6 +46,9 @@ export interface AccessTokensTable {
   hash: string;
   grant_id: string;
   scope: string;
+  format: string;
+  jti: string | null;
+  created_at: number | string | bigint;
   expires_at: number | string | bigint;
 }
 

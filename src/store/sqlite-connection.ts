@@ -6,9 +6,13 @@
  *   transaction takes and drops SQLite's file locks (two `fcntl` and an `fstat`): that
  *   was most of a point lookup's cost. `read()` opens one read transaction for the reads
  *   of the current turn and ends it when the turn ends (`setImmediate`), before any write
- *   and before any Kysely query. A read sees at worst the database as it was earlier in
+ *   and before any write or migration. A read sees at worst the database as it was earlier in
  *   the same turn (well under a millisecond), never a snapshot older than our own writes.
  * - **Writes are committed in groups** (group-commit.ts) that begin and commit here.
+ *   Every statement goes through `run` with the scope it belongs to, and a guard refuses
+ *   what does not fit: a write outside a commit group's item, a statement from an item
+ *   that is no longer (or not yet) the open one, a read while a write transaction is
+ *   open. Only migrations, before serving, run statements directly (`direct`).
  * - **The commit's fsync runs off the event loop.** In WAL mode with `synchronous=FULL`,
  *   SQLite fsyncs the WAL inside COMMIT, and better-sqlite3 waits for the disk with the
  *   event loop stopped. Here the connection runs with `synchronous=NORMAL` (COMMIT appends
@@ -25,8 +29,8 @@
 import { close as closeFd, fdatasync, fstatSync, openSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type SQLite from 'better-sqlite3';
-import type { SqliteDatabase } from 'kysely';
 import { translateStoreError } from './errors.js';
+import type { Statement, StatementResult } from './executor.js';
 import { WalCheckpointer, type CheckpointAnswer } from './wal-checkpointer.js';
 
 /** A read transaction older than this is ended before the next read reuses it. */
@@ -49,6 +53,33 @@ const WAL_RESTART_BYTES = 16 * 2 ** 20;
 const WAL_WATCH_EVERY_MS = 1000;
 const WAL_WATCH_BYTES = 4 * 2 ** 20;
 
+/** A statement reached the connection where it must not: a bug in the store, never a user's doing. */
+export class StoreGuardError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreGuardError';
+  }
+}
+
+/** The item of a commit group that is running: only its statements may write. */
+export class WriteScope {
+  /** False once the item has ended: a statement kept from it is refused. */
+  open = true;
+}
+
+/** The WAL watch's interval, timer and clock: tests drive it without waiting. */
+export interface WalWatchOptions {
+  /** Milliseconds between looks (default WAL_WATCH_EVERY_MS). */
+  every?: number;
+  /** Calls `tick` every `every` ms until the returned function is called (default: an unref'd setInterval). */
+  schedule?: (tick: () => void, every: number) => () => void;
+  /** The clock checkpoints are timed by (default performance.now). */
+  now?: () => number;
+}
+
+/** Whom a statement comes from: a read, the open group item, or a migration. */
+export type Scope = 'read' | 'direct' | WriteScope;
+
 interface WalStamp {
   size: number;
   mtimeMs: number;
@@ -69,15 +100,25 @@ export class SqliteConnection {
   private lastSync: Promise<void> = Promise.resolve();
   private readonly checkpointer: WalCheckpointer | undefined;
   /** The first checkpoint is due a while after opening: short-lived commands never need one. */
-  private lastCheckpointAt = performance.now();
+  private lastCheckpointAt: number;
   private checkpointsStarted = false;
   /** Bytes the WAL held at the last checkpoint (frames and their headers). */
   private walBytes = 0;
   private readonly frameBytes: number;
   private readonly walRestartBytes: number;
-  private walWatch: NodeJS.Timeout | undefined;
+  private readonly walWatchEvery: number;
+  private readonly clock: () => number;
+  private stopWalWatch: (() => void) | undefined;
   /** The WAL file as the watch saw it before a checkpoint that then copied all of it. */
   private copiedWal: WalStamp | undefined;
+  /** Whether a commit group's write transaction is open. */
+  private writing = false;
+  /** The group item running now, if any. */
+  private item: WriteScope | undefined;
+  /** How many `read` calls are running (they nest). */
+  private reads = 0;
+  /** Migrations running (`direct`). */
+  private directs = 0;
 
   constructor(
     readonly raw: SQLite.Database,
@@ -85,7 +126,12 @@ export class SqliteConnection {
      * `walDatabase`: the database file in WAL mode, whose sync this connection takes over;
      * null otherwise. `walRestartBytes`: see WAL_RESTART_BYTES.
      */
-    options: { walDatabase: string | null; walRestartBytes?: number },
+    options: {
+      walDatabase: string | null;
+      walRestartBytes?: number;
+      /** The WAL watch's timer (tests pass their own). */
+      walWatch?: WalWatchOptions;
+    },
     /** Bounds the statement cache: the shapes that vary (an import's batches) are few. */
     private readonly statementLimit = 500,
   ) {
@@ -95,9 +141,12 @@ export class SqliteConnection {
     this.frameBytes = Number(raw.pragma('page_size', { simple: true })) + 24;
     this.walPath = database === null ? null : `${database}-wal`;
     this.checkpointer = database === null ? undefined : new WalCheckpointer(database);
+    this.walWatchEvery = options.walWatch?.every ?? WAL_WATCH_EVERY_MS;
+    this.clock = options.walWatch?.now ?? (() => performance.now());
+    this.lastCheckpointAt = this.clock();
     if (this.checkpointer) {
-      this.walWatch = setInterval(() => this.checkpointLargeWal(), WAL_WATCH_EVERY_MS);
-      this.walWatch.unref();
+      const schedule = options.walWatch?.schedule ?? everyUnref;
+      this.stopWalWatch = schedule(() => this.checkpointLargeWal(), this.walWatchEvery);
     }
     this.control = {
       begin: raw.prepare('begin'),
@@ -107,7 +156,10 @@ export class SqliteConnection {
     };
   }
 
-  /** A statement prepared once per SQL text. */
+  /**
+   * A statement prepared once per SQL text, as better-sqlite3 has it: past the guard, so
+   * the store's code runs its statements with `run`.
+   */
   statement(sql: string): SQLite.Statement {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
@@ -118,21 +170,62 @@ export class SqliteConnection {
     return statement;
   }
 
-  /** What Kysely's SqliteDialect drives: the same connection, read transaction ended first. */
-  forKysely(): SqliteDatabase {
-    return {
-      close: () => this.raw.close(),
-      prepare: (sql: string) => {
-        this.endRead();
-        return this.statement(sql);
-      },
-    };
+  /**
+   * Runs one statement for `scope`, after the guard: a read only inside `read` and while
+   * no write transaction is open, a write only from the group item now running, a
+   * migration's statement only while `direct` runs and no group does.
+   */
+  run(statement: Pick<Statement, 'sql' | 'parameters'>, scope: Scope): StatementResult {
+    const prepared = this.statement(statement.sql);
+    if (scope === 'read') {
+      if (this.writing)
+        throw new StoreGuardError('a read reached the SQLite connection while a write transaction was open');
+      if (this.reads === 0) throw new StoreGuardError('a read reached the SQLite connection outside read()');
+      if (!prepared.readonly) {
+        throw new StoreGuardError(`a write reached the SQLite connection outside a commit group: ${statement.sql}`);
+      }
+    } else if (scope === 'direct') {
+      if (this.directs === 0 || this.writing) {
+        throw new StoreGuardError('a direct statement reached the SQLite connection outside a migration');
+      }
+      // A migration's transaction never runs inside this turn's read transaction.
+      this.endRead();
+    } else if (scope !== this.item || !scope.open) {
+      throw new StoreGuardError('a statement reached the SQLite connection from outside the open commit group');
+    }
+    if (prepared.reader) return { rows: prepared.all(...statement.parameters), changes: 0 };
+    return { rows: [], changes: prepared.run(...statement.parameters).changes };
   }
 
-  /** Runs a read, in this turn's read transaction (or in the open write transaction). */
-  read<T>(run: () => T): T {
+  /** Whether `sql` only reads. */
+  readsOnly(sql: string): boolean {
+    return this.statement(sql).readonly;
+  }
+
+  /** Whether a migration runs now (`direct`). */
+  get migrating(): boolean {
+    return this.directs > 0;
+  }
+
+  /** Runs migrations: their statements go straight to the connection (scope 'direct'). */
+  async direct<T>(work: () => Promise<T>): Promise<T> {
+    this.endRead();
+    this.directs += 1;
     try {
-      if (this.reading && performance.now() - this.readStartedAt > READ_SNAPSHOT_MAX_AGE_MS) this.endRead();
+      return await work();
+    } finally {
+      this.directs -= 1;
+    }
+  }
+
+  /** Runs a read, in this turn's read transaction. */
+  read<T>(run: () => T): T {
+    if (this.writing)
+      throw new StoreGuardError('a read reached the SQLite connection while a write transaction was open');
+    try {
+      if (this.reads === 0 && this.reading && performance.now() - this.readStartedAt > READ_SNAPSHOT_MAX_AGE_MS) {
+        this.endRead();
+      }
       if (!this.raw.inTransaction) {
         this.control.begin.run();
         this.reading = true;
@@ -145,7 +238,12 @@ export class SqliteConnection {
           });
         }
       }
-      return run();
+      this.reads += 1;
+      try {
+        return run();
+      } finally {
+        this.reads -= 1;
+      }
     } catch (err) {
       throw translateStoreError(err);
     }
@@ -160,16 +258,43 @@ export class SqliteConnection {
 
   /** Begins a write transaction (taking the write lock now, not at the first write). */
   beginWrite(): void {
+    if (this.writing || this.reads > 0 || this.directs > 0) {
+      throw new StoreGuardError('a write transaction cannot begin inside a read, a migration or another write');
+    }
     this.endRead();
     this.control.beginWrite.run();
+    this.writing = true;
+  }
+
+  /** Opens the scope of one group item; `endItem` closes it. */
+  beginItem(): WriteScope {
+    if (!this.writing || this.item) throw new StoreGuardError('a group item began outside its group');
+    this.item = new WriteScope();
+    return this.item;
+  }
+
+  endItem(scope: WriteScope): void {
+    scope.open = false;
+    if (this.item === scope) this.item = undefined;
+  }
+
+  /** Runs a savepoint statement of the group's own (group-commit.ts). */
+  savepoint(
+    sql: 'savepoint tessera_write' | 'release savepoint tessera_write' | 'rollback to savepoint tessera_write',
+  ): void {
+    if (!this.writing) throw new StoreGuardError('a savepoint outside a write transaction');
+    this.statement(sql).run();
   }
 
   commit(): void {
     this.control.commit.run();
+    this.writing = false;
   }
 
   /** Rolls back the open transaction, if SQLite has not already done so. */
   rollback(): void {
+    this.writing = false;
+    if (this.item) this.endItem(this.item);
     if (this.raw.inTransaction) this.control.rollback.run();
   }
 
@@ -183,7 +308,7 @@ export class SqliteConnection {
   checkpointIfDue(): Promise<void> | undefined {
     const checkpointer = this.checkpointer;
     if (!checkpointer?.working) return undefined;
-    const now = performance.now();
+    const now = this.clock();
     if (now - this.lastCheckpointAt < CHECKPOINT_EVERY_MS) return undefined;
     if (!this.checkpointsStarted) {
       this.checkpointsStarted = true;
@@ -226,12 +351,12 @@ export class SqliteConnection {
    * stays readable in the WAL, and the next checkpoint, or close(), copies it.)
    */
   private checkpointLargeWal(): void {
-    if (!this.checkpointer?.working || performance.now() - this.lastCheckpointAt < WAL_WATCH_EVERY_MS) return;
+    if (!this.checkpointer?.working || this.clock() - this.lastCheckpointAt < this.walWatchEvery) return;
     const now = this.walStamp();
     if (now === undefined || now.size < WAL_WATCH_BYTES) return;
     const copied = this.copiedWal;
     if (copied !== undefined && copied.size === now.size && copied.mtimeMs === now.mtimeMs) return;
-    this.lastCheckpointAt = performance.now();
+    this.lastCheckpointAt = this.clock();
     void this.recordedCheckpoint(this.checkpointer).then((allCopied) => {
       if (allCopied) this.copiedWal = now;
     });
@@ -289,7 +414,7 @@ export class SqliteConnection {
   /** Makes what was committed durable, then closes the connection. */
   async close(): Promise<void> {
     this.endRead();
-    clearInterval(this.walWatch);
+    this.stopWalWatch?.();
     try {
       await this.checkpointer?.close();
       // SQLite's own checkpoints were off: leave the WAL copied back, as they would have.
@@ -302,6 +427,12 @@ export class SqliteConnection {
   }
 }
 
+function everyUnref(tick: () => void, every: number): () => void {
+  const timer = setInterval(tick, every);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /**
  * Opens the WAL journal: `synchronous=NORMAL` with our own sync when WAL is in force (the
  * answer of `journal_mode` says), SQLite's durable default FULL when it is not.
@@ -309,7 +440,7 @@ export class SqliteConnection {
 export function sqliteConnection(
   raw: SQLite.Database,
   path: string,
-  options: { walRestartBytes?: number } = {},
+  options: Pick<ConstructorParameters<typeof SqliteConnection>[1], 'walRestartBytes' | 'walWatch'> = {},
 ): SqliteConnection {
   if (path === ':memory:') return new SqliteConnection(raw, { walDatabase: null });
   const mode = String(raw.pragma('journal_mode = WAL', { simple: true })).toLowerCase();

@@ -14,7 +14,7 @@ export interface ClientRecord {
   /** SHA-256 of the client secret (hex); null for a public client. */
   secretHash: string | null;
   redirectUris: string[];
-  /** Scope values the client is enabled for (role names in capitals). */
+  /** Scope names as stored (roles in capitals). */
   scopes: string[];
   grantTypes: GrantType[];
   /** A public client registered with `--pkce optional` (PKB's legacy flow) has false. */
@@ -36,10 +36,15 @@ export interface PersonRecord {
 /** The authorization session: what codes, access tokens and refresh tokens belong to. */
 export interface GrantRecord {
   id: string;
-  personId: string;
+  /** The person the grant speaks for; null when the subject is the client itself (no person). */
+  personId: string | null;
   clientId: string;
-  /** Space-delimited (RFC 6749 §3.3). */
+  /** Space-delimited scope (RFC 6749 §3.3), as granted. */
   scope: string;
+  /** When the person authenticated (ms); null without a person. */
+  authTime: number | null;
+  /** The browser session the grant was made in; null when none. */
+  sessionId: string | null;
   createdAt: number;
   /** Absolute end of the session: no refresh token is honoured after it. */
   expiresAt: number;
@@ -56,18 +61,24 @@ export interface AuthorizationCodeRecord {
   consumedAt: number | null;
 }
 
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
 export interface AccessTokenRecord {
   hash: string;
   grantId: string;
-  /** Space-delimited (RFC 6749 §3.3). */
+  /** Space-delimited scope. */
   scope: string;
+  format: AccessTokenFormat;
+  /** A JWT access token's `jti`; null for opaque tokens. */
+  jti: string | null;
+  createdAt: number;
   expiresAt: number;
 }
 
 export interface RefreshTokenRecord {
   hash: string;
   grantId: string;
-  /** Space-delimited (RFC 6749 §3.3). */
+  /** Space-delimited scope. */
   scope: string;
   expiresAt: number;
   retiredAt: number | null;
@@ -108,7 +119,8 @@ export interface AuthorizationCodeLookup {
 export interface AccessTokenLookup {
   token: AccessTokenRecord;
   grant: GrantRecord;
-  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'>;
+  /** Null when the grant has no person (LEFT JOIN). */
+  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'> | null;
   client: Pick<ClientRecord, 'id' | 'disabledAt'>;
 }
 
@@ -117,26 +129,9 @@ export interface RefreshTokenLookup {
   grant: GrantRecord;
 }
 
-/** How many rows of each kind one purge deleted (keys are the table names). */
-export interface PurgeCounts {
-  pending_authorizations: number;
-  sign_in_sessions: number;
-  sign_in_failures: number;
-  authorization_codes: number;
-  access_tokens: number;
-  refresh_tokens: number;
-  grants: number;
-}
+import type { PurgeCounts } from './token-kinds.js';
 
-export const PURGE_KINDS = [
-  'pending_authorizations',
-  'sign_in_sessions',
-  'sign_in_failures',
-  'authorization_codes',
-  'access_tokens',
-  'refresh_tokens',
-  'grants',
-] as const satisfies ReadonlyArray<keyof PurgeCounts>;
+export { PURGE_KINDS, type PurgeCounts } from './token-kinds.js';
 
 export interface PurgeOptions {
   /** Rows per delete statement: each batch is one short statement of its own. */
@@ -186,11 +181,10 @@ export interface Store {
   deleteSignInSession(hash: string): Promise<void>;
 
   /**
-   * Counts a failed sign-in under `key` within a window that starts at the first failure
-   * and lasts `windowMs`; returns the count in the current window. One upsert: instances
-   * counting together do not lose counts.
+   * Counts a sign-in attempt under `key` within a window that starts at the first attempt
+   * and lasts `windowMs`; returns the count in the current window, this attempt included.
+   * One upsert returning the count: of attempts racing, each gets its own number.
    */
-  recordSignInFailure(key: string, now: number, windowMs: number): Promise<number>;
   recordSignInAttempt(key: string, now: number, windowMs: number): Promise<number>;
   /** Failed sign-ins under `key` in the current window (0 when it has passed). */
   countSignInFailures(key: string, now: number, windowMs: number): Promise<number>;

@@ -20,9 +20,13 @@
  * and in batches, then applies the migrations that came after (so an export made by an
  * older Tessera is brought up to date like any database would be).
  */
-import type { Kysely, Migrator, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
+import { changes, first, rows as allRows, type Operation } from './executor.js';
+import type { KyselyStore } from './kysely-store.js';
 import { migrationProvider } from './migrations/index.js';
+import { statement } from './prepared.js';
 import type { Database } from './schema.js';
+import { TOKEN_KINDS } from './token-kinds.js';
 
 export const EXPORT_FORMAT = 'tessera-export';
 export const EXPORT_VERSION = 1;
@@ -86,7 +90,7 @@ const TABLES = {
     },
   },
   grants: {
-    key: 'id',
+    key: TOKEN_KINDS.grants.key,
     columns: {
       id: 'text',
       person_id: 'text',
@@ -95,10 +99,12 @@ const TABLES = {
       created_at: 'integer',
       expires_at: 'integer',
       revoked_at: 'integer',
+      auth_time: 'integer',
+      session_id: 'text',
     },
   },
   authorization_codes: {
-    key: 'hash',
+    key: TOKEN_KINDS.authorization_codes.key,
     columns: {
       hash: 'text',
       grant_id: 'text',
@@ -109,15 +115,23 @@ const TABLES = {
     },
   },
   access_tokens: {
-    key: 'hash',
-    columns: { hash: 'text', grant_id: 'text', scope: 'text', expires_at: 'integer' },
+    key: TOKEN_KINDS.access_tokens.key,
+    columns: {
+      hash: 'text',
+      grant_id: 'text',
+      scope: 'text',
+      expires_at: 'integer',
+      created_at: 'integer',
+      jti: 'text',
+      format: 'text',
+    },
   },
   refresh_tokens: {
-    key: 'hash',
+    key: TOKEN_KINDS.refresh_tokens.key,
     columns: { hash: 'text', grant_id: 'text', scope: 'text', expires_at: 'integer', retired_at: 'integer' },
   },
   pending_authorizations: {
-    key: 'id',
+    key: TOKEN_KINDS.pending_authorizations.key,
     columns: {
       id: 'text',
       client_id: 'text',
@@ -129,11 +143,11 @@ const TABLES = {
     },
   },
   sign_in_sessions: {
-    key: 'hash',
+    key: TOKEN_KINDS.sign_in_sessions.key,
     columns: { hash: 'text', person_id: 'text', created_at: 'integer', expires_at: 'integer' },
   },
   sign_in_failures: {
-    key: 'key',
+    key: TOKEN_KINDS.sign_in_failures.key,
     columns: { key: 'text', window_started_at: 'integer', failures: 'integer' },
   },
   settings: {
@@ -143,6 +157,16 @@ const TABLES = {
 } as const satisfies { [T in keyof Database]: TableSpec<Database[T]> };
 
 export type TableName = keyof typeof TABLES;
+
+/**
+ * Columns added after the first migration, with the migration that added them: an
+ * export made at an earlier migration has none of them, and rows imported at that
+ * migration leave them out (the later migration fills them in).
+ */
+const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
+  grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects' },
+  access_tokens: { format: '0004_grant_subjects', jti: '0004_grant_subjects', created_at: '0004_grant_subjects' },
+};
 
 /** The tables in foreign-key order. */
 export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
@@ -301,23 +325,19 @@ export function* serializeExport(doc: ExportDocument): Generator<string> {
 // Export and import
 // ---------------------------------------------------------------------------------------
 
-/** What the transfer needs of a store: its Kysely instance (KyselyStore has it). */
-export interface TransferStore {
-  readonly db: Kysely<Database>;
-  /** Kysely's migrator for this database (KyselyStore.migrator: pinned to its schema). */
-  migrator(): Promise<Migrator>;
-}
+/** What the transfer needs of a store (KyselyStore has it): Kysely to build statements, its executor, its migrator. */
+export type TransferStore = Pick<KyselyStore, 'db' | 'exec' | 'migrations'>;
 
 /** Any table, for the queries that go over every table by name. */
 type AnyDatabase = Record<string, Record<string, unknown>>;
 
-function anyDb(db: Kysely<Database> | Transaction<Database>): Kysely<AnyDatabase> {
+function anyDb(db: Kysely<Database>): Kysely<AnyDatabase> {
   return db as unknown as Kysely<AnyDatabase>;
 }
 
 /** The names of the migrations applied to the database, in order. */
 async function appliedMigrations(store: TransferStore): Promise<{ applied: string[]; pending: string[] }> {
-  const all = await (await store.migrator()).getMigrations();
+  const all = await store.migrations((m) => m.getMigrations());
   return {
     applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name),
     pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name),
@@ -360,34 +380,32 @@ export async function exportDatabase(store: TransferStore, now: Date = new Date(
   if (migration === undefined || pending.length > 0) {
     throw new TransferError(`the database has pending migrations (${pending.join(', ')}): run 'tessera migrate' first`);
   }
-  const tables: Partial<Record<TableName, ExportRow[]>> = {};
-  await store.db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .setAccessMode('read only')
-    .execute(async (tx) => {
-      for (const table of TABLE_NAMES) {
-        const columns = tableColumns(table);
-        const rows = await anyDb(tx).selectFrom(table).selectAll().execute();
-        const key = TABLES[table].key;
-        tables[table] = rows
-          .map((row) => {
-            const out: ExportRow = {};
-            for (const [column, v] of Object.entries(row)) out[column] = exportValue(table, column, columns[column], v);
-            return out;
-          })
-          // By key, in code unit order (not the database's collation): both engines write the same file.
-          .sort((a, b) => compareKeys(a[key], b[key]));
-      }
-    });
+  const db = anyDb(store.db);
+  const tables = await store.exec.snapshot(function* () {
+    const tables: Partial<Record<TableName, ExportRow[]>> = {};
+    for (const table of TABLE_NAMES) {
+      const columns = tableColumns(table);
+      const found = yield* allRows(statement(db.selectFrom(table).selectAll()));
+      const key = TABLES[table].key;
+      tables[table] = found
+        .map((row) => {
+          const out: ExportRow = {};
+          for (const [column, v] of Object.entries(row)) out[column] = exportValue(table, column, columns[column], v);
+          // In the order of TABLES, not of the table: the engines may differ (a rebuilt table).
+          return Object.fromEntries(Object.keys(columns).map((column) => [column, out[column] ?? null]));
+        })
+        // By key, in code unit order (not the database's collation): both engines write the same file.
+        .sort((a, b) => compareKeys(a[key], b[key]));
+    }
+    return tables;
+  });
   return { format: EXPORT_FORMAT, version: EXPORT_VERSION, migration, exported_at: now.toISOString(), tables };
 }
 
 /** The first of clients, people and grants that holds a row, or undefined when all are empty. */
-async function firstNonEmpty(db: Kysely<Database> | Transaction<Database>): Promise<string | undefined> {
+function* firstNonEmpty(db: Kysely<AnyDatabase>): Operation<string | undefined> {
   for (const table of OWNER_TABLES) {
-    const row = await anyDb(db).selectFrom(table).select(TABLES[table].key).limit(1).executeTakeFirst();
-    if (row) return table;
+    if (yield* first(statement(db.selectFrom(table).select(TABLES[table].key).limit(1)))) return table;
   }
   return undefined;
 }
@@ -405,8 +423,9 @@ function firstLine(err: unknown): string {
 }
 
 async function migrateTo(store: TransferStore, target: string | 'latest'): Promise<string[]> {
-  const m = await store.migrator();
-  const { error, results } = target === 'latest' ? await m.migrateToLatest() : await m.migrateTo(target);
+  const { error, results } = await store.migrations((m) =>
+    target === 'latest' ? m.migrateToLatest() : m.migrateTo(target),
+  );
   if (error) throw new TransferError(`cannot migrate the target database: ${firstLine(error)}`, { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
@@ -428,7 +447,7 @@ export async function importDatabase(store: TransferStore, input: ExportDocument
   let nonEmpty: string | undefined;
   try {
     ({ applied } = await appliedMigrations(store));
-    nonEmpty = applied.length > 0 ? await firstNonEmpty(store.db) : undefined;
+    nonEmpty = applied.length > 0 ? await store.exec.read(() => firstNonEmpty(anyDb(store.db))) : undefined;
   } catch (err) {
     throw new TransferError(`cannot read the target database: ${firstLine(err)}`, { cause: err });
   }
@@ -444,12 +463,14 @@ export async function importDatabase(store: TransferStore, input: ExportDocument
 
   const present = TABLE_NAMES.filter((table) => doc.tables[table] !== undefined);
   try {
-    await store.db.transaction().execute(async (tx) => {
+    const db = anyDb(store.db);
+    const later = laterColumns(known, doc.migration);
+    await store.exec.transaction(function* () {
       // Checked again inside the transaction: another import may have run meanwhile.
-      const table = await firstNonEmpty(tx);
+      const table = yield* firstNonEmpty(db);
       if (table !== undefined) throw notEmpty(table);
-      for (const name of [...present].reverse()) await anyDb(tx).deleteFrom(name).execute();
-      for (const name of present) await insertRows(tx, name, doc.tables[name] ?? []);
+      for (const name of [...present].reverse()) yield* changes(statement(db.deleteFrom(name)));
+      for (const name of present) yield* insertRows(db, name, doc.tables[name] ?? [], later);
     });
   } catch (err) {
     if (err instanceof TransferError) throw err;
@@ -460,10 +481,25 @@ export async function importDatabase(store: TransferStore, input: ExportDocument
   return { ...countRows(doc), exported_at: doc.exported_at, applied: later };
 }
 
+/** The columns each table gained after `migration` (ADDED_COLUMNS). */
+function laterColumns(known: string[], migration: string): (table: TableName, column: string) => boolean {
+  return (table, column) => {
+    const since = ADDED_COLUMNS[table]?.[column];
+    return since !== undefined && known.indexOf(since) > known.indexOf(migration);
+  };
+}
+
 /** Inserts the rows of one table, a batch per statement; every row names every column used. */
-async function insertRows(tx: Transaction<Database>, table: TableName, rows: ExportRow[]): Promise<void> {
+function* insertRows(
+  db: Kysely<AnyDatabase>,
+  table: TableName,
+  rows: ExportRow[],
+  later: (table: TableName, column: string) => boolean,
+): Operation<void> {
   if (rows.length === 0) return;
-  const columns = Object.keys(tableColumns(table)).filter((c) => rows.some((row) => Object.hasOwn(row, c)));
+  const columns = Object.keys(tableColumns(table)).filter(
+    (c) => !later(table, c) && rows.some((row) => Object.hasOwn(row, c)),
+  );
   const perStatement = Math.max(1, Math.floor(PARAMETERS_PER_STATEMENT / Math.max(1, columns.length)));
   for (let start = 0; start < rows.length; start += perStatement) {
     const batch = rows.slice(start, start + perStatement).map((row) => {
@@ -471,6 +507,6 @@ async function insertRows(tx: Transaction<Database>, table: TableName, rows: Exp
       for (const column of columns) values[column] = row[column] ?? null;
       return values;
     });
-    await anyDb(tx).insertInto(table).values(batch).execute();
+    yield* changes(statement(db.insertInto(table).values(batch)));
   }
 }

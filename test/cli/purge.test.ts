@@ -66,7 +66,14 @@ async function seed(db: string) {
         .execute();
       await store.db
         .insertInto('access_tokens')
-        .values({ hash: hashSecret(newSecret()), grant_id: grantId, scope: 'PATIENT', expires_at: expiresAt })
+        .values({
+          hash: hashSecret(newSecret()),
+          grant_id: grantId,
+          scope: 'PATIENT',
+          format: 'opaque',
+          created_at: 0,
+          expires_at: expiresAt,
+        })
         .execute();
     };
     const live = await grant(now + 3_600_000);

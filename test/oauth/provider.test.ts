@@ -31,7 +31,7 @@ const parts = (overrides: Partial<ProviderParts> = {}): ProviderParts => ({
   grants: [authorizationCodeGrant, refreshTokenGrant],
   endpoints: [authorizationEndpoint, tokenEndpoint, resourceEndpoint, discoveryEndpoint],
   scopes: ROLES,
-  accessTokenFormat: opaqueAccessTokens,
+  accessTokens: opaqueAccessTokens,
   lifetimes: DEFAULT_LIFETIMES,
   ...overrides,
 });
@@ -149,6 +149,8 @@ describe('the token service', () => {
     personId: 'p',
     clientId: 'app',
     scope: 'PATIENT',
+    authTime: now,
+    sessionId: null,
     createdAt: now,
     expiresAt: now + 3_600_000,
     revokedAt: null,
@@ -167,6 +169,9 @@ describe('the token service', () => {
       hash: hashSecret(minted.response.access_token),
       grantId: 'g',
       scope: 'PATIENT',
+      format: 'opaque',
+      jti: null,
+      createdAt: now,
       expiresAt: now + 600_000,
     });
     expect(minted.refresh).toEqual({

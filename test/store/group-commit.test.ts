@@ -3,22 +3,16 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { openStore } from '../../src/store/open.js';
-import { sqliteConnection, type SqliteConnection } from '../../src/store/sqlite-connection.js';
+import { sqliteConnection, type SqliteConnection, type WriteScope } from '../../src/store/sqlite-connection.js';
 import { WalCheckpointer } from '../../src/store/wal-checkpointer.js';
-
-interface DB {
-  t: { k: string; v: number };
-}
 
 describe('GroupCommit', () => {
   let dir: string;
   let raw: SQLite.Database;
   let connection: SqliteConnection;
-  let db: Kysely<DB>;
   let commits: () => number;
 
   beforeEach(async () => {
@@ -26,23 +20,25 @@ describe('GroupCommit', () => {
     const file = join(dir, 'g.db');
     raw = new SQLite(file);
     connection = sqliteConnection(raw, file);
-    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection.forKysely() }) });
-    await sql`create table t (k text primary key, v integer not null)`.execute(db);
+    raw.exec('create table t (k text primary key, v integer not null)');
     const spy = vi.spyOn(connection, 'commit');
     commits = () => spy.mock.calls.length;
   });
   afterEach(async () => {
     await connection.close();
-    await db.destroy();
+    raw.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const insert = (k: string, v: number) => () => db.insertInto('t').values({ k, v }).execute();
+  // Grouped writes are synchronous: each runs its statements with the scope the group gives it.
+  const run = (scope: WriteScope, sql: string, ...parameters: unknown[]) =>
+    connection.run({ sql, parameters }, scope).changes;
+  const insert = (k: string, v: number) => (scope: WriteScope) => run(scope, 'insert into t values (?, ?)', k, v);
 
   it('commits writes queued in one turn together, and each answers only after the commit', async () => {
     const group = new GroupCommit(connection);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => group.run(() => insert(`k${i}`, i)().then(() => i))),
+      Array.from({ length: 20 }, (_, i) => group.run((scope) => (insert(`k${i}`, i)(scope), i))),
     );
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(commits()).toBe(1);
@@ -78,9 +74,9 @@ describe('GroupCommit', () => {
     const group = new GroupCommit(connection);
     const outcomes = await Promise.allSettled([
       group.run(insert('a', 1)),
-      group.run(async () => {
-        await insert('b', 2)();
-        await insert('a', 3)(); // duplicate key: fails
+      group.run((scope) => {
+        insert('b', 2)(scope);
+        insert('a', 3)(scope); // duplicate key: fails
       }),
       group.run(insert('c', 4)),
     ]);
@@ -92,16 +88,11 @@ describe('GroupCommit', () => {
   });
 
   it('keeps conditional updates single-winner inside a group', async () => {
-    await insert('code', 0)();
     const group = new GroupCommit(connection);
+    await group.run(insert('code', 0));
     const wins = await Promise.all(
       Array.from({ length: 10 }, () =>
-        group.run(async () =>
-          Number(
-            (await db.updateTable('t').set({ v: 1 }).where('k', '=', 'code').where('v', '=', 0).executeTakeFirst())
-              .numUpdatedRows,
-          ),
-        ),
+        group.run((scope) => run(scope, "update t set v = 1 where k = 'code' and v = 0")),
       ),
     );
     expect(wins.filter((n) => n === 1)).toHaveLength(1);
@@ -258,18 +249,21 @@ describe('SqliteConnection', () => {
     expect(statSync(file).size).toBeGreaterThan(before + 5_000_000);
   });
 
+  /** Fills the WAL with about 6 MB from another connection, as another process would. */
+  const fillWal = (table: string) => {
+    const other = new SQLite(file);
+    other.pragma('wal_autocheckpoint = 0');
+    other.exec(`create table ${table} (v blob not null)`);
+    const fill = other.prepare(`insert into ${table} values (?)`);
+    other.transaction(() => {
+      for (let i = 0; i < 1500; i++) fill.run(Buffer.alloc(4000, i % 251));
+    })();
+    other.close();
+  };
+
   it('leaves alone a large WAL that a checkpoint has copied, until it is written again', async () => {
     const checkpoints = vi.spyOn(WalCheckpointer.prototype, 'checkpoint');
-    const fillFromAnotherProcess = (table: string) => {
-      const other = new SQLite(file);
-      other.pragma('wal_autocheckpoint = 0');
-      other.exec(`create table ${table} (v blob not null)`);
-      const fill = other.prepare(`insert into ${table} values (?)`);
-      other.transaction(() => {
-        for (let i = 0; i < 1500; i++) fill.run(Buffer.alloc(4000, i % 251));
-      })();
-      other.close();
-    };
+    const fillFromAnotherProcess = fillWal;
     const copiedBack = async (size: number) => {
       const deadline = Date.now() + 5000;
       while (statSync(file).size < size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -290,6 +284,47 @@ describe('SqliteConnection', () => {
     expect(statSync(`${file}-wal`).size).toBe(walSize);
     await copiedBack(statSync(file).size + 5_000_000);
     expect(checkpoints.mock.calls.length).toBeGreaterThan(afterCopy);
+  });
+
+  it('has a WAL watch that runs on the timer and clock it is given', async () => {
+    await connection.close();
+    connection.raw.close();
+    let tick: () => void = () => undefined;
+    let clock = 0;
+    connection = sqliteConnection(new SQLite(file), file, {
+      walWatch: {
+        every: 1000,
+        schedule: (run) => {
+          tick = run;
+          return () => undefined;
+        },
+        now: () => clock,
+      },
+    });
+    const checkpoints = vi.spyOn(WalCheckpointer.prototype, 'checkpoint');
+    // Counted from here (an earlier test may have spied on it already).
+    checkpoints.mockClear();
+    const fill = fillWal;
+    const looked = async () => {
+      tick();
+      await Promise.all(checkpoints.mock.results.map((r) => r.value));
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    fill('filler');
+    await looked();
+    // Not yet a whole interval since the connection opened.
+    expect(checkpoints).toHaveBeenCalledTimes(0);
+    clock = 1000;
+    await looked();
+    expect(checkpoints).toHaveBeenCalledTimes(1);
+    // Copied, and not written since: left alone.
+    clock = 2000;
+    await looked();
+    expect(checkpoints).toHaveBeenCalledTimes(1);
+    fill('filler2');
+    clock = 3000;
+    await looked();
+    expect(checkpoints).toHaveBeenCalledTimes(2);
   });
 
   it('is opened by the store with foreign keys on, a busy timeout and a 32 MiB page cache', async () => {

@@ -103,6 +103,8 @@ describe(`purging expired data on ${engineName}`, () => {
       personId,
       clientId,
       scope: 'PATIENT',
+      authTime: null,
+      sessionId: null,
       createdAt: now - 1000,
       expiresAt,
       revokedAt,
@@ -140,7 +142,7 @@ describe(`purging expired data on ${engineName}`, () => {
     const hash = hashSecret(newSecret());
     await db()
       .insertInto('access_tokens')
-      .values({ hash, grant_id: g.id, scope: 'PATIENT', expires_at: expiresAt })
+      .values({ hash, grant_id: g.id, scope: 'PATIENT', format: 'opaque', created_at: 0, expires_at: expiresAt })
       .execute();
     return hash;
   }
@@ -347,7 +349,16 @@ describe(`purging expired data on ${engineName}`, () => {
       .execute();
     await db()
       .insertInto('access_tokens')
-      .values(range.map((i) => ({ hash: hash(), grant_id: live.id, scope: 'PATIENT', expires_at: now - i })))
+      .values(
+        range.map((i) => ({
+          hash: hash(),
+          grant_id: live.id,
+          scope: 'PATIENT',
+          format: 'opaque',
+          created_at: 0,
+          expires_at: now - i,
+        })),
+      )
       .execute();
     await db()
       .insertInto('refresh_tokens')

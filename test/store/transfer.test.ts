@@ -123,7 +123,7 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     await addTestUser(source.store, 'carol', ['TEAMCOORD'], 'Carol Disabled');
     await source.store.setPersonDisabled('carol', Date.now());
     await source.store.putSettingIfAbsent('cookie_secret', newSecret());
-    await source.store.recordSignInFailure('mallory', Date.now(), 15 * 60_000);
+    await source.store.recordSignInAttempt('mallory', Date.now(), 15 * 60_000);
     const auth = { authorization: basic(client.id, secret as string) };
 
     // alice: a code redeemed, then the refresh token rotated once (the first one is retired).
@@ -285,6 +285,8 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
       personId: person.id,
       clientId: client.id,
       scope: 'PATIENT' as const,
+      authTime: null,
+      sessionId: null,
       createdAt: now,
       expiresAt: now + 1e9,
       revokedAt: null,
@@ -293,6 +295,9 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
       hash: hashSecret(newSecret()),
       grantId: grant.id,
       scope: 'PATIENT',
+      format: 'opaque',
+      jti: null,
+      createdAt: 0,
       expiresAt: now + 600_000,
     });
     // Enough rows to take several INSERT batches and several output chunks.
@@ -301,6 +306,9 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
       hash: hashSecret(`token-${i}`),
       grant_id: grant.id,
       scope: 'PATIENT',
+      format: 'opaque',
+      jti: null,
+      created_at: now,
       expires_at: now + i,
     }));
     doc.tables.access_tokens = [...(doc.tables.access_tokens ?? []), ...tokens].sort((a, b) =>
@@ -342,7 +350,7 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
 
     const target = await freshStore();
     await target.putSettingIfAbsent('cookie_secret', 'a-secret-the-new-server-made-for-itself');
-    await target.recordSignInFailure('someone', Date.now(), 60_000);
+    await target.recordSignInAttempt('someone', Date.now(), 60_000);
     await importDatabase(target, doc);
     expect(await target.getSetting('cookie_secret')).toBe('the-original-secret-of-at-least-32-chars');
     expect(await target.countSignInFailures('someone', Date.now(), 60_000)).toBe(0);
@@ -439,7 +447,7 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const known = Object.keys(await migrationProvider.getMigrations()).sort();
     expect(summary.applied).toEqual(known.slice(1));
     expect((await store.listClients()).map((c) => c.name)).toEqual(['Old App']);
-    expect(await store.recordSignInFailure('alice', Date.now(), 60_000)).toBe(1);
+    expect(await store.recordSignInAttempt('alice', Date.now(), 60_000)).toBe(1);
     expect((await exportDatabase(store)).migration).toBe(known[known.length - 1]);
   });
 
@@ -457,6 +465,8 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
           personId: person.id,
           clientId: client.id,
           scope: 'PATIENT' as const,
+          authTime: null,
+          sessionId: null,
           createdAt: now,
           expiresAt: now + 1e6,
           revokedAt: null,

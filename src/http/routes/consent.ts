@@ -5,10 +5,9 @@
  * answer does are decided by oauth/interaction.ts.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { decide, nextStep } from '../../oauth/interaction.js';
+import { decide, nextStep, type SignedIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, type Role } from '../../oauth/role-scope.js';
-import type { PersonRecord } from '../../store/store.js';
 import { sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { issuerFor } from '../issuer.js';
@@ -24,7 +23,7 @@ async function consentingPerson(
   request: FastifyRequest,
   reply: FastifyReply,
   flow: PendingContext,
-): Promise<{ person: PersonRecord; roles: Role[] } | undefined> {
+): Promise<(SignedIn & { roles: Role[] }) | undefined> {
   const step = await nextStep(interactionDeps(ctx), flow, flow.client, sessionCookieValue(request));
   if (step.show === 'login') {
     reply.redirect(loginUrl(flow.pending.id, step.problem), 303);

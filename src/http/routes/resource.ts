@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { extractBearerToken, verifyAccessToken } from '../../oauth/bearer.js';
 import { resourceEndpoint } from '../../oauth/endpoints.js';
+import { OAuthError } from '../../oauth/errors.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
 import { errorHandler, sendJson, sendResourceError } from '../replies.js';
@@ -31,6 +32,10 @@ export const resourceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
           queryParams(request).has('access_token') || (formParams(request)?.has('access_token') ?? false),
       });
       const { person, client, token: record } = await verifyAccessToken(token, ctx.store, ctx.now());
+      // A token of the client itself speaks for no person: this resource has nothing to say.
+      if (person === null) {
+        throw new OAuthError('insufficient_scope', 'This resource needs a token that speaks for a person');
+      }
       return sendJson(reply, 200, {
         sub: person.id,
         username: person.username,

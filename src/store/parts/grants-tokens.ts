@@ -1,0 +1,255 @@
+/**
+ * Grants and what is issued under them: codes, access tokens, refresh tokens. The hot
+ * paths (every token request, every API call) use statements compiled once. Conditional
+ * updates (`… where consumed_at is null`) make every use-once operation single-winner on
+ * both engines.
+ */
+import { changes, first, type Operation } from '../executor.js';
+import { columns, prepare, type Prepared } from '../prepared.js';
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  GrantRecord,
+  RefreshTokenRecord,
+  Store,
+  UseOnceResult,
+} from '../store.js';
+import {
+  accessRow,
+  grantColumns,
+  grantRow,
+  joinedGrant,
+  maybeTime,
+  refreshRow,
+  time,
+  toAccessToken,
+  type StoreContext,
+} from './rows.js';
+
+export type GrantsAndTokens = Pick<
+  Store,
+  | 'createGrantWithCode'
+  | 'createGrantWithAccessToken'
+  | 'findAuthorizationCode'
+  | 'consumeAuthorizationCode'
+  | 'findRefreshToken'
+  | 'rotateRefreshToken'
+  | 'findAccessToken'
+  | 'revokeGrant'
+>;
+
+type ByHash = { hash: string };
+type Claim = { hash: string; now: number };
+
+export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
+  const codeLookup = prepare<ByHash>()((p) =>
+    db
+      .selectFrom('authorization_codes')
+      .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+      .selectAll('authorization_codes')
+      .select(grantColumns)
+      .where('authorization_codes.hash', '=', p.hash),
+  );
+  const refreshLookup = prepare<ByHash>()((p) =>
+    db
+      .selectFrom('refresh_tokens')
+      .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+      .selectAll('refresh_tokens')
+      .select(grantColumns)
+      .where('refresh_tokens.hash', '=', p.hash),
+  );
+  // A grant without a person (the client itself) has its token found too: LEFT JOIN.
+  const accessLookup = prepare<ByHash>()((p) =>
+    db
+      .selectFrom('access_tokens')
+      .innerJoin('grants', 'grants.id', 'access_tokens.grant_id')
+      .leftJoin('people', 'people.id', 'grants.person_id')
+      .innerJoin('clients', 'clients.id', 'grants.client_id')
+      .select([
+        'access_tokens.hash',
+        'access_tokens.grant_id',
+        'access_tokens.scope',
+        'access_tokens.format',
+        'access_tokens.jti',
+        'access_tokens.created_at',
+        'access_tokens.expires_at',
+        ...grantColumns,
+        'people.id as p_id',
+        'people.username as p_username',
+        'people.display_name as p_display_name',
+        'people.disabled_at as p_disabled_at',
+        'clients.disabled_at as c_disabled_at',
+      ])
+      .where('access_tokens.hash', '=', p.hash),
+  );
+  const consumeCode = prepare<Claim>()((p) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: p.now })
+      .where('hash', '=', p.hash)
+      .where('consumed_at', 'is', null),
+  );
+  const retireRefresh = prepare<Claim>()((p) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ retired_at: p.now })
+      .where('hash', '=', p.hash)
+      .where('retired_at', 'is', null),
+  );
+  const codeExists = prepare<ByHash>()((p) =>
+    db.selectFrom('authorization_codes').select('hash').where('hash', '=', p.hash),
+  );
+  const refreshExists = prepare<ByHash>()((p) =>
+    db.selectFrom('refresh_tokens').select('hash').where('hash', '=', p.hash),
+  );
+  const revoke = prepare<{ id: string; now: number }>()((p) =>
+    db.updateTable('grants').set({ revoked_at: p.now }).where('id', '=', p.id).where('revoked_at', 'is', null),
+  );
+  const insertGrant = prepare<ReturnType<typeof grantRow>>()((p) =>
+    db
+      .insertInto('grants')
+      .values(
+        columns(
+          p,
+          'id',
+          'person_id',
+          'client_id',
+          'scope',
+          'auth_time',
+          'session_id',
+          'created_at',
+          'expires_at',
+          'revoked_at',
+        ),
+      ),
+  );
+  const insertCode = prepare<{
+    hash: string;
+    grant_id: string;
+    redirect_uri: string | null;
+    code_challenge: string | null;
+    expires_at: number;
+    consumed_at: number | null;
+  }>()((p) =>
+    db
+      .insertInto('authorization_codes')
+      .values(columns(p, 'hash', 'grant_id', 'redirect_uri', 'code_challenge', 'expires_at', 'consumed_at')),
+  );
+  const insertAccess = prepare<ReturnType<typeof accessRow>>()((p) =>
+    db
+      .insertInto('access_tokens')
+      .values(columns(p, 'hash', 'grant_id', 'scope', 'format', 'jti', 'created_at', 'expires_at')),
+  );
+  const insertRefresh = prepare<ReturnType<typeof refreshRow>>()((p) =>
+    db.insertInto('refresh_tokens').values(columns(p, 'hash', 'grant_id', 'scope', 'expires_at', 'retired_at')),
+  );
+
+  /**
+   * The use-once pattern: a conditional update claims the row; only the transaction that
+   * changed it stores the new tokens. Zero rows changed means someone used it first, or
+   * it does not exist.
+   */
+  function* useOnce(
+    claim: Prepared<Claim, unknown>,
+    exists: Prepared<ByHash, { hash: string }>,
+    hash: string,
+    now: number,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Operation<UseOnceResult> {
+    if ((yield* changes(claim.bind({ hash, now }))) !== 1) {
+      return (yield* first(exists.bind({ hash }))) ? 'replayed' : 'missing';
+    }
+    yield* changes(insertAccess.bind(accessRow(access)));
+    if (refresh) yield* changes(insertRefresh.bind(refreshRow(refresh)));
+    return 'ok';
+  }
+
+  return {
+    async createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord) {
+      await exec.transaction(function* () {
+        yield* changes(insertGrant.bind(grantRow(grant)));
+        yield* changes(
+          insertCode.bind({
+            hash: code.hash,
+            grant_id: code.grantId,
+            redirect_uri: code.redirectUri,
+            code_challenge: code.codeChallenge,
+            expires_at: code.expiresAt,
+            consumed_at: code.consumedAt,
+          }),
+        );
+      });
+    },
+
+    async createGrantWithAccessToken(grant, token) {
+      await exec.transaction(function* () {
+        yield* changes(insertGrant.bind(grantRow(grant)));
+        yield* changes(insertAccess.bind(accessRow(token)));
+      });
+    },
+
+    async findAuthorizationCode(hash) {
+      const row = await exec.read(() => first(codeLookup.bind({ hash })));
+      if (!row) return undefined;
+      return {
+        code: {
+          hash: row.hash,
+          grantId: row.grant_id,
+          redirectUri: row.redirect_uri,
+          codeChallenge: row.code_challenge,
+          expiresAt: time(row.expires_at),
+          consumedAt: maybeTime(row.consumed_at),
+        },
+        grant: joinedGrant(row),
+      };
+    },
+
+    consumeAuthorizationCode(hash, now, access, refresh) {
+      return exec.transaction(() => useOnce(consumeCode, codeExists, hash, now, access, refresh));
+    },
+
+    async findRefreshToken(hash) {
+      const row = await exec.read(() => first(refreshLookup.bind({ hash })));
+      if (!row) return undefined;
+      return {
+        token: {
+          hash: row.hash,
+          grantId: row.grant_id,
+          scope: row.scope,
+          expiresAt: time(row.expires_at),
+          retiredAt: maybeTime(row.retired_at),
+        },
+        grant: joinedGrant(row),
+      };
+    },
+
+    rotateRefreshToken(oldHash, now, access, refresh) {
+      return exec.transaction(() => useOnce(retireRefresh, refreshExists, oldHash, now, access, refresh));
+    },
+
+    async findAccessToken(hash) {
+      // One query for the hot path of every API call: the token, its grant, person and client.
+      const row = await exec.read(() => first(accessLookup.bind({ hash })));
+      if (!row) return undefined;
+      return {
+        token: toAccessToken(row),
+        grant: joinedGrant(row),
+        person:
+          row.p_id === null
+            ? null
+            : {
+                id: row.p_id,
+                username: row.p_username as string,
+                displayName: row.p_display_name as string,
+                disabledAt: maybeTime(row.p_disabled_at),
+              },
+        client: { id: row.g_client_id, disabledAt: maybeTime(row.c_disabled_at) },
+      };
+    },
+
+    async revokeGrant(grantId, now) {
+      await exec.write(() => changes(revoke.bind({ id: grantId, now })));
+    },
+  };
+}

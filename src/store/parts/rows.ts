@@ -1,0 +1,150 @@
+/** Rows in, records out: what every part of the store converts alike. */
+import type { Kysely, Selectable } from 'kysely';
+import type { Executor } from '../executor.js';
+import type { ClientsTable, Database, GrantsTable, PendingAuthorizationsTable, PeopleTable } from '../schema.js';
+import type {
+  AccessTokenFormat,
+  AccessTokenRecord,
+  ClientRecord,
+  GrantRecord,
+  GrantType,
+  PendingAuthorizationRecord,
+  PersonRecord,
+  RefreshTokenRecord,
+} from '../store.js';
+
+/** What each part of the store is made with: Kysely to build statements, the engine's executor to run them. */
+export interface StoreContext {
+  readonly db: Kysely<Database>;
+  readonly exec: Executor;
+}
+
+export type Time = number | string | bigint;
+
+export const time = (v: Time): number => Number(v);
+export const maybeTime = (v: Time | null): number | null => (v === null ? null : Number(v));
+
+export function toClient(row: Selectable<ClientsTable>): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    scopes: JSON.parse(row.scopes) as string[],
+    grantTypes: JSON.parse(row.grant_types) as GrantType[],
+    pkceRequired: Number(row.pkce_required) === 1,
+    createdAt: time(row.created_at),
+    disabledAt: maybeTime(row.disabled_at),
+  };
+}
+
+export function toPerson(row: Selectable<PeopleTable>): PersonRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    passwordHash: row.password_hash,
+    roles: JSON.parse(row.roles) as string[],
+    createdAt: time(row.created_at),
+    disabledAt: maybeTime(row.disabled_at),
+  };
+}
+
+export function toPending(row: Selectable<PendingAuthorizationsTable>): PendingAuthorizationRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    request: row.request,
+    browserHash: row.browser_hash,
+    personId: row.person_id,
+    createdAt: time(row.created_at),
+    expiresAt: time(row.expires_at),
+  };
+}
+
+export function grantRow(g: GrantRecord): Selectable<GrantsTable> {
+  return {
+    id: g.id,
+    person_id: g.personId,
+    client_id: g.clientId,
+    scope: g.scope,
+    auth_time: g.authTime,
+    session_id: g.sessionId,
+    created_at: g.createdAt,
+    expires_at: g.expiresAt,
+    revoked_at: g.revokedAt,
+  };
+}
+
+export function accessRow(t: AccessTokenRecord) {
+  return {
+    hash: t.hash,
+    grant_id: t.grantId,
+    scope: t.scope,
+    format: t.format,
+    jti: t.jti,
+    created_at: t.createdAt,
+    expires_at: t.expiresAt,
+  };
+}
+
+export function refreshRow(t: RefreshTokenRecord) {
+  return { hash: t.hash, grant_id: t.grantId, scope: t.scope, expires_at: t.expiresAt, retired_at: t.retiredAt };
+}
+
+/** The columns of a grant joined under a `g_` prefix, for lookups that need both. */
+export const grantColumns = [
+  'grants.id as g_id',
+  'grants.person_id as g_person_id',
+  'grants.client_id as g_client_id',
+  'grants.scope as g_scope',
+  'grants.auth_time as g_auth_time',
+  'grants.session_id as g_session_id',
+  'grants.created_at as g_created_at',
+  'grants.expires_at as g_expires_at',
+  'grants.revoked_at as g_revoked_at',
+] as const;
+
+export function joinedGrant(row: {
+  g_id: string;
+  g_person_id: string | null;
+  g_client_id: string;
+  g_scope: string;
+  g_auth_time: Time | null;
+  g_session_id: string | null;
+  g_created_at: Time;
+  g_expires_at: Time;
+  g_revoked_at: Time | null;
+}): GrantRecord {
+  return {
+    id: row.g_id,
+    personId: row.g_person_id,
+    clientId: row.g_client_id,
+    scope: row.g_scope,
+    authTime: maybeTime(row.g_auth_time),
+    sessionId: row.g_session_id,
+    createdAt: time(row.g_created_at),
+    expiresAt: time(row.g_expires_at),
+    revokedAt: maybeTime(row.g_revoked_at),
+  };
+}
+
+export function toAccessToken(row: {
+  hash: string;
+  grant_id: string;
+  scope: string;
+  format: string;
+  jti: string | null;
+  created_at: Time;
+  expires_at: Time;
+}): AccessTokenRecord {
+  return {
+    hash: row.hash,
+    grantId: row.grant_id,
+    scope: row.scope,
+    format: row.format as AccessTokenFormat,
+    jti: row.jti,
+    createdAt: time(row.created_at),
+    expiresAt: time(row.expires_at),
+  };
+}
