@@ -15,7 +15,10 @@ import type { CompiledQuery } from 'kysely';
 export interface Statement<Row = unknown> {
   readonly sql: string;
   readonly parameters: readonly unknown[];
-  /** Kysely's compiled query, for the PostgreSQL executor (plugins and logging read it). */
+  /**
+   * Kysely's compiled query, for the PostgreSQL executor (its query node); its own
+   * parameters may be a prepared statement's placeholders: `parameters` are the values.
+   */
   readonly compiled: CompiledQuery;
   /** Phantom: never set. */
   readonly row?: Row;

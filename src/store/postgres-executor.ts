@@ -9,7 +9,7 @@ import { driveAsync, type Executor, type Operation, type Statement, type Stateme
 import type { Database } from './schema.js';
 
 async function execute(db: Kysely<Database> | Transaction<Database>, statement: Statement): Promise<StatementResult> {
-  const { rows, numAffectedRows } = await db.executeQuery(statement.compiled);
+  const { rows, numAffectedRows } = await db.executeQuery({ ...statement.compiled, parameters: statement.parameters });
   return { rows, changes: Number(numAffectedRows ?? 0) };
 }
 

@@ -37,7 +37,7 @@ export class Prepared<P extends object, Row> {
       const name = this.slots[i];
       return name === undefined ? constant : values[name];
     });
-    return { sql: compiled.sql, parameters, compiled: { ...compiled, parameters } };
+    return { sql: compiled.sql, parameters, compiled };
   }
 
   private compile(): CompiledQuery<Row> {

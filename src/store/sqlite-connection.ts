@@ -80,13 +80,20 @@ export interface WalWatchOptions {
 /** Whom a statement comes from: a read, the open group item, or a migration. */
 export type Scope = 'read' | 'direct' | WriteScope;
 
+interface Prepared {
+  statement: SQLite.Statement;
+  readonly: boolean;
+  reader: boolean;
+}
+
 interface WalStamp {
   size: number;
   mtimeMs: number;
 }
 
 export class SqliteConnection {
-  private readonly statements = new Map<string, SQLite.Statement>();
+  /** Prepared statements by SQL text, with what the guard asks of them (read once: they are getters into C++). */
+  private readonly statements = new Map<string, Prepared>();
   private readonly control: Record<'begin' | 'beginWrite' | 'commit' | 'rollback', SQLite.Statement>;
   /** Whether the open transaction is one of ours for reads only. */
   private reading = false;
@@ -161,13 +168,18 @@ export class SqliteConnection {
    * the store's code runs its statements with `run`.
    */
   statement(sql: string): SQLite.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
+    return this.prepared(sql).statement;
+  }
+
+  private prepared(sql: string): Prepared {
+    let prepared = this.statements.get(sql);
+    if (prepared === undefined) {
       if (this.statements.size >= this.statementLimit) this.statements.clear();
-      statement = this.raw.prepare(sql);
-      this.statements.set(sql, statement);
+      const statement = this.raw.prepare(sql);
+      prepared = { statement, readonly: statement.readonly, reader: statement.reader };
+      this.statements.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   }
 
   /**
@@ -176,7 +188,7 @@ export class SqliteConnection {
    * migration's statement only while `direct` runs and no group does.
    */
   run(statement: Pick<Statement, 'sql' | 'parameters'>, scope: Scope): StatementResult {
-    const prepared = this.statement(statement.sql);
+    const prepared = this.prepared(statement.sql);
     if (scope === 'read') {
       if (this.writing)
         throw new StoreGuardError('a read reached the SQLite connection while a write transaction was open');
@@ -193,13 +205,13 @@ export class SqliteConnection {
     } else if (scope !== this.item || !scope.open) {
       throw new StoreGuardError('a statement reached the SQLite connection from outside the open commit group');
     }
-    if (prepared.reader) return { rows: prepared.all(...statement.parameters), changes: 0 };
-    return { rows: [], changes: prepared.run(...statement.parameters).changes };
+    if (prepared.reader) return { rows: prepared.statement.all(...statement.parameters), changes: 0 };
+    return { rows: [], changes: prepared.statement.run(...statement.parameters).changes };
   }
 
   /** Whether `sql` only reads. */
   readsOnly(sql: string): boolean {
-    return this.statement(sql).readonly;
+    return this.prepared(sql).readonly;
   }
 
   /** Whether a migration runs now (`direct`). */
