@@ -1,4 +1,4 @@
-/** `tessera client add|list|show|remove|rotate-secret` (SPEC §2): manage OAuth clients. */
+/** `tessera client add|list|show|remove|rotate-secret`: manage OAuth clients. */
 import type { Command } from 'commander';
 import {
   describeClient,

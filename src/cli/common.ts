@@ -1,7 +1,7 @@
 /**
  * What every `tessera` command shares: the `--db` option, opening and closing the store,
  * reading a password, printing results, and the one error handler that turns any failure
- * into a single `tessera: …` line on stderr and an exit code (SPEC §2):
+ * into a single `tessera: …` line on stderr and an exit code:
  *
  * - 0: `--help`, `--version`;
  * - 2: anything the operator can fix — a wrong argument (commander or

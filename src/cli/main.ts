@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `tessera` — the command line (SPEC §2): runs the program (run.ts) on this process's
+ * `tessera` — the command line: runs the program (run.ts) on this process's
  * streams and environment and exits with its code. Every failure is one `tessera: …`
  * line on stderr, exit code 2 for input the operator can fix and 1 for anything unexpected.
  */

@@ -1,4 +1,4 @@
-/** `tessera migrate` (SPEC §2): applies pending database migrations and exits. */
+/** `tessera migrate`: applies pending database migrations and exits. */
 import type { Command } from 'commander';
 import { StoreOpenError } from '../store/open.js';
 import { dbOption, jsonOption, printJson, printLines, withStore, type CliIo } from './common.js';

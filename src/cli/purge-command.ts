@@ -1,7 +1,7 @@
 /**
  * `tessera purge`: deletes expired codes, tokens, grants, sessions and sign-in failure
  * counts now, in small batches, until nothing expired is left — what the sweep built
- * into `tessera serve` does every minute (issue 4 §6). Also the sweep's own settings for
+ * into `tessera serve` does every minute. Also the sweep's own settings for
  * `serve`: `--sweep-interval` and the logging of each sweep.
  */
 import { Option, type Command } from 'commander';

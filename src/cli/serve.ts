@@ -103,7 +103,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
   }
 
-  // Deletes expired data now and then (issue 4 §6); stopped before the store closes.
+  // Deletes expired data now and then; stopped before the store closes.
   const sweeper = startServeSweeper(store, logger, sweepIntervalMs);
 
   let stopping = false;

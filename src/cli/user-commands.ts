@@ -1,5 +1,5 @@
 /**
- * `tessera user add|list|show|remove|set-password|disable|enable` (SPEC §2): manage the
+ * `tessera user add|list|show|remove|set-password|disable|enable`: manage the
  * people who sign in. Never prints a password or a password hash.
  */
 import type { Command } from 'commander';

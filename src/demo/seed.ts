@@ -1,5 +1,5 @@
 /**
- * The demo's client and people, created on the first `serve --demo` (SPEC §2). The demo
+ * The demo's client and people, created on the first `serve --demo`. The demo
  * client is public and uses PKCE, as a browser or mobile app should; its redirect URI
  * follows the issuer, so it is re-registered when the issuer changes.
  */

@@ -105,7 +105,7 @@ export async function validateAuthorizationRequest(
   store: Pick<Store, 'getClient'>,
   responseTypes: ResponseTypeRegistry,
 ): Promise<{ request: AuthorizationRequest; client: ClientRecord }> {
-  // SPEC §3.1: a value over 4 KiB is refused with a 4xx, so it is shown on the page
+  // A value over 4 KiB is refused with a 4xx, so it is shown on the page
   // rather than redirected (and echoed back in a Location header no proxy would pass).
   const oversized = firstOversized(params);
   if (oversized) throw invalidRequest(`The ${oversized} parameter is too long`, page);

@@ -7,7 +7,7 @@ import { invalidRequest, type OAuthErrorOptions } from './errors.js';
 
 export type Params = Map<string, string[]>;
 
-/** SPEC §3.1: a parameter value over 4 KiB is refused. */
+/** A parameter value over 4 KiB is refused with a 4xx (never a 5xx): no legitimate value comes near it. */
 export const MAX_PARAM_LENGTH = 4096;
 
 /** Over 4 KiB of UTF-8 (counted in bytes, so 2 100 × "é" is too long too). */

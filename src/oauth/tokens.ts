@@ -1,5 +1,5 @@
 /**
- * Server-made secrets (RFC 6749 §10.10, RFC 9700 §4.14 and SPEC §3.4): codes, access
+ * Server-made secrets (RFC 6749 §10.10, RFC 9700 §4.14): codes, access
  * tokens, refresh tokens, client secrets and session ids are 256-bit random values,
  * kept only as SHA-256 hashes. A fast hash is right for these: they are not guessable,
  * so there is nothing for a memory-hard hash to protect against.
@@ -77,9 +77,9 @@ export function secretMatches(secret: string, hash: string): boolean {
 
 /** How long things last, in seconds. */
 export interface Lifetimes {
-  /** SPEC §3.1: a code expires after 60 seconds. */
+  /** A code expires after 60 seconds (RFC 6749 §4.1.2: short-lived, 10 minutes at most). */
   code: number;
-  /** SPEC §3.2: `expires_in: 600`. */
+  /** `expires_in: 600`, as in PKB's documented token response. */
   accessToken: number;
   /** The authorization session: refresh tokens are issued and honoured while it lasts. */
   grant: number;

@@ -160,7 +160,7 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
   };
 }
 
-/** A plain warning for a public client admitted without PKCE (SPEC §3.2: say it is weaker). */
+/** A plain warning for a public client admitted without PKCE (PKB's documented flow has none; the operator is told plainly that it is weaker). */
 export function pkceWarning(client: ClientRecord): string | undefined {
   if (client.secretHash !== null || client.pkceRequired) return undefined;
   return 'warning: this public client may redeem codes without PKCE (legacy PKB mode); a stolen code can then be used by anyone. Prefer PKCE.';

@@ -1,6 +1,6 @@
 /**
  * The built-in sweep: runs Store.purgeExpired now and then, so that expired codes,
- * tokens, grants and sessions go away without an operator (issue 4 §6). Every instance
+ * tokens, grants and sessions go away without an operator. Every instance
  * runs one; each waits a jittered interval (so instances started together do not sweep
  * at the same instant), a sweep never overlaps the previous one, and a failing sweep is
  * reported and tried again next time — it never takes the process down.

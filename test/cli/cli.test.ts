@@ -1,5 +1,5 @@
 /**
- * The `tessera` command line (SPEC §2), black-box against a fresh SQLite file: each case
+ * The `tessera` command line, black-box against a fresh SQLite file: each case
  * checks what an operator sees — stdout, stderr and the exit code. The cases run the
  * program in process through runCli, the very function main.ts runs (a Node.js start per
  * command made this file slow); a few smoke tests at the end spawn the REAL built

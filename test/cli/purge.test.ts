@@ -1,5 +1,5 @@
 /**
- * `tessera purge` and the sweep built into `tessera serve` (issue 4 §6), black-box: the
+ * `tessera purge` and the sweep built into `tessera serve`, black-box: the
  * REAL built command (`npm test` builds it first) on a SQLite file seeded with expired
  * and live rows; what is checked is what an operator sees — stdout, stderr, exit code —
  * and what is left in the database.

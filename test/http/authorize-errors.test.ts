@@ -1,5 +1,5 @@
 /**
- * SPEC §3.1 / §3.3 errors at the authorization endpoint, on the real app.
+ * Errors at the authorization endpoint (RFC 6749 §4.1.2.1, §4.2.2.1), on the real app.
  *
  * Non-redirecting: while the client or its redirect URI is in doubt the person gets a
  * 400 HTML page and is never sent to the client (RFC 6749 §4.1.2.1). Redirecting:
@@ -109,7 +109,7 @@ describe('errors shown on a page, never redirected', () => {
       query: { response_type: 'code', client_id: LONG, state: 's' },
       says: 'The client_id parameter is too long',
     },
-    // SPEC §3.1: any value over 4 KiB is refused with a 4xx — not redirected.
+    // Any value over 4 KiB is refused with a 4xx — not redirected.
     {
       name: 'state over 4 KiB',
       query: { response_type: 'code', client_id: 'conf', state: 's'.repeat(4097) },

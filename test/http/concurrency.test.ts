@@ -1,5 +1,5 @@
 /**
- * SPEC §3.1/§3.2 single use under contention, on a real listening port: of 20
+ * Single use under contention (RFC 6749 §4.1.2, RFC 9700 §4.14.2), on a real listening port: of 20
  * simultaneous redemptions of one code exactly one wins, and of 20 simultaneous uses of
  * one refresh token exactly one wins (the store's conditional update, not luck).
  */

@@ -1,5 +1,5 @@
 /**
- * The database goes away and comes back (issue 4 item 1): a TCP proxy between Tessera and
+ * The database goes away and comes back: a TCP proxy between Tessera and
  * PostgreSQL is cut and restored. While it is cut every endpoint answers a clear 503
  * (JSON temporarily_unavailable with Retry-After at the token endpoint and the API, an
  * HTML page on the pages, /readyz 503), logged as warn lines, never a crash; once it is

@@ -1,5 +1,5 @@
 /**
- * SPEC §3.3 on the real app: the implicit grant (`response_type=token`) answers in the
+ * On the real app: the implicit grant (`response_type=token`) answers in the
  * redirect URI's fragment — access_token, token_type, expires_in, scope, state — never
  * with a refresh token, and only for clients registered for it.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §3.1 "Sign-in and consent" on the real app: the pages, what they say, where they
+ * Sign-in and consent on the real app: the pages, what they say, where they
  * send the person (post/redirect/get), the role choice, CSRF, browser binding, replayed
  * forms, security headers and cookies.
  */

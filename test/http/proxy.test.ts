@@ -1,5 +1,5 @@
 /**
- * Behind a reverse proxy (issue 4, item 7): with `--trust-proxy` the client address,
+ * Behind a reverse proxy: with `--trust-proxy` the client address,
  * scheme and host come from X-Forwarded-For/-Proto/-Host — in the request log, in
  * Fastify's `request.ip/protocol/host`, and in a real route (the demo's own address) —
  * and only from the proxies trusted; without it they do not. Also: the values

@@ -1,5 +1,5 @@
 /**
- * SPEC §3 on the real app: the sample protected resource /api/v1/me (RFC 6750), the
+ * On the real app: the sample protected resource /api/v1/me (RFC 6750), the
  * RFC 8414 metadata, liveness and readiness.
  */
 import type { LightMyRequestResponse } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * SPEC §3.2 on the real app: every RFC 6749 §5.2 error of the token endpoint with its
+ * The token endpoint on the real app: every RFC 6749 §5.2 error of the token endpoint with its
  * status and headers, client authentication (Basic with §2.3.1 form-encoding, body,
  * public), PKCE, code replay, refresh rotation and family revocation, session lifetime.
  */
@@ -42,7 +42,7 @@ afterEach(async () => {
 
 const confBasic = (): TokenCallOptions => ({ authorization: basic(conf.id, conf.secret) });
 
-/** Every token endpoint answer, success or error (SPEC §3.2, RFC 6749 §5.1). */
+/** Every token endpoint answer, success or error (RFC 6749 §5.1). */
 function expectTokenHeaders(res: LightMyRequestResponse): void {
   expect(res.headers['content-type']).toBe('application/json;charset=UTF-8');
   expect(res.headers['cache-control']).toBe('no-store');
@@ -435,7 +435,7 @@ describe('invalid_client (401)', () => {
     );
   });
 
-  it('an unknown grant type is refused before the client is checked (SPEC: password is unsupported_grant_type)', async () => {
+  it('an unknown grant type is refused before the client is checked (password is unsupported_grant_type)', async () => {
     expectError(
       await postToken(t.app, { grant_type: 'password', client_id: conf.id, client_secret: 'wrong' }),
       400,
@@ -800,7 +800,7 @@ describe('methods', () => {
   );
 });
 
-describe('tokens and secrets at rest (SPEC §3.4)', () => {
+describe('tokens and secrets at rest', () => {
   beforeEach(async () => setUp());
 
   /** Every value of every row of every table, as one string. */

@@ -66,7 +66,7 @@ describe('errors shown on Tessera’s page, never redirected', () => {
     ],
     ['redirect_uri oversized', `response_type=code&client_id=app&redirect_uri=https://app.example/cb?x=${long}`],
     ['redirect_uri differs in case', 'response_type=code&client_id=app&redirect_uri=https://APP.example/cb'],
-    // SPEC §3.1: a value over 4 KiB is refused with a 4xx, not echoed back in a redirect.
+    // A value over 4 KiB is refused with a 4xx, not echoed back in a redirect.
     ['state oversized', `response_type=code&client_id=app&state=${long}`],
     ['scope oversized', `response_type=code&client_id=app&scope=${long}`],
     [

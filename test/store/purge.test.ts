@@ -1,5 +1,5 @@
 /**
- * Data that expires goes away (issue 4 §6): Store.purgeExpired on a real database —
+ * Data that expires goes away: Store.purgeExpired on a real database —
  * SQLite always, PostgreSQL in the vitest project that sets TESSERA_TEST_ENGINE — and,
  * through the real token endpoint, that what must stay (a retired refresh token of a live
  * grant) stays, so reuse is still detected after a purge. The steady-state case runs many
