@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SESSION_COOKIE } from '../../src/http/browser.js';
+import { hashSecret } from '../../src/oauth/tokens.js';
 import {
   addClient,
   addUser,
   authorizeThroughPages,
   basic,
+  CookieJar,
   form,
   responseParams,
   testApp,
@@ -17,6 +20,41 @@ describe('authorization code flow through the pages', () => {
   });
   afterEach(async () => {
     await t.close();
+  });
+
+  it('records in the grant who signed in, when, and in which browser session', async () => {
+    const { client, secret } = await addClient(t.store);
+    const alice = await addUser(t.store, 'alice', ['PATIENT'], 'Alice Patel');
+    const jar = new CookieJar();
+    const before = Date.now();
+    const flow = await authorizeThroughPages(t.app, { query: { response_type: 'code', client_id: client.id }, jar });
+    const code = responseParams(flow.location).get('code') as string;
+    const found = await t.store.findAuthorizationCode(hashSecret(code));
+    const session = await t.store.getSignInSession(hashSecret(jar.get(SESSION_COOKIE) as string), Date.now());
+    expect(session).toBeDefined();
+    expect(found?.grant).toMatchObject({
+      personId: alice.id,
+      clientId: client.id,
+      scope: 'PATIENT',
+      authTime: session?.createdAt,
+      sessionId: session?.hash,
+    });
+    expect(found?.grant.authTime).toBeGreaterThanOrEqual(before);
+
+    const token = await t.app.inject({
+      method: 'POST',
+      url: '/apiToken.action',
+      headers: {
+        authorization: basic(client.id, secret as string),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: form({ grant_type: 'authorization_code', code }),
+    });
+    expect(token.statusCode).toBe(200);
+    const access = await t.store.findAccessToken(hashSecret(token.json().access_token));
+    expect(access?.token).toMatchObject({ format: 'opaque', jti: null, scope: 'PATIENT' });
+    expect(access?.token.createdAt).toBeGreaterThanOrEqual(before);
+    expect(access?.token.expiresAt).toBe((access?.token.createdAt ?? 0) + 600_000);
   });
 
   it('issues a code, exchanges it once, and the token works at /api/v1/me', async () => {
