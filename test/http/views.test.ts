@@ -73,7 +73,7 @@ describe('html tagged template', () => {
   });
 
   it('escapes values inside attributes', () => {
-    expect(html`<input value="${'" autofocus onfocus="x'}" />`.value).toBe(
+    expect(html`<input value="${'" autofocus onfocus="x'}">`.value).toBe(
       '<input value="&quot; autofocus onfocus=&quot;x">',
     );
   });
@@ -86,9 +86,7 @@ describe('html tagged template', () => {
   });
 
   it('joins arrays, escaping each element unless it is SafeHtml', () => {
-    const out = html`<ul>
-      ${['<a>', html`<li>ok</li>`, 'x&y']}
-    </ul>`.value;
+    const out = html`<ul>${['<a>', html`<li>ok</li>`, 'x&y']}</ul>`.value;
     expect(out).toBe('<ul>&lt;a&gt;<li>ok</li>x&amp;y</ul>');
   });
 

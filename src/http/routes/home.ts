@@ -8,21 +8,16 @@ import { page } from '../views/layout.js';
 
 function homePage(issuer: string, demo: boolean): string {
   const body = html`<section class="card">
-    <h1>Tessera</h1>
-    <p>
-      This is an OAuth 2.0 authorization server. Apps send you here to sign in and approve what they may do for you.
-    </p>
-    ${demo ? html`<p><a href="/demo">Open the demo</a> to walk through the whole flow.</p>` : ''}
-    <h2>For developers</h2>
-    <ul>
-      <li>Authorization endpoint: <code>${issuer}/apiAuthorize.action</code></li>
-      <li>Token endpoint: <code>${issuer}/apiToken.action</code></li>
-      <li>
-        Metadata:
-        <a href="/.well-known/oauth-authorization-server"><code>/.well-known/oauth-authorization-server</code></a>
-      </li>
-    </ul>
-  </section>`;
+<h1>Tessera</h1>
+<p>This is an OAuth 2.0 authorization server. Apps send you here to sign in and approve what they may do for you.</p>
+${demo ? html`<p><a href="/demo">Open the demo</a> to walk through the whole flow.</p>` : ''}
+<h2>For developers</h2>
+<ul>
+<li>Authorization endpoint: <code>${issuer}/apiAuthorize.action</code></li>
+<li>Token endpoint: <code>${issuer}/apiToken.action</code></li>
+<li>Metadata: <a href="/.well-known/oauth-authorization-server"><code>/.well-known/oauth-authorization-server</code></a></li>
+</ul>
+</section>`;
   return page({ title: 'Welcome', body });
 }
 

@@ -20,48 +20,39 @@ export function consentPage(v: ConsentView): string {
   const [first] = v.roles;
   let roleChoice: SafeHtml;
   if (v.roles.length === 1 && first) {
-    roleChoice = html`<p class="role-statement">
-        <strong class="client-name">${v.clientName}</strong> will be able to act for you as ${withArticle(first.label)}.
-      </p>
-      <input type="hidden" name="scope" value="${first.value}" />`;
+    roleChoice = html`<p class="role-statement"><strong class="client-name">${v.clientName}</strong> will be able to act for you as ${withArticle(first.label)}.</p>
+<input type="hidden" name="scope" value="${first.value}">`;
   } else {
     roleChoice = html`<fieldset class="choices">
-        <legend>Choose the role to use with ${v.clientName}</legend>
-        ${v.roles.map(
-          (r, i) =>
-            html`<div class="choice">
-              <input
-                type="radio"
-                name="scope"
-                id="scope-${r.value}"
-                value="${r.value}"
-                ${i === 0 ? html` checked required` : ''}
-              />
-              <label for="scope-${r.value}">${r.label}</label>
-            </div> `,
-        )}
-      </fieldset>
-      <p class="note">${v.clientName} will be able to act for you in the role you choose.</p>`;
+<legend>Choose the role to use with ${v.clientName}</legend>
+${v.roles.map(
+  (r, i) => html`<div class="choice">
+<input type="radio" name="scope" id="scope-${r.value}" value="${r.value}"${i === 0 ? html` checked required` : ''}>
+<label for="scope-${r.value}">${r.label}</label>
+</div>
+`,
+)}</fieldset>
+<p class="note">${v.clientName} will be able to act for you in the role you choose.</p>`;
   }
 
   const body = html`<section class="card" aria-labelledby="heading">
-    <h1 id="heading">Allow ${v.clientName} to access your account?</h1>
-    <p class="signed-in">Signed in as <strong>${v.personName}</strong> (${v.username})</p>
-    <form method="post" action="/consent" class="form">
-      <input type="hidden" name="request" value="${v.requestId}" />
-      <input type="hidden" name="csrf" value="${v.csrf}" />
-      ${roleChoice}
-      <div class="actions">
-        <button type="submit" name="decision" value="allow" class="button button-primary">Allow</button>
-        <button type="submit" name="decision" value="deny" class="button button-secondary">Deny</button>
-      </div>
-    </form>
-    <form method="post" action="/login/switch" class="form form-switch">
-      <input type="hidden" name="request" value="${v.requestId}" />
-      <input type="hidden" name="csrf" value="${v.csrf}" />
-      <button type="submit" class="button button-link">Sign in as someone else</button>
-    </form>
-  </section>`;
+<h1 id="heading">Allow ${v.clientName} to access your account?</h1>
+<p class="signed-in">Signed in as <strong>${v.personName}</strong> (${v.username})</p>
+<form method="post" action="/consent" class="form">
+<input type="hidden" name="request" value="${v.requestId}">
+<input type="hidden" name="csrf" value="${v.csrf}">
+${roleChoice}
+<div class="actions">
+<button type="submit" name="decision" value="allow" class="button button-primary">Allow</button>
+<button type="submit" name="decision" value="deny" class="button button-secondary">Deny</button>
+</div>
+</form>
+<form method="post" action="/login/switch" class="form form-switch">
+<input type="hidden" name="request" value="${v.requestId}">
+<input type="hidden" name="csrf" value="${v.csrf}">
+<button type="submit" class="button button-link">Sign in as someone else</button>
+</form>
+</section>`;
 
   return page({ title: `Allow ${v.clientName}?`, body });
 }

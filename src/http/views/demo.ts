@@ -45,15 +45,14 @@ export interface ParamRow {
 
 function progress(current: DemoStep): SafeHtml {
   return html`<nav aria-label="Where you are in the flow">
-    <ol class="demo-progress">
-      ${DEMO_STEPS.map((label, i) => {
-        const n = i + 1;
-        if (n === current) return html`<li class="current" aria-current="step">${label}</li> `;
-        if (n < current) return html`<li class="done">${label}</li> `;
-        return html`<li>${label}</li> `;
-      })}
-    </ol>
-  </nav>`;
+<ol class="demo-progress">
+${DEMO_STEPS.map((label, i) => {
+  const n = i + 1;
+  if (n === current) return html`<li class="current" aria-current="step">${label}</li>\n`;
+  if (n < current) return html`<li class="done">${label}</li>\n`;
+  return html`<li>${label}</li>\n`;
+})}</ol>
+</nav>`;
 }
 
 const startOver = html`<p class="demo-restart"><a href="/demo">Start over</a></p>`;
@@ -62,35 +61,26 @@ const secretTag = html`<span class="demo-secret">secret</span>`;
 
 function demoPage(title: string, step: DemoStep, content: SafeHtml): string {
   const body = html`<div class="demo">
-    <p class="step-label">Tessera demo app</p>
-    ${progress(step)} ${content} ${step === 0 ? undefined : startOver}
-  </div>`;
+<p class="step-label">Tessera demo app</p>
+${progress(step)}
+${content}
+${step === 0 ? undefined : startOver}
+</div>`;
   return page({ title: `Demo: ${title}`, body });
 }
 
 function paramTable(caption: string, rows: ParamRow[], firstColumn = 'Parameter'): SafeHtml {
   return html`<table class="demo-params">
-    <caption>
-      ${caption}
-    </caption>
-    <thead>
-      <tr>
-        <th scope="col">${firstColumn}</th>
-        <th scope="col">Value</th>
-        <th scope="col">What it means</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows.map(
-        (r) =>
-          html`<tr>
-            <th scope="row"><code>${r.name}</code></th>
-            <td><code>${r.value}</code>${r.secret ? html` ${secretTag}` : undefined}</td>
-            <td>${r.meaning}</td>
-          </tr> `,
-      )}
-    </tbody>
-  </table>`;
+<caption>${caption}</caption>
+<thead><tr><th scope="col">${firstColumn}</th><th scope="col">Value</th><th scope="col">What it means</th></tr></thead>
+<tbody>
+${rows.map(
+  (
+    r,
+  ) => html`<tr><th scope="row"><code>${r.name}</code></th><td><code>${r.value}</code>${r.secret ? html` ${secretTag}` : undefined}</td><td>${r.meaning}</td></tr>
+`,
+)}</tbody>
+</table>`;
 }
 
 function requestText(r: ShownRequest): string {
@@ -106,45 +96,41 @@ function responseText(r: ShownResponse): string {
 /** The raw request and response of one call the demo made. */
 function exchangeBlock(request: ShownRequest, response: ShownResponse, note: SafeHtml | undefined): SafeHtml {
   return html`<section class="step demo-http" aria-labelledby="http-heading">
-    <h2 id="http-heading">On the wire</h2>
-    <h3>The request the demo app sent</h3>
-    <pre class="demo-request"><code>${requestText(request)}</code></pre>
-    <h3>The response from Tessera</h3>
-    ${note}
-    <pre class="demo-response"><code>${responseText(response)}</code></pre>
-  </section>`;
+<h2 id="http-heading">On the wire</h2>
+<h3>The request the demo app sent</h3>
+<pre class="demo-request"><code>${requestText(request)}</code></pre>
+<h3>The response from Tessera</h3>
+${note}
+<pre class="demo-response"><code>${responseText(response)}</code></pre>
+</section>`;
 }
 
 /** What the answer means, and the buttons that go on. */
 function resultBlock(result: SafeHtml): SafeHtml {
   return html`<section class="step" aria-labelledby="result-heading">
-    <h2 id="result-heading">What it means</h2>
-    ${result}
-  </section>`;
+<h2 id="result-heading">What it means</h2>
+${result}
+</section>`;
 }
 
 /** A POST button to the next step, with the demo's CSRF token. */
 function postButton(action: string, label: string, csrf: string, primary: boolean, extra?: SafeHtml): SafeHtml {
   return html`<form method="post" action="${action}" class="demo-form">
-    <input type="hidden" name="csrf" value="${csrf}" />
-    ${extra}
-    <button type="submit" class="button ${primary ? 'button-primary' : 'button-secondary'}">${label}</button>
-  </form>`;
+<input type="hidden" name="csrf" value="${csrf}">
+${extra}
+<button type="submit" class="button ${primary ? 'button-primary' : 'button-secondary'}">${label}</button>
+</form>`;
 }
 
 function nextSteps(csrf: string, callFirst: boolean): SafeHtml {
   return html`<div class="demo-actions">
-    ${postButton('/demo/call', 'Call /api/v1/me', csrf, callFirst)}
-    ${postButton('/demo/refresh', 'Refresh the token', csrf, !callFirst)}
-  </div>`;
+${postButton('/demo/call', 'Call /api/v1/me', csrf, callFirst)}
+${postButton('/demo/refresh', 'Refresh the token', csrf, !callFirst)}
+</div>`;
 }
 
 function secretsNote(): SafeHtml {
-  return html`<p class="note">
-    <span class="demo-secret">secret</span> <strong>The tokens below are secrets.</strong> A real app keeps them on its
-    own server (or in the phone's secure storage) and never shows them to anyone. This demo shows them only so that you
-    can see what happens.
-  </p>`;
+  return html`<p class="note"><span class="demo-secret">secret</span> <strong>The tokens below are secrets.</strong> A real app keeps them on its own server (or in the phone's secure storage) and never shows them to anyone. This demo shows them only so that you can see what happens.</p>`;
 }
 
 // ---------------------------------------------------------------- the introduction
@@ -169,78 +155,42 @@ export interface DemoIntroView {
 
 export function demoIntroPage(v: DemoIntroView): string {
   const content = html`<h1>See OAuth 2.0 at work, step by step</h1>
-    <section class="step">
-      <p class="lead">
-        This page is a small, separate app: <strong>${v.clientName}</strong>. It would like to call an API on your
-        behalf, so it needs a token from Tessera, the authorization server — without ever seeing your password.
-      </p>
-      <p>
-        Here is what will happen. The app sends you to Tessera, where you sign in and press Allow. Tessera sends you
-        back to the app with a one-time code (valid for ${v.codeLifetime} seconds). The app swaps that code for an
-        access token (valid for ${v.accessTokenLifetime} seconds) and a refresh token, calls the API with the access
-        token, and finally uses the refresh token to get fresh tokens. Every request and response is shown exactly as it
-        went over HTTP.
-      </p>
-      <p class="note">
-        The app is registered as <code>${v.clientId}</code>: a public client (it has no secret, like a browser or phone
-        app), so it must use PKCE. Tessera will only ever send codes for it to <code>${v.redirectUri}</code>.
-      </p>
-    </section>
-    <section class="step" aria-labelledby="people">
-      <h2 id="people">Who can sign in</h2>
-      ${
-        v.people.length === 0
-          ? html`<p>There are no people yet. Add one with <code>tessera user add</code>.</p>`
-          : html`<table>
-              <thead>
-                <tr>
-                  <th scope="col">Username</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Roles</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${v.people.map(
-                  (p) =>
-                    html`<tr>
-                      <td><code>${p.username}</code></td>
-                      <td>${p.name}</td>
-                      <td>${p.roles.join(', ')}</td>
-                    </tr> `,
-                )}
-              </tbody>
-            </table>`
-      }
-      <p>The demo people all have the password <code>${v.password}</code>.</p>
-    </section>
-    <section class="step" aria-labelledby="choose">
-      <h2 id="choose">Choose what the app asks for</h2>
-      <p>
-        In Tessera a scope is a role. The app may ask for one role, and only someone holding it can say yes; or it may
-        ask for none and let you pick on the consent page.
-      </p>
-      <form method="get" action="/demo/start" class="form">
-        <fieldset class="choices">
-          <legend>Scope</legend>
-          ${v.scopes.map(
-            (s, i) =>
-              html`<div class="choice">
-                <input
-                  type="radio"
-                  name="scope"
-                  id="scope-${s.value || 'none'}"
-                  value="${s.value}"
-                  ${i === 0 ? html` checked` : undefined}
-                />
-                <label for="scope-${s.value || 'none'}">${s.label}</label>
-              </div> `,
-          )}
-        </fieldset>
-        <div class="actions">
-          <button type="submit" class="button button-primary">Start</button>
-        </div>
-      </form>
-    </section>`;
+<section class="step">
+<p class="lead">This page is a small, separate app: <strong>${v.clientName}</strong>. It would like to call an API on your behalf, so it needs a token from Tessera, the authorization server — without ever seeing your password.</p>
+<p>Here is what will happen. The app sends you to Tessera, where you sign in and press Allow. Tessera sends you back to the app with a one-time code (valid for ${v.codeLifetime} seconds). The app swaps that code for an access token (valid for ${v.accessTokenLifetime} seconds) and a refresh token, calls the API with the access token, and finally uses the refresh token to get fresh tokens. Every request and response is shown exactly as it went over HTTP.</p>
+<p class="note">The app is registered as <code>${v.clientId}</code>: a public client (it has no secret, like a browser or phone app), so it must use PKCE. Tessera will only ever send codes for it to <code>${v.redirectUri}</code>.</p>
+</section>
+<section class="step" aria-labelledby="people">
+<h2 id="people">Who can sign in</h2>
+${
+  v.people.length === 0
+    ? html`<p>There are no people yet. Add one with <code>tessera user add</code>.</p>`
+    : html`<table>
+<thead><tr><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Roles</th></tr></thead>
+<tbody>
+${v.people.map((p) => html`<tr><td><code>${p.username}</code></td><td>${p.name}</td><td>${p.roles.join(', ')}</td></tr>\n`)}</tbody>
+</table>`
+}
+<p>The demo people all have the password <code>${v.password}</code>.</p>
+</section>
+<section class="step" aria-labelledby="choose">
+<h2 id="choose">Choose what the app asks for</h2>
+<p>In Tessera a scope is a role. The app may ask for one role, and only someone holding it can say yes; or it may ask for none and let you pick on the consent page.</p>
+<form method="get" action="/demo/start" class="form">
+<fieldset class="choices">
+<legend>Scope</legend>
+${v.scopes.map(
+  (s, i) => html`<div class="choice">
+<input type="radio" name="scope" id="scope-${s.value || 'none'}" value="${s.value}"${i === 0 ? html` checked` : undefined}>
+<label for="scope-${s.value || 'none'}">${s.label}</label>
+</div>
+`,
+)}</fieldset>
+<div class="actions">
+<button type="submit" class="button button-primary">Start</button>
+</div>
+</form>
+</section>`;
   return demoPage('OAuth step by step', 0, content);
 }
 
@@ -255,23 +205,17 @@ export interface DemoStartView {
 
 export function demoStartPage(v: DemoStartView): string {
   const content = html`<h1>Step 1: send the person to Tessera</h1>
-    <section class="step">
-      <p class="lead">
-        The app cannot sign you in itself, so it sends your browser to Tessera's authorization endpoint with a few
-        parameters that say who is asking, for what, and where to come back to.
-      </p>
-      <p>This is the exact address:</p>
-      <pre class="demo-url"><code>${v.authorizationUrl}</code></pre>
-      ${paramTable('The parameters of the authorization request', v.params)}
-      ${v.hasScope ? undefined : html`<p class="note">There is no <code>scope</code> parameter: the app asks for no particular role, so anyone holding a role the app is enabled for may sign in, and picks the role on the consent page if they hold several.</p>`}
-      <p class="note">
-        The app remembers <code>state</code> and the PKCE <code>code_verifier</code> in its own cookie (signed,
-        HttpOnly) until you come back.
-      </p>
-      <div class="actions">
-        <a class="button button-primary" href="${v.authorizationUrl}">Go to Tessera to sign in</a>
-      </div>
-    </section>`;
+<section class="step">
+<p class="lead">The app cannot sign you in itself, so it sends your browser to Tessera's authorization endpoint with a few parameters that say who is asking, for what, and where to come back to.</p>
+<p>This is the exact address:</p>
+<pre class="demo-url"><code>${v.authorizationUrl}</code></pre>
+${paramTable('The parameters of the authorization request', v.params)}
+${v.hasScope ? undefined : html`<p class="note">There is no <code>scope</code> parameter: the app asks for no particular role, so anyone holding a role the app is enabled for may sign in, and picks the role on the consent page if they hold several.</p>`}
+<p class="note">The app remembers <code>state</code> and the PKCE <code>code_verifier</code> in its own cookie (signed, HttpOnly) until you come back.</p>
+<div class="actions">
+<a class="button button-primary" href="${v.authorizationUrl}">Go to Tessera to sign in</a>
+</div>
+</section>`;
   return demoPage('Step 1', 1, content);
 }
 
@@ -305,65 +249,34 @@ export function demoCallbackPage(v: DemoCallbackView): string {
   const o = v.outcome;
   let verdict: SafeHtml;
   if (o.kind === 'code') {
-    verdict = html`<div class="alert alert-info" role="status">
-        <p>
-          <strong>It worked.</strong> The <code>state</code> that came back is the one the app sent, so this answer
-          belongs to the request this browser started — not to a forged link (CSRF). The code is single-use and expires
-          in ${o.codeLifetime} seconds.
-        </p>
-      </div>
-      <p>
-        On its own the code is not enough to get tokens: the app must also send the secret
-        <code>code_verifier</code> that matches the challenge from step 1 (PKCE). Someone who steals the code from the
-        address bar cannot use it.
-      </p>
-      <form method="post" action="/demo/exchange" class="form">
-        <input type="hidden" name="csrf" value="${o.csrf}" />
-        <input type="hidden" name="code" value="${o.code}" />
-        <div class="actions">
-          <button type="submit" class="button button-primary">Exchange the code for tokens</button>
-        </div>
-      </form>`;
+    verdict = html`<div class="alert alert-info" role="status"><p><strong>It worked.</strong> The <code>state</code> that came back is the one the app sent, so this answer belongs to the request this browser started — not to a forged link (CSRF). The code is single-use and expires in ${o.codeLifetime} seconds.</p></div>
+<p>On its own the code is not enough to get tokens: the app must also send the secret <code>code_verifier</code> that matches the challenge from step 1 (PKCE). Someone who steals the code from the address bar cannot use it.</p>
+<form method="post" action="/demo/exchange" class="form">
+<input type="hidden" name="csrf" value="${o.csrf}">
+<input type="hidden" name="code" value="${o.code}">
+<div class="actions">
+<button type="submit" class="button button-primary">Exchange the code for tokens</button>
+</div>
+</form>`;
   } else if (o.kind === 'error') {
-    verdict = html`<div class="alert alert-error" role="alert">
-        <p>
-          <strong>No code this time: <code>${o.error}</code>.</strong>
-          ${ERROR_EXPLANATIONS[o.error] ?? 'Tessera could not give the app a code, and said why in error and error_description.'}
-        </p>
-        ${o.description !== undefined ? html`<p>Tessera's description: “${o.description}”</p>` : undefined}
-      </div>
-      <p>The <code>state</code> matched, so the app knows this answer is about its own request.</p>`;
+    verdict = html`<div class="alert alert-error" role="alert"><p><strong>No code this time: <code>${o.error}</code>.</strong> ${ERROR_EXPLANATIONS[o.error] ?? 'Tessera could not give the app a code, and said why in error and error_description.'}</p>
+${o.description !== undefined ? html`<p>Tessera's description: “${o.description}”</p>` : undefined}</div>
+<p>The <code>state</code> matched, so the app knows this answer is about its own request.</p>`;
   } else if (o.kind === 'state-mismatch') {
-    verdict = html`<div class="alert alert-error" role="alert">
-      <p>
-        <strong>CSRF check failed: the <code>state</code> does not match.</strong> The state in this callback is not the
-        one this browser's demo sent in step 1. That is what a cross-site request forgery, or an old or copied link,
-        looks like — so the app refuses to use anything in this callback, as every client must.
-      </p>
-    </div>`;
+    verdict = html`<div class="alert alert-error" role="alert"><p><strong>CSRF check failed: the <code>state</code> does not match.</strong> The state in this callback is not the one this browser's demo sent in step 1. That is what a cross-site request forgery, or an old or copied link, looks like — so the app refuses to use anything in this callback, as every client must.</p></div>`;
   } else if (o.kind === 'issuer-mismatch') {
-    verdict = html`<div class="alert alert-error" role="alert">
-      <p>
-        <strong>Wrong issuer.</strong> The <code>iss</code> parameter names a different authorization server than
-        <code>${o.expected}</code>, the one the app sent you to. An app that talks to several servers checks this (RFC
-        9207) so that one server cannot pass off another's answer, so the app refuses this callback.
-      </p>
-    </div>`;
+    verdict = html`<div class="alert alert-error" role="alert"><p><strong>Wrong issuer.</strong> The <code>iss</code> parameter names a different authorization server than <code>${o.expected}</code>, the one the app sent you to. An app that talks to several servers checks this (RFC 9207) so that one server cannot pass off another's answer, so the app refuses this callback.</p></div>`;
   } else {
-    verdict = html`<div class="alert alert-error" role="alert">
-      <p><strong>This callback cannot be used.</strong> ${o.reason}</p>
-    </div>`;
+    verdict = html`<div class="alert alert-error" role="alert"><p><strong>This callback cannot be used.</strong> ${o.reason}</p></div>`;
   }
 
   const content = html`<h1>Step 2: back at the app with the answer</h1>
-    <section class="step">
-      <p class="lead">
-        After you answered, Tessera sent your browser back to the app's redirect URI. Everything the app learns is in
-        the query string of this address:
-      </p>
-      <pre class="demo-url"><code>${v.receivedUrl}</code></pre>
-      ${v.params.length > 0 ? paramTable('The parameters of the callback', v.params) : undefined} ${verdict}
-    </section>`;
+<section class="step">
+<p class="lead">After you answered, Tessera sent your browser back to the app's redirect URI. Everything the app learns is in the query string of this address:</p>
+<pre class="demo-url"><code>${v.receivedUrl}</code></pre>
+${v.params.length > 0 ? paramTable('The parameters of the callback', v.params) : undefined}
+${verdict}
+</section>`;
   return demoPage('Step 2', 2, content);
 }
 
@@ -384,13 +297,7 @@ export interface DemoHttpView {
 }
 
 function failure(v: DemoHttpView, advice: string): SafeHtml {
-  return html`<div class="alert alert-error" role="alert">
-    <p>
-      <strong>Tessera said no${v.error ? html`: <code>${v.error}</code>` : undefined}.</strong
-      >${v.errorDescription ? html` “${v.errorDescription}”` : undefined}
-    </p>
-    <p>${advice}</p>
-  </div>`;
+  return html`<div class="alert alert-error" role="alert"><p><strong>Tessera said no${v.error ? html`: <code>${v.error}</code>` : undefined}.</strong>${v.errorDescription ? html` “${v.errorDescription}”` : undefined}</p><p>${advice}</p></div>`;
 }
 
 export interface DemoExchangeView extends DemoHttpView {
@@ -399,59 +306,39 @@ export interface DemoExchangeView extends DemoHttpView {
 
 export function demoExchangePage(v: DemoExchangeView): string {
   const result = v.ok
-    ? html`<div class="alert alert-info" role="status">
-          <p>
-            <strong>The app has its tokens.</strong> The access token opens the API for ${v.accessTokenLifetime}
-            seconds; the refresh token gets a new access token after that, without asking you again. The code is now
-            used up: sending it again would fail and revoke every token issued from it.
-          </p>
-        </div>
-        ${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}`
+    ? html`<div class="alert alert-info" role="status"><p><strong>The app has its tokens.</strong> The access token opens the API for ${v.accessTokenLifetime} seconds; the refresh token gets a new access token after that, without asking you again. The code is now used up: sending it again would fail and revoke every token issued from it.</p></div>
+${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}`
     : failure(
         v,
         'A code works once and only for a short time, and only with the code_verifier of the request that asked for it. Start over to get a new one.',
       );
-  const note = html`<p class="note">
-      The response carries <code>Cache-Control: no-store</code> and <code>Pragma: no-cache</code> so that no browser or
-      proxy keeps a copy of the tokens.
-    </p>
-    ${v.ok ? secretsNote() : undefined}`;
+  const note = html`<p class="note">The response carries <code>Cache-Control: no-store</code> and <code>Pragma: no-cache</code> so that no browser or proxy keeps a copy of the tokens.</p>
+${v.ok ? secretsNote() : undefined}`;
   const content = html`<h1>Step 3: exchange the code for tokens</h1>
-    <section class="step">
-      <p class="lead">
-        The app now talks to Tessera directly, not through your browser: it posts the code to the token endpoint
-        together with the PKCE <code>code_verifier</code>. Tessera checks that the verifier hashes to the challenge from
-        step 1 before it hands out tokens.
-      </p>
-      ${paramTable('The form parameters of the token request', v.params)}
-    </section>
-    ${exchangeBlock(v.request, v.response, note)} ${resultBlock(result)}`;
+<section class="step">
+<p class="lead">The app now talks to Tessera directly, not through your browser: it posts the code to the token endpoint together with the PKCE <code>code_verifier</code>. Tessera checks that the verifier hashes to the challenge from step 1 before it hands out tokens.</p>
+${paramTable('The form parameters of the token request', v.params)}
+</section>
+${exchangeBlock(v.request, v.response, note)}
+${resultBlock(result)}`;
   return demoPage('Step 3', 3, content);
 }
 
 export function demoCallPage(v: DemoHttpView): string {
   const result = v.ok
-    ? html`<div class="alert alert-info" role="status">
-          <p>
-            <strong>The API answered.</strong> It checked the access token and told the app who it speaks for and in
-            which role (the scope). The app never saw a password.
-          </p>
-        </div>
-        ${v.csrf !== undefined ? nextSteps(v.csrf, false) : undefined}`
+    ? html`<div class="alert alert-info" role="status"><p><strong>The API answered.</strong> It checked the access token and told the app who it speaks for and in which role (the scope). The app never saw a password.</p></div>
+${v.csrf !== undefined ? nextSteps(v.csrf, false) : undefined}`
     : html`${failure(
         v,
         'An access token stops working when it expires or when its grant is revoked (for example after a refresh token was used twice). The refresh token may still get a new one — or start over.',
       )}
-      ${v.csrf !== undefined ? nextSteps(v.csrf, false) : undefined}`;
+${v.csrf !== undefined ? nextSteps(v.csrf, false) : undefined}`;
   const content = html`<h1>Step 4: call the API with the access token</h1>
-    <section class="step">
-      <p class="lead">
-        The app calls the protected API <code>/api/v1/me</code> with the access token in the
-        <code>Authorization: Bearer …</code> header. Whoever holds a bearer token can use it, which is why it is
-        short-lived and kept secret.
-      </p>
-    </section>
-    ${exchangeBlock(v.request, v.response, undefined)} ${resultBlock(result)}`;
+<section class="step">
+<p class="lead">The app calls the protected API <code>/api/v1/me</code> with the access token in the <code>Authorization: Bearer …</code> header. Whoever holds a bearer token can use it, which is why it is short-lived and kept secret.</p>
+</section>
+${exchangeBlock(v.request, v.response, undefined)}
+${resultBlock(result)}`;
   return demoPage('Step 4', 4, content);
 }
 
@@ -462,45 +349,37 @@ export interface DemoRefreshView extends DemoHttpView {
 
 export function demoRefreshPage(v: DemoRefreshView): string {
   const result = v.ok
-    ? html`<div class="alert alert-info" role="status">
-          <p>
-            <strong>Fresh tokens.</strong> Tessera rotated the refresh token: the old one is now retired and the app
-            keeps only the new one. If anyone ever presents the old one again — say, a thief who copied it — Tessera
-            treats that as theft and revokes the whole grant, so every token from this sign-in stops working.
-          </p>
-        </div>
-        ${paramTable(
-          'Refresh tokens, before and after',
-          [
-            {
-              name: 'old',
-              value: v.oldRefreshToken,
-              meaning: 'Retired: using it again revokes the whole grant.',
-              secret: true,
-            },
-            {
-              name: 'new',
-              value: v.newRefreshToken ?? '(none)',
-              meaning: 'The one the app keeps for next time.',
-              secret: true,
-            },
-          ],
-          'Refresh token',
-        )}
-        ${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}`
+    ? html`<div class="alert alert-info" role="status"><p><strong>Fresh tokens.</strong> Tessera rotated the refresh token: the old one is now retired and the app keeps only the new one. If anyone ever presents the old one again — say, a thief who copied it — Tessera treats that as theft and revokes the whole grant, so every token from this sign-in stops working.</p></div>
+${paramTable(
+  'Refresh tokens, before and after',
+  [
+    {
+      name: 'old',
+      value: v.oldRefreshToken,
+      meaning: 'Retired: using it again revokes the whole grant.',
+      secret: true,
+    },
+    {
+      name: 'new',
+      value: v.newRefreshToken ?? '(none)',
+      meaning: 'The one the app keeps for next time.',
+      secret: true,
+    },
+  ],
+  'Refresh token',
+)}
+${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}`
     : failure(
         v,
         'A refresh token works once (each use returns a new one), only while the sign-in session lasts, and not after its grant was revoked. Start over to sign in again.',
       );
   const content = html`<h1>Step 5: refresh the token</h1>
-    <section class="step">
-      <p class="lead">
-        Access tokens are short-lived. Instead of sending you to sign in again, the app posts its refresh token to the
-        token endpoint and gets a new access token — and a new refresh token.
-      </p>
-      ${paramTable('The form parameters of the refresh request', v.params)}
-    </section>
-    ${exchangeBlock(v.request, v.response, v.ok ? secretsNote() : undefined)} ${resultBlock(result)}`;
+<section class="step">
+<p class="lead">Access tokens are short-lived. Instead of sending you to sign in again, the app posts its refresh token to the token endpoint and gets a new access token — and a new refresh token.</p>
+${paramTable('The form parameters of the refresh request', v.params)}
+</section>
+${exchangeBlock(v.request, v.response, v.ok ? secretsNote() : undefined)}
+${resultBlock(result)}`;
   return demoPage('Step 5', 5, content);
 }
 
@@ -516,24 +395,21 @@ export interface DemoProblemView {
 /** Missing or invalid demo cookie, a forged form, a step out of order: start over. */
 export function demoStartOverPage(v: DemoProblemView): string {
   const content = html`<h1>${v.title}</h1>
-    <section class="step">
-      <div class="alert alert-error" role="alert"><p>${v.message}</p></div>
-      <p>Nothing was sent to Tessera. Please start the demo again from the beginning.</p>
-      ${v.demoUrl ? html`<p class="note">The demo keeps its progress in a cookie, which belongs to one address: keep to the address you started at.</p>` : undefined}
-      <div class="actions"><a class="button button-primary" href="/demo">Start over</a></div>
-    </section>`;
+<section class="step">
+<div class="alert alert-error" role="alert"><p>${v.message}</p></div>
+<p>Nothing was sent to Tessera. Please start the demo again from the beginning.</p>
+${v.demoUrl ? html`<p class="note">The demo keeps its progress in a cookie, which belongs to one address: keep to the address you started at.</p>` : undefined}
+<div class="actions"><a class="button button-primary" href="/demo">Start over</a></div>
+</section>`;
   return demoPage(v.title, 0, content);
 }
 
 /** The demo client is missing or registered for another address. */
 export function demoUnavailablePage(v: DemoProblemView): string {
   const content = html`<h1>${v.title}</h1>
-    <section class="step">
-      <div class="alert alert-error" role="alert"><p>${v.message}</p></div>
-      <p>
-        Start the server with <code>tessera serve --demo</code> (or <code>npm start</code>): it registers the demo app
-        and the demo people for this address.
-      </p>
-    </section>`;
+<section class="step">
+<div class="alert alert-error" role="alert"><p>${v.message}</p></div>
+<p>Start the server with <code>tessera serve --demo</code> (or <code>npm start</code>): it registers the demo app and the demo people for this address.</p>
+</section>`;
   return demoPage(v.title, 0, content);
 }

@@ -14,22 +14,16 @@ export interface ErrorView {
  */
 export function errorPage(v: ErrorView): string {
   const body = html`<section class="card" aria-labelledby="heading">
-    <p class="status">Error ${v.status}</p>
-    <h1 id="heading">${v.title}</h1>
-    <div class="alert alert-error" role="alert"><p>${v.message}</p></div>
-    ${v.code ? html`<p class="error-code">Error code: <code>${v.code}</code></p>` : undefined}
-    ${
-      v.status === 503
-        ? html`<p>
-            This is a passing problem at Tessera, not with the app. Wait a moment, then go back to the app and try
-            again.
-          </p>`
-        : html`<p>
-            Tessera cannot send you back to the app that sent you here. Please go back to that app and tell its
-            developer about this problem.
-          </p>`
-    }
-  </section>`;
+<p class="status">Error ${v.status}</p>
+<h1 id="heading">${v.title}</h1>
+<div class="alert alert-error" role="alert"><p>${v.message}</p></div>
+${v.code ? html`<p class="error-code">Error code: <code>${v.code}</code></p>` : undefined}
+${
+  v.status === 503
+    ? html`<p>This is a passing problem at Tessera, not with the app. Wait a moment, then go back to the app and try again.</p>`
+    : html`<p>Tessera cannot send you back to the app that sent you here. Please go back to that app and tell its developer about this problem.</p>`
+}
+</section>`;
 
   return page({ title: v.title, body });
 }

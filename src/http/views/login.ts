@@ -18,36 +18,26 @@ export function loginPage(v: LoginView): string {
     : undefined;
 
   const body = html`<section class="card" aria-labelledby="heading">
-    <h1 id="heading">Sign in</h1>
-    <p class="lead"><strong class="client-name">${v.clientName}</strong> wants to access your account.</p>
-    ${message}
-    <form method="post" action="/login" class="form">
-      <input type="hidden" name="request" value="${v.requestId}" />
-      <input type="hidden" name="csrf" value="${v.csrf}" />
-      <div class="field">
-        <label for="username">Username</label>
-        <input
-          type="text"
-          name="username"
-          id="username"
-          value="${v.username ?? ''}"
-          autocomplete="username"
-          autocapitalize="none"
-          autocorrect="off"
-          spellcheck="false"
-          required
-        />
-      </div>
-      <div class="field">
-        <label for="password">Password</label>
-        <input type="password" name="password" id="password" autocomplete="current-password" required />
-      </div>
-      <div class="actions">
-        <button type="submit" class="button button-primary">Sign in</button>
-      </div>
-    </form>
-    <p class="note">Only sign in if you trust this app. Tessera never shares your password with it.</p>
-  </section>`;
+<h1 id="heading">Sign in</h1>
+<p class="lead"><strong class="client-name">${v.clientName}</strong> wants to access your account.</p>
+${message}
+<form method="post" action="/login" class="form">
+<input type="hidden" name="request" value="${v.requestId}">
+<input type="hidden" name="csrf" value="${v.csrf}">
+<div class="field">
+<label for="username">Username</label>
+<input type="text" name="username" id="username" value="${v.username ?? ''}" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required>
+</div>
+<div class="field">
+<label for="password">Password</label>
+<input type="password" name="password" id="password" autocomplete="current-password" required>
+</div>
+<div class="actions">
+<button type="submit" class="button button-primary">Sign in</button>
+</div>
+</form>
+<p class="note">Only sign in if you trust this app. Tessera never shares your password with it.</p>
+</section>`;
 
   return page({ title: 'Sign in', body });
 }
