@@ -20,6 +20,8 @@ export interface Statement<Row = unknown> {
    * parameters may be a prepared statement's placeholders: `parameters` are the values.
    */
   readonly compiled: CompiledQuery;
+  /** Only its first row is wanted (`first`): SQLite then stops stepping after it. */
+  one: boolean;
   /** Phantom: never set. */
   readonly row?: Row;
 }
@@ -53,6 +55,8 @@ export function* rows<Row>(statement: Statement<Row>): Generator<Statement, Row[
 
 /** Runs a statement; its first row. */
 export function* first<Row>(statement: Statement<Row>): Generator<Statement, Row | undefined, StatementResult> {
+  // Each bound statement is a new object (prepared.ts), so marking it changes no other use.
+  statement.one = true;
   return (yield statement).rows[0] as Row | undefined;
 }
 

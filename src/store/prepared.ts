@@ -37,7 +37,7 @@ export class Prepared<P extends object, Row> {
       const name = this.slots[i];
       return name === undefined ? constant : values[name];
     });
-    return { sql: compiled.sql, parameters, compiled };
+    return { sql: compiled.sql, parameters, compiled, one: false };
   }
 
   private compile(): CompiledQuery<Row> {
@@ -70,5 +70,5 @@ export function prepare<P extends object>() {
 /** A statement built anew each call: for what runs rarely. */
 export function statement<Row>(query: Compilable<Row>): Statement<Row> {
   const compiled = query.compile();
-  return { sql: compiled.sql, parameters: compiled.parameters, compiled };
+  return { sql: compiled.sql, parameters: compiled.parameters, compiled, one: false };
 }

@@ -187,7 +187,7 @@ export class SqliteConnection {
    * no write transaction is open, a write only from the group item now running, a
    * migration's statement only while `direct` runs and no group does.
    */
-  run(statement: Pick<Statement, 'sql' | 'parameters'>, scope: Scope): StatementResult {
+  run(statement: Pick<Statement, 'sql' | 'parameters'> & { one?: boolean }, scope: Scope): StatementResult {
     const prepared = this.prepared(statement.sql);
     if (scope === 'read') {
       if (this.writing)
@@ -205,7 +205,11 @@ export class SqliteConnection {
     } else if (scope !== this.item || !scope.open) {
       throw new StoreGuardError('a statement reached the SQLite connection from outside the open commit group');
     }
-    if (prepared.reader) return { rows: prepared.statement.all(...statement.parameters), changes: 0 };
+    if (prepared.reader) {
+      if (!statement.one) return { rows: prepared.statement.all(...statement.parameters), changes: 0 };
+      const row: unknown = prepared.statement.get(...statement.parameters);
+      return { rows: row === undefined ? [] : [row], changes: 0 };
+    }
     return { rows: [], changes: prepared.statement.run(...statement.parameters).changes };
   }
 

@@ -118,7 +118,7 @@ export interface AuthorizationCodeLookup {
  */
 export interface AccessTokenLookup {
   token: AccessTokenRecord;
-  grant: GrantRecord;
+  grant: Pick<GrantRecord, 'id' | 'personId' | 'clientId' | 'revokedAt'>;
   /** Null when the grant has no person (LEFT JOIN). */
   person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'> | null;
   client: Pick<ClientRecord, 'id' | 'disabledAt'>;

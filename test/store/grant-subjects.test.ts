@@ -80,7 +80,12 @@ describe(`grants and tokens of migration 0004 on ${TEST_ENGINE}`, () => {
     const r = refresh(g);
     expect(await store.consumeAuthorizationCode(code.hash, now, first, r)).toBe('ok');
     const found = await store.findAccessToken(first.hash);
-    expect(found).toEqual({ token: first, grant: g, person: null, client: { id: clientId, disabledAt: null } });
+    expect(found).toEqual({
+      token: first,
+      grant: { id: g.id, personId: null, clientId, revokedAt: null },
+      person: null,
+      client: { id: clientId, disabledAt: null },
+    });
     expect((await store.findRefreshToken(r.hash))?.token).toEqual(r);
     const next = access(g);
     expect(await store.rotateRefreshToken(r.hash, now + 1, next, refresh(g))).toBe('ok');
@@ -137,7 +142,13 @@ describe(`grants and tokens of migration 0004 on ${TEST_ENGINE}`, () => {
       createdAt: now - 600_000,
       expiresAt: now,
     });
-    expect(found?.grant).toMatchObject({ id: 'g1', personId: 'p1', authTime: null, sessionId: null });
+    expect(found?.grant).toEqual({ id: 'g1', personId: 'p1', clientId: 'c1', revokedAt: null });
+    expect((await store.findAuthorizationCode('h-code'))?.grant).toMatchObject({
+      id: 'g1',
+      personId: 'p1',
+      authTime: null,
+      sessionId: null,
+    });
     expect(found?.person?.username).toBe('alice');
     expect((await store.findAuthorizationCode('h-code'))?.grant.id).toBe('g1');
 

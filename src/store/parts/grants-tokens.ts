@@ -7,6 +7,7 @@
 import { changes, first, type Operation } from '../executor.js';
 import { columns, prepare, type Prepared } from '../prepared.js';
 import type {
+  AccessTokenFormat,
   AccessTokenRecord,
   AuthorizationCodeRecord,
   GrantRecord,
@@ -22,7 +23,6 @@ import {
   maybeTime,
   refreshRow,
   time,
-  toAccessToken,
   type StoreContext,
 } from './rows.js';
 
@@ -58,7 +58,10 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
       .select(grantColumns)
       .where('refresh_tokens.hash', '=', p.hash),
   );
-  // A grant without a person (the client itself) has its token found too: LEFT JOIN.
+  // Read on every API call, so it reads only what a resource needs (each column costs a
+  // property on the row): the token's own hash and grant id are known already. A grant
+  // without a person (the client itself) has its token found too: LEFT JOIN; people's
+  // username is never null, so a null one means no person.
   const accessLookup = prepare<ByHash>()((p) =>
     db
       .selectFrom('access_tokens')
@@ -66,15 +69,15 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
       .leftJoin('people', 'people.id', 'grants.person_id')
       .innerJoin('clients', 'clients.id', 'grants.client_id')
       .select([
-        'access_tokens.hash',
-        'access_tokens.grant_id',
         'access_tokens.scope',
         'access_tokens.format',
         'access_tokens.jti',
         'access_tokens.created_at',
         'access_tokens.expires_at',
-        ...grantColumns,
-        'people.id as p_id',
+        'grants.id as g_id',
+        'grants.person_id as g_person_id',
+        'grants.client_id as g_client_id',
+        'grants.revoked_at as g_revoked_at',
         'people.username as p_username',
         'people.display_name as p_display_name',
         'people.disabled_at as p_disabled_at',
@@ -233,14 +236,27 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
       const row = await exec.read(() => first(accessLookup.bind({ hash })));
       if (!row) return undefined;
       return {
-        token: toAccessToken(row),
-        grant: joinedGrant(row),
+        token: {
+          hash,
+          grantId: row.g_id,
+          scope: row.scope,
+          format: row.format as AccessTokenFormat,
+          jti: row.jti,
+          createdAt: time(row.created_at),
+          expiresAt: time(row.expires_at),
+        },
+        grant: {
+          id: row.g_id,
+          personId: row.g_person_id,
+          clientId: row.g_client_id,
+          revokedAt: maybeTime(row.g_revoked_at),
+        },
         person:
-          row.p_id === null
+          row.g_person_id === null || row.p_username === null
             ? null
             : {
-                id: row.p_id,
-                username: row.p_username as string,
+                id: row.g_person_id,
+                username: row.p_username,
                 displayName: row.p_display_name as string,
                 disabledAt: maybeTime(row.p_disabled_at),
               },

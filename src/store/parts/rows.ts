@@ -3,7 +3,6 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Executor } from '../executor.js';
 import type { ClientsTable, Database, GrantsTable, PendingAuthorizationsTable, PeopleTable } from '../schema.js';
 import type {
-  AccessTokenFormat,
   AccessTokenRecord,
   ClientRecord,
   GrantRecord,
@@ -126,25 +125,5 @@ export function joinedGrant(row: {
     createdAt: time(row.g_created_at),
     expiresAt: time(row.g_expires_at),
     revokedAt: maybeTime(row.g_revoked_at),
-  };
-}
-
-export function toAccessToken(row: {
-  hash: string;
-  grant_id: string;
-  scope: string;
-  format: string;
-  jti: string | null;
-  created_at: Time;
-  expires_at: Time;
-}): AccessTokenRecord {
-  return {
-    hash: row.hash,
-    grantId: row.grant_id,
-    scope: row.scope,
-    format: row.format as AccessTokenFormat,
-    jti: row.jti,
-    createdAt: time(row.created_at),
-    expiresAt: time(row.expires_at),
   };
 }
