@@ -90,7 +90,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   // Issued ten minutes before expiry: the access token lifetime Tessera has always used.
   await sql`update access_tokens set created_at = expires_at - 600000`.execute(db);
-  await db.schema.createIndex('access_tokens_jti').unique().on('access_tokens').column('jti').execute();
+  // Only JWTs have a jti: a partial index costs opaque tokens (all of them today) nothing.
+  await db.schema
+    .createIndex('access_tokens_jti')
+    .unique()
+    .on('access_tokens')
+    .column('jti')
+    .where(sql.ref('jti'), 'is not', null)
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
