@@ -209,7 +209,7 @@ export function writeReport(file, meta, results) {
   out.push(ratioTable(results.flows));
   out.push('');
   if (results.flows.code || results.flows.refresh || results.flows.bearer) {
-    out.push('## Issue 5 targets (Tessera on SQLite)');
+    out.push('## Speed targets (Tessera on SQLite)');
     out.push('');
     out.push(targetsTable(results));
     out.push('');
