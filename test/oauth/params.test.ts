@@ -7,6 +7,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/oauth/errors.js';
 import {
+  decodeComponent,
+  decodeEscaped,
   firstUnreadable,
   parseFormBody,
   parseParams,
@@ -78,6 +80,17 @@ describe('parseParams', () => {
         const values = readableValues(params, name);
         if (values) for (const value of values) expect(value).not.toMatch(/[\uFFFD\0]/);
       }
+    }
+  });
+});
+
+describe('the shortcut for plain values', () => {
+  it('decodes every value as the general decoding does: random bytes, ASCII and plain', () => {
+    const ascii = () => Buffer.from(Array.from({ length: randomInt(20) }, () => randomInt(0x80)));
+    const plain = () => Buffer.from(Array.from({ length: randomInt(60) }, () => 0x30 + randomInt(0x4f)));
+    for (let i = 0; i < 3000; i++) {
+      const bytes = [randomBytes(randomInt(20)), ascii(), plain()][i % 3] as Buffer;
+      expect(decodeComponent(bytes), bytes.toString('hex')).toBe(decodeEscaped(bytes));
     }
   });
 });
