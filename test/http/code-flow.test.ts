@@ -8,6 +8,7 @@ import {
   basic,
   CookieJar,
   form,
+  postToken,
   responseParams,
   testApp,
   type TestApp,
@@ -41,15 +42,11 @@ describe('authorization code flow through the pages', () => {
     });
     expect(found?.grant.authTime).toBeGreaterThanOrEqual(before);
 
-    const token = await t.app.inject({
-      method: 'POST',
-      url: '/apiToken.action',
-      headers: {
-        authorization: basic(client.id, secret as string),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      payload: form({ grant_type: 'authorization_code', code }),
-    });
+    const token = await postToken(
+      t.app,
+      { grant_type: 'authorization_code', code },
+      { authorization: basic(client.id, secret as string) },
+    );
     expect(token.statusCode).toBe(200);
     const access = await t.store.findAccessToken(hashSecret(token.json().access_token));
     expect(access?.token).toMatchObject({ format: 'opaque', jti: null, scope: 'PATIENT' });
