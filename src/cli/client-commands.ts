@@ -37,6 +37,8 @@ interface AddOptions extends DbOptions {
   grant?: string[];
   public?: boolean;
   pkce?: string;
+  accessTokenFormat?: string;
+  resourceServer?: boolean;
 }
 
 /** describeClient, plus `warning` when the client is a public one admitted without PKCE. */
@@ -61,6 +63,8 @@ function clientFields(client: ClientRecord): Array<[string, string]> {
     ['scopes', client.scopes.join(' ')],
     ['grants', client.grantTypes.join(' ')],
     ['PKCE', client.pkceRequired ? 'required' : 'optional'],
+    ['access tokens', client.accessTokenFormat === 'jwt' ? 'jwt (RFC 9068, verifiable with the JWKS)' : 'opaque'],
+    ['resource server', client.resourceServer ? 'yes (may introspect every access token)' : 'no'],
     ['created', new Date(client.createdAt).toISOString()],
     ['status', client.disabledAt === null ? 'enabled' : 'disabled'],
   ];
@@ -83,6 +87,8 @@ async function addClient(options: AddOptions, io: CliIo): Promise<void> {
         grants: options.grant,
         public: options.public ?? false,
         pkce: options.pkce,
+        accessTokenFormat: options.accessTokenFormat,
+        resourceServer: options.resourceServer ?? false,
       },
       Date.now(),
     ),
@@ -164,17 +170,22 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .requiredOption('--name <name>', 'the name people see on the consent page')
     .option('--redirect-uri <uri>', 'a redirect URI (repeatable; at least one for grants that redirect)', collect)
     .option(
-      '--scope <role>',
-      'a role scope the client may ask for: PATIENT, CLINICIAN, TEAMCOORD (repeatable; default all)',
+      '--scope <scope>',
+      'a scope the client may ask for: a role (PATIENT, CLINICIAN, TEAMCOORD), a registered API scope, or openid, profile, email (repeatable; default all roles)',
       collectList,
     )
     .option(
       '--grant <grant>',
-      'authorization_code, refresh_token or implicit (repeatable; default authorization_code and refresh_token)',
+      'authorization_code, refresh_token, implicit or client_credentials (repeatable; replaces the default: authorization_code and refresh_token, none for --resource-server)',
       collectList,
     )
     .option('--public', 'a public client (no secret; PKCE required unless --pkce optional)')
     .option('--pkce <mode>', "'required' or 'optional' (optional for a public client is PKB's weaker legacy mode)")
+    .option(
+      '--access-token-format <format>',
+      "'opaque' (default) or 'jwt' (RFC 9068: verifiable by an API with the JWKS)",
+    )
+    .option('--resource-server', 'an API that may introspect every access token (confidential; no redirect URI needed)')
     .addOption(jsonOption())
     .addOption(dbOption())
     .action((options: AddOptions) => addClient(options, io));

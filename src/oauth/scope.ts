@@ -24,3 +24,9 @@ export function parseScope(value: string | undefined): string[] {
 export function formatScope(values: readonly string[]): string {
   return values.join(' ');
 }
+
+/** The scope values OpenID Connect Core 1.0 §3.1.2.1 and §5.4 define, which a client may be enabled for. */
+export const OPENID_SCOPES = ['openid', 'profile', 'email'] as const;
+
+/** Names kept for OpenID Connect: no API scope may take them (OpenID Connect Core 1.0 §5.4, §11). */
+export const RESERVED_SCOPE_NAMES: readonly string[] = [...OPENID_SCOPES, 'offline_access'];

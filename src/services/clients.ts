@@ -5,50 +5,84 @@
  * or a broken rule is an InvalidInputError.
  */
 import { checkRegistrableRedirectUri } from '../oauth/redirect-uri.js';
-import { parseRole, ROLES, type Role } from '../oauth/role-scope.js';
+import { parseRole, ROLES } from '../oauth/role-scope.js';
+import { OPENID_SCOPES } from '../oauth/scope.js';
 import { hashSecret, newId, newSecret } from '../oauth/tokens.js';
 import { InvalidInputError } from './errors.js';
-import type { ClientRecord, GrantType, Store } from '../store/store.js';
+import type { AccessTokenFormat, ClientRecord, GrantType, Store } from '../store/store.js';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'implicit'];
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'refresh_token',
+  'implicit',
+  'client_credentials',
+];
 const DEFAULT_GRANTS: GrantType[] = ['authorization_code', 'refresh_token'];
+export const ACCESS_TOKEN_FORMATS: readonly AccessTokenFormat[] = ['opaque', 'jwt'];
 
 export interface NewClient {
   name: string;
   redirectUris: string[];
-  /** Role names in any case; default all roles. */
+  /** Role names in any case, registered API scopes and OpenID scopes; default all roles. */
   scopes?: string[];
-  /** Default authorization_code and refresh_token. */
+  /** Default authorization_code and refresh_token (none for a resource server). */
   grants?: string[];
   public?: boolean;
   /** Default `required` for public clients, `optional` for confidential ones. */
   pkce?: string;
+  /** `opaque` (default) or `jwt` (RFC 9068). */
+  accessTokenFormat?: string;
+  /** May introspect every access token (RFC 7662 §4); confidential only. */
+  resourceServer?: boolean;
   /** Fixed id (the demo seeds a known one); default random. */
   id?: string;
 }
 
-function parseScopes(values: string[] | undefined): Role[] {
+/**
+ * The scopes a client is enabled for: roles (any case in, capitals stored) first, then
+ * registered API scopes and OpenID scopes (case-sensitive) in the order given.
+ */
+export function parseClientScopes(values: string[] | undefined, apiScopes: readonly string[]): string[] {
   if (!values || values.length === 0) return [...ROLES];
-  const roles = values.map((v) => {
+  const roles = new Set<string>();
+  const others: string[] = [];
+  for (const v of values) {
     const role = parseRole(v);
-    if (!role) throw new InvalidInputError(`unknown scope '${v}': use PATIENT, CLINICIAN or TEAMCOORD`);
-    return role;
-  });
-  return ROLES.filter((r) => roles.includes(r));
+    if (role) roles.add(role);
+    else if (apiScopes.includes(v) || (OPENID_SCOPES as readonly string[]).includes(v)) {
+      if (!others.includes(v)) others.push(v);
+    } else {
+      throw new InvalidInputError(
+        `unknown scope '${v}': use PATIENT, CLINICIAN, TEAMCOORD, an API scope ('tessera scope list') or ${OPENID_SCOPES.join(', ')}`,
+      );
+    }
+  }
+  return [...ROLES.filter((r) => roles.has(r)), ...others];
 }
 
-function parseGrants(values: string[] | undefined): GrantType[] {
-  if (!values || values.length === 0) return [...DEFAULT_GRANTS];
+function parseGrants(values: string[] | undefined, isPublic: boolean, resourceServer: boolean): GrantType[] {
+  if (!values || values.length === 0) return resourceServer ? [] : [...DEFAULT_GRANTS];
   for (const v of values) {
     if (!(GRANT_TYPES as readonly string[]).includes(v)) {
-      throw new InvalidInputError(`unknown grant '${v}': use authorization_code, refresh_token or implicit`);
+      throw new InvalidInputError(`unknown grant '${v}': use ${GRANT_TYPES.join(', ')}`);
     }
   }
   const grants = GRANT_TYPES.filter((g) => values.includes(g));
   if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
     throw new InvalidInputError('grant refresh_token needs authorization_code too: refresh tokens come from codes');
   }
+  if (isPublic && grants.includes('client_credentials')) {
+    throw new InvalidInputError('grant client_credentials needs a confidential client: drop --public');
+  }
   return grants;
+}
+
+function parseAccessTokenFormat(value: string | undefined): AccessTokenFormat {
+  if (value === undefined) return 'opaque';
+  if (!(ACCESS_TOKEN_FORMATS as readonly string[]).includes(value)) {
+    throw new InvalidInputError(`--access-token-format must be 'opaque' or 'jwt', not '${value}'`);
+  }
+  return value as AccessTokenFormat;
 }
 
 function parsePkce(value: string | undefined, isPublic: boolean): boolean {
@@ -80,20 +114,28 @@ function checkName(name: string): string {
 
 /** Registers a client. The secret of a confidential client is returned only here. */
 export async function registerClient(
-  store: Pick<Store, 'createClient' | 'getClient'>,
+  store: Pick<Store, 'createClient' | 'getClient' | 'listApiScopes'>,
   input: NewClient,
   now: number,
 ): Promise<{ client: ClientRecord; secret?: string }> {
   const isPublic = input.public ?? false;
-  const grantTypes = parseGrants(input.grants);
+  const resourceServer = input.resourceServer ?? false;
+  if (isPublic && resourceServer) {
+    throw new InvalidInputError('a resource server authenticates with a secret: drop --public');
+  }
+  const grantTypes = parseGrants(input.grants, isPublic, resourceServer);
+  const needsApiScopes = input.scopes?.some((v) => !parseRole(v)) ?? false;
+  const apiScopes = needsApiScopes ? (await store.listApiScopes()).map((s) => s.name) : [];
   const client: ClientRecord = {
     id: input.id ?? newId(),
     name: checkName(input.name),
     secretHash: null,
     redirectUris: checkRedirectUris(input.redirectUris, grantTypes),
-    scopes: parseScopes(input.scopes),
+    scopes: parseClientScopes(input.scopes, apiScopes),
     grantTypes,
     pkceRequired: parsePkce(input.pkce, isPublic),
+    accessTokenFormat: parseAccessTokenFormat(input.accessTokenFormat),
+    resourceServer,
     createdAt: now,
     disabledAt: null,
   };
@@ -155,6 +197,8 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
     grant_types: client.grantTypes,
     token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
     pkce_required: client.pkceRequired,
+    access_token_format: client.accessTokenFormat,
+    resource_server: client.resourceServer,
     created_at: new Date(client.createdAt).toISOString(),
     disabled: client.disabledAt !== null,
   };

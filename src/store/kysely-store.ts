@@ -1,18 +1,20 @@
 /**
  * The Store, assembled from its parts (parts/): clients and people; interactions
  * (pending authorizations, sign-in sessions, the throttle's counts); grants and tokens;
- * settings; maintenance (purge, ping). Each part's operations are written once against
+ * settings; API scopes; signing keys; maintenance (purge, ping). Each part's operations are written once against
  * Kysely's portable builder and run by the engine's executor (executor.ts):
  * sqlite-executor.ts or postgres-executor.ts; open.ts picks one.
  */
 import { Migrator, sql, type Kysely } from 'kysely';
 import type { Executor } from './executor.js';
 import { migrationProvider } from './migrations/index.js';
+import { apiScopes } from './parts/api-scopes.js';
 import { clientsAndPeople } from './parts/clients-people.js';
 import { grantsAndTokens } from './parts/grants-tokens.js';
 import { interactions } from './parts/interactions.js';
 import { maintenance } from './parts/maintenance.js';
 import { settings } from './parts/settings.js';
+import { signingKeys } from './parts/signing-keys.js';
 import type { Database } from './schema.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import type { Store } from './store.js';
@@ -67,6 +69,8 @@ export function kyselyStore({ db, engine, exec, sqlite }: EngineParts): KyselySt
     ...interactions(context),
     ...grantsAndTokens(context),
     ...settings(context),
+    ...apiScopes(context),
+    ...signingKeys(context),
     ...maintenance(context),
     migrations,
     async migrate() {

@@ -9,6 +9,10 @@ export interface ClientsTable {
   pkce_required: number;
   created_at: number | string | bigint;
   disabled_at: number | string | bigint | null;
+  /** 'opaque' or 'jwt' (RFC 9068). */
+  access_token_format: string;
+  /** 1 when the client may introspect every access token (RFC 7662 §4). */
+  resource_server: number;
 }
 
 export interface PeopleTable {
@@ -83,6 +87,24 @@ export interface SignInFailuresTable {
   failures: number;
 }
 
+export interface ApiScopesTable {
+  name: string;
+  description: string;
+  created_at: number | string | bigint;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** The public JWK as JSON text. */
+  public_jwk: string;
+  /** The private JWK, sealed under TESSERA_SECRET when one is set (services/key-seal.ts). */
+  private_key: string;
+  created_at: number | string | bigint;
+  /** When a newer key took over signing; null for the signing key. */
+  retired_at: number | string | bigint | null;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -99,4 +121,6 @@ export interface Database {
   sign_in_sessions: SignInSessionsTable;
   sign_in_failures: SignInFailuresTable;
   settings: SettingsTable;
+  api_scopes: ApiScopesTable;
+  signing_keys: SigningKeysTable;
 }

@@ -6,7 +6,7 @@
  * Times are milliseconds since the epoch. Secrets (codes, tokens, client secrets,
  * session ids) are stored only as hashes; callers pass hashes in.
  */
-export type GrantType = 'authorization_code' | 'refresh_token' | 'implicit';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'implicit' | 'client_credentials';
 
 export interface ClientRecord {
   id: string;
@@ -19,8 +19,37 @@ export interface ClientRecord {
   grantTypes: GrantType[];
   /** A public client registered with `--pkce optional` (PKB's legacy flow) has false. */
   pkceRequired: boolean;
+  /** The format of the access tokens it is issued: opaque, or an RFC 9068 JWT. */
+  accessTokenFormat: AccessTokenFormat;
+  /** A resource server may introspect every access token (RFC 7662 §4), not only its own. */
+  resourceServer: boolean;
   createdAt: number;
   disabledAt: number | null;
+}
+
+/** An API scope, registered server-wide; a client is enabled for it like for a role. */
+export interface ApiScopeRecord {
+  /** An RFC 6749 §3.3 scope-token, case-sensitive. */
+  name: string;
+  /** What the consent page shows for it, in plain words. */
+  description: string;
+  createdAt: number;
+}
+
+/**
+ * A key that signs JWTs (RFC 7515). The signing key is the newest one not retired; a
+ * retired key stays published (JWKS) while tokens it signed may still be alive.
+ */
+export interface SigningKeyRecord {
+  kid: string;
+  /** JWS algorithm: ES256, RS256 or EdDSA. */
+  alg: string;
+  /** The public JWK (RFC 7517), JSON text. */
+  publicJwk: string;
+  /** The private JWK, sealed when the server has a secret (never readable from a copy of the database then). */
+  privateKey: string;
+  createdAt: number;
+  retiredAt: number | null;
 }
 
 export interface PersonRecord {
@@ -221,6 +250,27 @@ export interface Store {
   findAccessToken(hash: string): Promise<AccessTokenLookup | undefined>;
   /** Revokes the grant: every code, access token and refresh token of it stops working. */
   revokeGrant(grantId: string, now: number): Promise<void>;
+  /** Ends one access token (RFC 7009 §2.1); false when there was none. */
+  revokeAccessToken(hash: string): Promise<boolean>;
+
+  // API scopes
+  /** False when a scope of that name exists. */
+  createApiScope(scope: ApiScopeRecord): Promise<boolean>;
+  listApiScopes(): Promise<ApiScopeRecord[]>;
+  removeApiScope(name: string): Promise<boolean>;
+
+  // signing keys
+  /** Every key, newest first. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /**
+   * Stores `key` as the signing key unless a key that is not retired exists already: of
+   * instances starting at once, one makes the first key. True when `key` was stored.
+   */
+  addFirstSigningKey(key: SigningKeyRecord): Promise<boolean>;
+  /** Retires every key not yet retired (at `key.createdAt`) and stores `key` as the signing key, together. */
+  rotateSigningKey(key: SigningKeyRecord): Promise<void>;
+  /** Deletes keys retired at or before `retiredBefore` (nothing they signed is still alive); returns how many. */
+  removeRetiredSigningKeys(retiredBefore: number): Promise<number>;
 
   // operations
   /**

@@ -11,8 +11,9 @@
  * Rows hold the stored values as they are: hashes stay hashes (the database holds no
  * plain secret), lists stay JSON text, and times (bigint milliseconds, which pg returns
  * as strings) are written as JSON numbers, so both engines read back the same types.
- * The document does hold password hashes and, unless TESSERA_SECRET is set, the cookie
- * secret: whoever has it can forge sign-in cookies and try passwords offline.
+ * The document does hold password hashes, the signing keys' private parts (sealed when
+ * TESSERA_SECRET is set, usable as they are otherwise) and, unless TESSERA_SECRET is set,
+ * the cookie secret: whoever has it can forge sign-in cookies and try passwords offline.
  *
  * An export is one consistent snapshot (one read-only repeatable-read transaction). An
  * import goes only into an empty database: it migrates the target to the export's
@@ -75,6 +76,8 @@ const TABLES = {
       pkce_required: 'integer',
       created_at: 'integer',
       disabled_at: 'integer',
+      access_token_format: 'text',
+      resource_server: 'integer',
     },
   },
   people: {
@@ -154,6 +157,21 @@ const TABLES = {
     key: 'key',
     columns: { key: 'text', value: 'text' },
   },
+  api_scopes: {
+    key: 'name',
+    columns: { name: 'text', description: 'text', created_at: 'integer' },
+  },
+  signing_keys: {
+    key: 'kid',
+    columns: {
+      kid: 'text',
+      alg: 'text',
+      public_jwk: 'text',
+      private_key: 'text',
+      created_at: 'integer',
+      retired_at: 'integer',
+    },
+  },
 } as const satisfies { [T in keyof Database]: TableSpec<Database[T]> };
 
 export type TableName = keyof typeof TABLES;
@@ -164,6 +182,7 @@ export type TableName = keyof typeof TABLES;
  * migration leave them out (the later migration fills them in).
  */
 const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
+  clients: { access_token_format: '0005_resource_servers', resource_server: '0005_resource_servers' },
   grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects' },
   access_tokens: { format: '0004_grant_subjects', jti: '0004_grant_subjects', created_at: '0004_grant_subjects' },
 };

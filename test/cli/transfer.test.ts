@@ -194,6 +194,8 @@ describe('tessera export and tessera import', () => {
       'sign_in_sessions',
       'sign_in_failures',
       'settings',
+      'api_scopes',
+      'signing_keys',
     ]);
     expect(doc.tables.people?.map((p) => p.username)).toEqual(expect.arrayContaining(['alice', 'bob']));
     expect(typeof doc.tables.access_tokens?.[0]?.expires_at).toBe('number');

@@ -18,6 +18,8 @@ const base: ClientRecord = {
   scopes: ['PATIENT', 'CLINICIAN'],
   grantTypes: ['authorization_code', 'refresh_token'],
   pkceRequired: false,
+  accessTokenFormat: 'opaque',
+  resourceServer: false,
   createdAt: 0,
   disabledAt: null,
 };

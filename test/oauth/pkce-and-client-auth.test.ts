@@ -61,6 +61,8 @@ describe('client authentication (RFC 6749 §2.3)', () => {
     scopes: ['PATIENT'],
     grantTypes: ['authorization_code'],
     pkceRequired: false,
+    accessTokenFormat: 'opaque',
+    resourceServer: false,
     createdAt: 0,
     disabledAt: null,
   };

@@ -105,6 +105,8 @@ describe('composeProvider', () => {
       scopes: ['PATIENT'],
       grantTypes: ['implicit'],
       pkceRequired: false,
+      accessTokenFormat: 'opaque',
+      resourceServer: false,
       createdAt: 0,
       disabledAt: null,
     };

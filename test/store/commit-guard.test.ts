@@ -28,6 +28,8 @@ const client = (id: string): ClientRecord => ({
   scopes: ['PATIENT'],
   grantTypes: ['authorization_code'],
   pkceRequired: true,
+  accessTokenFormat: 'opaque',
+  resourceServer: false,
   createdAt: 1,
   disabledAt: null,
 });

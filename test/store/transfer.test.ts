@@ -433,7 +433,10 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
     const current = await exportDatabase(store);
     // The same rows as an export made at the first migration would hold them.
     const old: ExportDocument = { ...structuredClone(current), migration: '0001_initial' };
+    // Tables that later migrations added.
     delete old.tables.sign_in_failures;
+    delete old.tables.api_scopes;
+    delete old.tables.signing_keys;
 
     // The store is migrated to the latest: it is past the export's migration.
     await store.removeClient(current.tables.clients?.[0]?.id as string);

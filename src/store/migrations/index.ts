@@ -8,12 +8,14 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_sign_in_failures.js';
 import * as m0003 from './0003_expiry_indexes.js';
 import * as m0004 from './0004_grant_subjects.js';
+import * as m0005 from './0005_resource_servers.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_sign_in_failures': m0002,
   '0003_expiry_indexes': m0003,
   '0004_grant_subjects': m0004,
+  '0005_resource_servers': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

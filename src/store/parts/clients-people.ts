@@ -44,6 +44,8 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
               pkce_required: c.pkceRequired ? 1 : 0,
               created_at: c.createdAt,
               disabled_at: c.disabledAt,
+              access_token_format: c.accessTokenFormat,
+              resource_server: c.resourceServer ? 1 : 0,
             }),
           ),
         );

@@ -5,7 +5,7 @@
  * both engines.
  */
 import { changes, first, type Operation } from '../executor.js';
-import { columns, prepare, type Prepared } from '../prepared.js';
+import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
   AccessTokenRecord,
@@ -36,6 +36,7 @@ export type GrantsAndTokens = Pick<
   | 'rotateRefreshToken'
   | 'findAccessToken'
   | 'revokeGrant'
+  | 'revokeAccessToken'
 >;
 
 type ByHash = { hash: string };
@@ -266,6 +267,12 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
 
     async revokeGrant(grantId, now) {
       await exec.write(() => changes(revoke.bind({ id: grantId, now })));
+    },
+
+    async revokeAccessToken(hash) {
+      // Deleted, not marked: a revoked access token is then simply unknown everywhere.
+      const n = await exec.write(() => changes(statement(db.deleteFrom('access_tokens').where('hash', '=', hash))));
+      return n > 0;
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Executor } from '../executor.js';
 import type { ClientsTable, Database, GrantsTable, PendingAuthorizationsTable, PeopleTable } from '../schema.js';
 import type {
+  AccessTokenFormat,
   AccessTokenRecord,
   ClientRecord,
   GrantRecord,
@@ -32,6 +33,8 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
     scopes: JSON.parse(row.scopes) as string[],
     grantTypes: JSON.parse(row.grant_types) as GrantType[],
     pkceRequired: Number(row.pkce_required) === 1,
+    accessTokenFormat: row.access_token_format as AccessTokenFormat,
+    resourceServer: Number(row.resource_server) === 1,
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
   };

@@ -1,0 +1,92 @@
+/**
+ * Signing keys (RFC 7517 JWKs): the newest key not retired signs; a rotation retires it
+ * and adds the next in one transaction, so every instance sees exactly one signing key.
+ */
+import { sql } from 'kysely';
+import { changes, rows } from '../executor.js';
+import { statement } from '../prepared.js';
+import type { SigningKeysTable } from '../schema.js';
+import type { SigningKeyRecord, Store } from '../store.js';
+import { maybeTime, time, type StoreContext } from './rows.js';
+
+export type SigningKeys = Pick<
+  Store,
+  'listSigningKeys' | 'addFirstSigningKey' | 'rotateSigningKey' | 'removeRetiredSigningKeys'
+>;
+
+function keyRow(k: SigningKeyRecord): SigningKeysTable {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    public_jwk: k.publicJwk,
+    private_key: k.privateKey,
+    created_at: k.createdAt,
+    retired_at: k.retiredAt,
+  };
+}
+
+export function signingKeys({ db, exec }: StoreContext): SigningKeys {
+  return {
+    async listSigningKeys() {
+      const list = await exec.read(() =>
+        rows(statement(db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid', 'desc'))),
+      );
+      return list.map((row) => ({
+        kid: row.kid,
+        alg: row.alg,
+        publicJwk: row.public_jwk,
+        privateKey: row.private_key,
+        createdAt: time(row.created_at),
+        retiredAt: maybeTime(row.retired_at),
+      }));
+    },
+
+    addFirstSigningKey(key) {
+      // One conditional insert: of instances starting at once, exactly one adds the key.
+      const row = keyRow({ ...key, retiredAt: null });
+      return exec.write(function* () {
+        const n = yield* changes(
+          statement(
+            db
+              .insertInto('signing_keys')
+              .columns(['kid', 'alg', 'public_jwk', 'private_key', 'created_at', 'retired_at'])
+              .expression(
+                db
+                  .selectNoFrom([
+                    sql<string>`${row.kid}`.as('kid'),
+                    sql<string>`${row.alg}`.as('alg'),
+                    sql<string>`${row.public_jwk}`.as('public_jwk'),
+                    sql<string>`${row.private_key}`.as('private_key'),
+                    sql<number>`${row.created_at}`.as('created_at'),
+                    sql<null>`null`.as('retired_at'),
+                  ])
+                  .where(({ not, exists, selectFrom }) =>
+                    not(exists(selectFrom('signing_keys').select('kid').where('retired_at', 'is', null))),
+                  ),
+              ),
+          ),
+        );
+        return n > 0;
+      });
+    },
+
+    async rotateSigningKey(key) {
+      await exec.transaction(function* () {
+        yield* changes(
+          statement(db.updateTable('signing_keys').set({ retired_at: key.createdAt }).where('retired_at', 'is', null)),
+        );
+        yield* changes(statement(db.insertInto('signing_keys').values(keyRow({ ...key, retiredAt: null }))));
+      });
+    },
+
+    removeRetiredSigningKeys(retiredBefore) {
+      return exec.write(() =>
+        changes(
+          statement(
+            db.deleteFrom('signing_keys').where('retired_at', 'is not', null).where('retired_at', '<=', retiredBefore),
+          ),
+        ),
+      );
+    },
+  };
+}
