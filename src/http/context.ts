@@ -12,6 +12,11 @@ export interface AppConfig {
    * and 127.0.0.1 on the listening port): see issuer.ts.
    */
   issuerAliases?: string[];
+  /**
+   * The `aud` of JWT access tokens (RFC 9068 §2.2): the APIs they are meant for. Default:
+   * the issuer.
+   */
+  audience?: string;
   /** Signs cookies and derives CSRF tokens; shared by every instance. */
   secret: string;
 }

@@ -30,17 +30,20 @@ export interface AccessTokenStrategy {
    * The token as the client receives it, the hash the store looks it up by, and its `jti`
    * when it has one (a JWT's, RFC 9068 §2.2).
    */
-  issue(input: { grant: GrantRecord; scope: string; client: ClientRecord; now: number; expiresAt: number }): {
-    token: string;
-    hash: string;
-    jti: string | null;
-  };
+  issue(input: {
+    grant: GrantRecord;
+    scope: string;
+    client: ClientRecord;
+    issuer: string;
+    now: number;
+    expiresAt: number;
+  }): Promise<{ token: string; hash: string; jti: string | null }>;
 }
 
 /** Opaque access tokens: 256 random bits, stored only as a hash (tokens.ts). */
 export const opaqueAccessTokens: AccessTokenStrategy = {
   format: 'opaque',
-  issue() {
+  async issue() {
     const token = newSecret();
     return { token, hash: hashSecret(token), jti: null };
   },
@@ -56,6 +59,8 @@ export interface MintRequest {
   grant: GrantRecord;
   scope: string;
   client: ClientRecord;
+  /** This server's issuer identifier (RFC 8414 §2) as the request reached it: a JWT's `iss`. */
+  issuer: string;
   now: number;
   /** Whether a refresh token may be issued with it (never for the implicit grant, RFC 6749 §4.2.2). */
   refresh: boolean;
@@ -68,7 +73,7 @@ export interface MintRequest {
 
 export interface TokenService {
   /** New tokens for a grant; nothing is stored here — the caller stores them with its own write. */
-  mint(request: MintRequest): MintedTokens;
+  mint(request: MintRequest): Promise<MintedTokens>;
 }
 
 /**
@@ -79,9 +84,9 @@ export interface TokenService {
  */
 export function tokenService(lifetimes: Pick<Lifetimes, 'accessToken'>, strategy: AccessTokenStrategy): TokenService {
   return {
-    mint({ grant, scope, client, now, refresh: mayRefresh, refreshScope = scope }) {
+    async mint({ grant, scope, client, issuer, now, refresh: mayRefresh, refreshScope = scope }) {
       const expiresAt = now + lifetimes.accessToken * 1000;
-      const issued = strategy.issue({ grant, scope, client, now, expiresAt });
+      const issued = await strategy.issue({ grant, scope, client, issuer, now, expiresAt });
       const access: AccessTokenRecord = {
         hash: issued.hash,
         grantId: grant.id,

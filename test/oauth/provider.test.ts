@@ -130,7 +130,7 @@ describe('composeProvider', () => {
         authorization: undefined,
       },
       provider.grants,
-      { store, tokens: provider.tokens, now: Date.now() },
+      { store, tokens: provider.tokens, issuer: 'https://as.example', now: Date.now() },
     );
     expect(response.scope).toBe('hello');
     expect(seen).toEqual([['thing']]);
@@ -146,6 +146,7 @@ describe('the token service', () => {
   const provider = defaultProvider(DEFAULT_LIFETIMES);
   const client = { grantTypes: ['authorization_code', 'refresh_token'] } as ClientRecord;
   const now = 1_000_000;
+  const issuer = 'https://as.example';
   const grant = {
     id: 'g',
     personId: 'p',
@@ -158,8 +159,8 @@ describe('the token service', () => {
     revokedAt: null,
   };
 
-  it('answers in the field order of PKB’s token response, with a refresh token while the grant lasts', () => {
-    const minted = provider.tokens.mint({ grant, scope: 'PATIENT', client, now, refresh: true });
+  it('answers in the field order of PKB’s token response, with a refresh token while the grant lasts', async () => {
+    const minted = await provider.tokens.mint({ grant, scope: 'PATIENT', client, issuer, now, refresh: true });
     expect(Object.keys(minted.response)).toEqual([
       'access_token',
       'token_type',
@@ -185,11 +186,12 @@ describe('the token service', () => {
     });
   });
 
-  it('keeps the refresh token’s own scope when the access token’s is narrowed (RFC 6749 §6)', () => {
-    const minted = provider.tokens.mint({
+  it('keeps the refresh token’s own scope when the access token’s is narrowed (RFC 6749 §6)', async () => {
+    const minted = await provider.tokens.mint({
       grant,
       scope: 'PATIENT',
       client,
+      issuer,
       now,
       refresh: true,
       refreshScope: 'PATIENT a',
@@ -202,8 +204,16 @@ describe('the token service', () => {
     ['not asked for (implicit)', { refresh: false }],
     ['a client without the refresh_token grant', { client: { grantTypes: ['authorization_code'] } as ClientRecord }],
     ['a grant that has ended', { grant: { ...grant, expiresAt: now } }],
-  ])('issues no refresh token for %s', (_name, change) => {
-    const minted = provider.tokens.mint({ grant, scope: 'PATIENT', client, now, refresh: true, ...change });
+  ])('issues no refresh token for %s', async (_name, change) => {
+    const minted = await provider.tokens.mint({
+      grant,
+      scope: 'PATIENT',
+      client,
+      issuer,
+      now,
+      refresh: true,
+      ...change,
+    });
     expect(minted.refresh).toBeNull();
     expect(minted.response).not.toHaveProperty('refresh_token');
     expect(minted.response.expires_in).toBe(600);

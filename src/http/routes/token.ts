@@ -8,6 +8,7 @@ import { tokenEndpoint } from '../../oauth/endpoints.js';
 import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
+import { issuerFor } from '../issuer.js';
 import { errorHandler, sendJson, sendTokenError } from '../replies.js';
 import { formParams } from '../request-params.js';
 
@@ -25,6 +26,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
         {
           store: ctx.store,
           tokens: ctx.provider.tokens,
+          issuer: issuerFor(ctx, request),
           now: ctx.now(),
         },
       );

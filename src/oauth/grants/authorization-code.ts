@@ -40,7 +40,14 @@ export const authorizationCodeGrant: GrantHandler = {
     verifyVerifier(verifier, record.codeChallenge);
     if (record.codeChallenge === null && client.pkceRequired) throw invalidGrant('This client must use PKCE');
 
-    const minted = deps.tokens.mint({ grant, scope: grant.scope, client, now, refresh: true });
+    const minted = await deps.tokens.mint({
+      grant,
+      scope: grant.scope,
+      client,
+      issuer: deps.issuer,
+      now,
+      refresh: true,
+    });
     const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
     await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });
     return minted.response;

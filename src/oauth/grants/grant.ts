@@ -14,6 +14,8 @@ export interface GrantDeps {
     'findAuthorizationCode' | 'consumeAuthorizationCode' | 'findRefreshToken' | 'rotateRefreshToken' | 'revokeGrant'
   >;
   tokens: TokenService;
+  /** This server's issuer identifier as the request reached it (RFC 8414 §2). */
+  issuer: string;
   now: number;
 }
 

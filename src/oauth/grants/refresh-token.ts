@@ -33,7 +33,15 @@ export const refreshTokenGrant: GrantHandler = {
     }
     const granted = narrowedScope(scope, record.scope);
 
-    const minted = deps.tokens.mint({ grant, scope: granted, client, now, refresh: true, refreshScope: record.scope });
+    const minted = await deps.tokens.mint({
+      grant,
+      scope: granted,
+      client,
+      issuer: deps.issuer,
+      now,
+      refresh: true,
+      refreshScope: record.scope,
+    });
     const outcome = await store.rotateRefreshToken(record.hash, now, minted.access, minted.refresh);
     await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });
     return minted.response;

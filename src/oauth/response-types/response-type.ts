@@ -14,6 +14,8 @@ export interface ResponseTypeDeps {
   store: Pick<Store, 'createGrantWithCode' | 'createGrantWithAccessToken'>;
   tokens: TokenService;
   lifetimes: Pick<Lifetimes, 'code'>;
+  /** This server's issuer identifier as the request reached it (RFC 8414 §2). */
+  issuer: string;
   now: number;
 }
 

@@ -15,7 +15,14 @@ export const tokenResponseType: ResponseTypeHandler = {
   },
 
   async issue(_request, grant, client, deps) {
-    const minted = deps.tokens.mint({ grant, scope: grant.scope, client, now: deps.now, refresh: false });
+    const minted = await deps.tokens.mint({
+      grant,
+      scope: grant.scope,
+      client,
+      issuer: deps.issuer,
+      now: deps.now,
+      refresh: false,
+    });
     await deps.store.createGrantWithAccessToken(grant, minted.access);
     const { access_token, token_type, expires_in, scope } = minted.response;
     return { access_token, token_type, expires_in, scope };
