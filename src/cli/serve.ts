@@ -99,7 +99,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     appConfig.issuerAliases = loopbackIssuers(config.host, port);
   }
   if (config.demo) {
-    await seedDemo(store, appConfig.issuer, Date.now());
+    await seedDemo(store, appConfig.issuer, appConfig.secret, Date.now());
     io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
   }
 

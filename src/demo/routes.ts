@@ -10,17 +10,30 @@
  *   POST /demo/exchange  step 3: authorization_code grant at /apiToken.action
  *   POST /demo/call      step 4: GET /api/v1/me with the bearer token
  *   POST /demo/refresh   step 5: refresh_token grant, tokens rotated
+ *   POST /demo/introspect beside step 4: the demo's API asks Tessera about the token
+ *                        (RFC 7662), as an API that receives an opaque token does
  *
+ * The person picks the access-token format: the demo app `tessera-demo` gets opaque
+ * tokens, its twin `tessera-demo-jwt` RFC 9068 JWTs, whose header and claims are shown.
  * The demo's own state (state, code_verifier, tokens, a CSRF value) lives in a signed,
  * HttpOnly, SameSite=Lax cookie on /demo — the client's "session", nothing on the server.
  */
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { firstRepeated } from '../oauth/params.js';
 import { parseRole, ROLE_LABELS, ROLES, rolesIn, type Role } from '../oauth/role-scope.js';
 import type { ClientRecord, PersonRecord } from '../store/store.js';
-import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from './fixtures.js';
+import {
+  DEMO_API_CLIENT_ID,
+  DEMO_CLIENT_ID,
+  DEMO_JWT_CLIENT_ID,
+  DEMO_PASSWORD,
+  DEMO_PEOPLE,
+  demoApiSecret,
+  demoRedirectUris,
+} from './fixtures.js';
 import type { RouteContext } from '../http/context.js';
 import { issuerFor } from '../http/issuer.js';
 import { sendPage, sendPageFailure } from '../http/replies.js';
@@ -30,11 +43,13 @@ import {
   demoCallPage,
   demoExchangePage,
   demoIntroPage,
+  demoIntrospectPage,
   demoRefreshPage,
   demoStartOverPage,
   demoStartPage,
   demoUnavailablePage,
   type DemoCallbackView,
+  type DecodedJwt,
   type ParamRow,
   type ShownRequest,
   type ShownResponse,
@@ -52,8 +67,9 @@ const DEMO_COOKIE_MAX_AGE = 3600;
 const TOKEN_PATH = '/apiToken.action';
 const AUTHORIZE_PATH = '/apiAuthorize.action';
 const RESOURCE_PATH = '/api/v1/me';
-/** Tokens from our own server are 43 characters; anything far longer is not kept. */
-const MAX_TOKEN_LENGTH = 512;
+const INTROSPECTION_PATH = '/oauth2/introspect';
+/** Opaque tokens are 43 characters and JWTs well under 2 KiB; anything longer is not kept. */
+const MAX_TOKEN_LENGTH = 2048;
 
 /** What the demo app remembers between steps, in its signed cookie. */
 interface DemoSession {
@@ -62,6 +78,8 @@ interface DemoSession {
   state: string;
   verifier: string;
   scope?: Role;
+  /** The app with JWT access tokens (`tessera-demo-jwt`) rather than opaque ones. */
+  jwt?: true;
   accessToken?: string;
   refreshToken?: string;
 }
@@ -93,6 +111,10 @@ function decodeSession(value: string): DemoSession | undefined {
     const role = typeof o.scope === 'string' ? parseRole(o.scope) : undefined;
     if (!role) return undefined;
     session.scope = role;
+  }
+  if (o.jwt !== undefined) {
+    if (o.jwt !== true) return undefined;
+    session.jwt = true;
   }
   if (o.accessToken !== undefined) {
     if (!isShortString(o.accessToken)) return undefined;
@@ -153,6 +175,24 @@ function prettyBody(body: string): string {
   }
 }
 
+/** A JWT's header and claims, pretty-printed, or undefined for an opaque token (jose decodes; nothing is verified here). */
+function decodedJwt(token: string): DecodedJwt | undefined {
+  if (token.split('.').length !== 3) return undefined;
+  try {
+    return {
+      header: JSON.stringify(decodeProtectedHeader(token), null, 2),
+      claims: JSON.stringify(decodeJwt(token), null, 2),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which demo app a session uses. */
+function clientIdOf(session: Pick<DemoSession, 'jwt'>): string {
+  return session.jwt ? DEMO_JWT_CLIENT_ID : DEMO_CLIENT_ID;
+}
+
 interface Call {
   request: ShownRequest;
   response: ShownResponse;
@@ -187,9 +227,13 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     reply.setCookie(DEMO_COOKIE, encodeSession(session), cookieOptions);
   }
 
-  /** The demo client, when it is registered, enabled and registered for this issuer. */
-  async function demoClient(request: FastifyRequest, reply: FastifyReply): Promise<ClientRecord | undefined> {
-    const client = await store.getClient(DEMO_CLIENT_ID);
+  /** A demo app, when it is registered, enabled and registered for this issuer. */
+  async function demoClient(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id = DEMO_CLIENT_ID,
+  ): Promise<ClientRecord | undefined> {
+    const client = await store.getClient(id);
     if (client && client.disabledAt === null && client.redirectUris.includes(redirectUri(request))) return client;
     sendPage(
       reply,
@@ -197,8 +241,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       demoUnavailablePage({
         title: 'The demo app is not set up',
         message: client
-          ? `The demo app ${DEMO_CLIENT_ID} is disabled or not registered for ${redirectUri(request)}.`
-          : `There is no demo app (${DEMO_CLIENT_ID}) in this server's database.`,
+          ? `The demo app ${id} is disabled or not registered for ${redirectUri(request)}.`
+          : `There is no demo app (${id}) in this server's database.`,
       }),
     );
     return undefined;
@@ -242,6 +286,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     path: string,
     extraHeaders: [string, string][],
     body?: string,
+    /** Headers sent as given but shown masked (the demo API's own credentials). */
+    masked: [string, string][] = [],
   ): Promise<Call> {
     const headers: [string, string][] = [
       ['Host', new URL(origin(request)).host],
@@ -258,11 +304,15 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const res = await request.server.inject({
       method,
       url: path,
-      headers: Object.fromEntries(headers.map(([k, v]) => [k.toLowerCase(), v])),
+      headers: Object.fromEntries([...headers, ...masked].map(([k, v]) => [k.toLowerCase(), v])),
       ...(body !== undefined && { payload: body }),
     });
+    const shown: [string, string][] = [
+      ...headers,
+      ...masked.map(([k, v]): [string, string] => [k, `${v.split(' ')[0]} ••••••••`]),
+    ];
     return {
-      request: { method, path, headers, ...(body !== undefined && { body }) },
+      request: { method, path, headers: shown, ...(body !== undefined && { body }) },
       response: {
         status: res.statusCode,
         statusText: res.statusMessage || STATUS_CODES[res.statusCode] || '',
@@ -308,6 +358,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         ],
         codeLifetime: config.lifetimes.code,
         accessTokenLifetime: config.lifetimes.accessToken,
+        jwtClientId: DEMO_JWT_CLIENT_ID,
       }),
     );
   });
@@ -315,9 +366,14 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   // ------------------------------------------------------------ step 1
 
   app.get('/demo/start', async (request, reply) => {
-    const client = await demoClient(request, reply);
-    if (!client) return reply;
     const query = queryParams(request);
+    const formats = query.get('format') ?? [];
+    if (formats.length > 1 || !['', 'opaque', 'jwt'].includes(formats[0] ?? '')) {
+      return startOver(reply, 'Choose one token format', 'The access token format must be opaque or jwt.');
+    }
+    const jwt = formats[0] === 'jwt';
+    const client = await demoClient(request, reply, jwt ? DEMO_JWT_CLIENT_ID : DEMO_CLIENT_ID);
+    if (!client) return reply;
     const scopes = query.get('scope') ?? [];
     if (scopes.length > 1)
       return startOver(reply, 'Choose one scope', 'Choose one of the scopes offered on the demo page.');
@@ -332,6 +388,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       state: clientRandom(),
       verifier: clientRandom(),
       ...(scope && { scope }),
+      ...(jwt && { jwt }),
     };
     saveSession(reply, session);
 
@@ -463,7 +520,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       grant_type: 'authorization_code',
       code: code[0],
       redirect_uri: redirectUri(request),
-      client_id: DEMO_CLIENT_ID,
+      client_id: clientIdOf(session),
       code_verifier: session.verifier,
     };
     const call = await send(request, 'POST', TOKEN_PATH, [], new URLSearchParams(form).toString());
@@ -507,6 +564,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         ...errorOf(json),
         ...(ok && { csrf: session.csrf }),
         accessTokenLifetime: config.lifetimes.accessToken,
+        ...(ok && { jwt: decodedJwt(json?.access_token as string) }),
       }),
     );
   });
@@ -551,7 +609,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         'Exchange a code for tokens (step 3) before refreshing.',
       );
     }
-    const form = { grant_type: 'refresh_token', refresh_token: session.refreshToken, client_id: DEMO_CLIENT_ID };
+    const form = { grant_type: 'refresh_token', refresh_token: session.refreshToken, client_id: clientIdOf(session) };
     const call = await send(request, 'POST', TOKEN_PATH, [], new URLSearchParams(form).toString());
     const json = call.json;
     const ok = call.response.status === 200 && isShortString(json?.access_token);
@@ -585,6 +643,60 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         ...(ok && newRefreshToken !== undefined && { csrf: session.csrf }),
         oldRefreshToken: session.refreshToken,
         ...(newRefreshToken !== undefined && { newRefreshToken }),
+        ...(ok && { jwt: decodedJwt(json?.access_token as string) }),
+      }),
+    );
+  });
+
+  // ------------------------------------------------------------ beside step 4: introspection
+
+  app.post('/demo/introspect', async (request, reply) => {
+    const session = postedSession(request, reply);
+    if (!session) return reply;
+    if (!session.accessToken) {
+      return startOver(
+        reply,
+        'There is no access token yet',
+        'Exchange a code for tokens (step 3) before asking Tessera about the token.',
+      );
+    }
+    const api = await store.getClient(DEMO_API_CLIENT_ID);
+    if (!api || api.disabledAt !== null) {
+      return sendPage(
+        reply,
+        503,
+        demoUnavailablePage({
+          title: 'The demo API is not set up',
+          message: `There is no enabled demo API (${DEMO_API_CLIENT_ID}) in this server's database.`,
+        }),
+      );
+    }
+    const credentials = Buffer.from(`${DEMO_API_CLIENT_ID}:${demoApiSecret(config.secret)}`).toString('base64');
+    const form = { token: session.accessToken, token_type_hint: 'access_token' };
+    const call = await send(request, 'POST', INTROSPECTION_PATH, [], new URLSearchParams(form).toString(), [
+      ['Authorization', `Basic ${credentials}`],
+    ]);
+    const ok = call.response.status === 200 && typeof call.json?.active === 'boolean';
+    return sendPage(
+      reply,
+      200,
+      demoIntrospectPage({
+        request: call.request,
+        response: call.response,
+        params: [
+          { name: 'token', value: form.token, meaning: 'The access token the API received.', secret: true },
+          {
+            name: 'token_type_hint',
+            value: form.token_type_hint,
+            meaning: 'What kind of token it is; Tessera looks for access tokens first.',
+          },
+        ],
+        ok,
+        active: call.json?.active === true,
+        ...errorOf(call.json),
+        csrf: session.csrf,
+        apiClientId: DEMO_API_CLIENT_ID,
+        hasRefreshToken: session.refreshToken !== undefined,
       }),
     );
   });

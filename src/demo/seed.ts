@@ -1,24 +1,57 @@
 /**
- * The demo's client and people, created on the first `serve --demo`. The demo
- * client is public and uses PKCE, as a browser or mobile app should; its redirect URI
- * follows the issuer, so it is re-registered when the issuer changes.
+ * The demo's clients and people, created on the first `serve --demo`. The demo apps are
+ * public and use PKCE, as a browser or mobile app should — one with opaque access tokens,
+ * one with JWT access tokens; their redirect URIs follow the issuer, so they are
+ * re-registered when the issuer changes. The demo API is a resource server whose secret
+ * follows the server's secret.
  */
-import { findClient, registerClient, removeClient } from '../services/clients.js';
+import { findClient, registerClient, removeClient, type NewClient } from '../services/clients.js';
 import { addPerson, findPerson } from '../services/people.js';
-import type { Store } from '../store/store.js';
-import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE, demoRedirectUris } from './fixtures.js';
+import { hashSecret } from '../oauth/tokens.js';
+import type { ClientRecord, Store } from '../store/store.js';
+import {
+  DEMO_API_CLIENT_ID,
+  DEMO_CLIENT_ID,
+  DEMO_JWT_CLIENT_ID,
+  DEMO_PASSWORD,
+  DEMO_PEOPLE,
+  demoApiSecret,
+  demoRedirectUris,
+} from './fixtures.js';
 
 export { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE };
 
-export async function seedDemo(store: Store, issuer: string, now: number): Promise<void> {
+/** Registers the client anew unless the one registered is `current`. */
+async function ensureClient(
+  store: Store,
+  input: NewClient & { id: string },
+  current: (client: ClientRecord) => boolean,
+  now: number,
+): Promise<void> {
+  const existing = await findClient(store, input.id);
+  if (existing && current(existing)) return;
+  if (existing) await removeClient(store, input.id);
+  await registerClient(store, input, now);
+}
+
+export async function seedDemo(store: Store, issuer: string, serverSecret: string, now: number): Promise<void> {
   const redirectUris = demoRedirectUris(issuer);
-  const existing = await findClient(store, DEMO_CLIENT_ID);
-  const current = existing !== undefined && redirectUris.every((uri) => existing.redirectUris.includes(uri));
-  if (!current) {
-    // The issuer changed (another port, say): the demo client follows it.
-    if (existing) await removeClient(store, DEMO_CLIENT_ID);
-    await registerClient(store, { id: DEMO_CLIENT_ID, name: 'Tessera Demo App', redirectUris, public: true }, now);
-  }
+  const follows = (client: ClientRecord) => redirectUris.every((uri) => client.redirectUris.includes(uri));
+  const app = { redirectUris, public: true };
+  await ensureClient(store, { ...app, id: DEMO_CLIENT_ID, name: 'Tessera Demo App' }, follows, now);
+  await ensureClient(
+    store,
+    { ...app, id: DEMO_JWT_CLIENT_ID, name: 'Tessera Demo App (JWT)', accessTokenFormat: 'jwt' },
+    follows,
+    now,
+  );
+  const secret = demoApiSecret(serverSecret);
+  await ensureClient(
+    store,
+    { id: DEMO_API_CLIENT_ID, name: 'Tessera Demo API', redirectUris: [], resourceServer: true, secret },
+    (client) => client.secretHash === hashSecret(secret),
+    now,
+  );
   for (const person of DEMO_PEOPLE) {
     if (await findPerson(store, person.username)) continue;
     await addPerson(

@@ -122,11 +122,32 @@ ${extra}
 </form>`;
 }
 
-function nextSteps(csrf: string, callFirst: boolean): SafeHtml {
+function nextSteps(csrf: string, callFirst: boolean, refresh = true): SafeHtml {
   return html`<div class="demo-actions">
 ${postButton('/demo/call', 'Call /api/v1/me', csrf, callFirst)}
-${postButton('/demo/refresh', 'Refresh the token', csrf, !callFirst)}
+${postButton('/demo/introspect', 'Ask Tessera about the token', csrf, false)}
+${refresh ? postButton('/demo/refresh', 'Refresh the token', csrf, !callFirst) : undefined}
 </div>`;
+}
+
+/** A JWT access token's header and claims, as jose decoded them. */
+export interface DecodedJwt {
+  header: string;
+  claims: string;
+}
+
+function jwtBlock(jwt: DecodedJwt | undefined): SafeHtml | undefined {
+  if (jwt === undefined) return undefined;
+  return html`<section class="step" aria-labelledby="jwt-heading">
+<h2 id="jwt-heading">Inside the access token</h2>
+<p>This access token is a JWT (RFC 9068): three base64url parts, a header, the claims and Tessera's signature. An API checks the signature with Tessera's public keys (<a href="/.well-known/jwks.json"><code>/.well-known/jwks.json</code></a>) and then trusts the claims without asking Tessera. Anyone holding it can read it, so it says nothing secret.</p>
+<h3>Header</h3>
+<pre class="demo-response demo-jwt"><code>${jwt.header}</code></pre>
+<p class="note"><code>typ</code> <code>at+jwt</code> says it is an access token, never an ID token; <code>kid</code> names the key that signed it.</p>
+<h3>Claims</h3>
+<pre class="demo-response demo-jwt"><code>${jwt.claims}</code></pre>
+<p class="note"><code>sub</code> is who it speaks for, <code>client_id</code> the app, <code>aud</code> the APIs it is meant for, <code>exp</code> when it stops working (seconds since 1970), <code>jti</code> its own id.</p>
+</section>`;
 }
 
 function secretsNote(): SafeHtml {
@@ -151,6 +172,8 @@ export interface DemoIntroView {
   scopes: { value: string; label: string }[];
   codeLifetime: number;
   accessTokenLifetime: number;
+  /** The twin demo app that gets JWT access tokens. */
+  jwtClientId: string;
 }
 
 export function demoIntroPage(v: DemoIntroView): string {
@@ -186,6 +209,17 @@ ${v.scopes.map(
 </div>
 `,
 )}</fieldset>
+<fieldset class="choices">
+<legend>Access token</legend>
+<div class="choice">
+<input type="radio" name="format" id="format-opaque" value="opaque" checked>
+<label for="format-opaque">Opaque: a random string that means nothing outside Tessera; an API asks Tessera about it</label>
+</div>
+<div class="choice">
+<input type="radio" name="format" id="format-jwt" value="jwt">
+<label for="format-jwt">JWT: signed claims an API checks with Tessera's public keys (the app <code>${v.jwtClientId}</code>)</label>
+</div>
+</fieldset>
 <div class="actions">
 <button type="submit" class="button button-primary">Start</button>
 </div>
@@ -302,6 +336,8 @@ function failure(v: DemoHttpView, advice: string): SafeHtml {
 
 export interface DemoExchangeView extends DemoHttpView {
   accessTokenLifetime: number;
+  /** The access token's header and claims when it is a JWT. */
+  jwt?: DecodedJwt;
 }
 
 export function demoExchangePage(v: DemoExchangeView): string {
@@ -320,6 +356,7 @@ ${v.ok ? secretsNote() : undefined}`;
 ${paramTable('The form parameters of the token request', v.params)}
 </section>
 ${exchangeBlock(v.request, v.response, note)}
+${jwtBlock(v.jwt)}
 ${resultBlock(result)}`;
   return demoPage('Step 3', 3, content);
 }
@@ -345,6 +382,7 @@ ${resultBlock(result)}`;
 export interface DemoRefreshView extends DemoHttpView {
   oldRefreshToken: string;
   newRefreshToken?: string;
+  jwt?: DecodedJwt;
 }
 
 export function demoRefreshPage(v: DemoRefreshView): string {
@@ -379,8 +417,34 @@ ${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}`
 ${paramTable('The form parameters of the refresh request', v.params)}
 </section>
 ${exchangeBlock(v.request, v.response, v.ok ? secretsNote() : undefined)}
+${jwtBlock(v.jwt)}
 ${resultBlock(result)}`;
   return demoPage('Step 5', 5, content);
+}
+
+export interface DemoIntrospectView extends DemoHttpView {
+  /** Whether Tessera said the token is active. */
+  active: boolean;
+  apiClientId: string;
+  hasRefreshToken: boolean;
+}
+
+export function demoIntrospectPage(v: DemoIntrospectView): string {
+  const verdict = !v.ok
+    ? failure(v, 'The demo API could not ask Tessera: its own credentials were refused or the request was wrong.')
+    : v.active
+      ? html`<div class="alert alert-info" role="status"><p><strong>Active.</strong> Tessera vouches for the token right now: who it speaks for (<code>sub</code>, <code>username</code>), which app holds it (<code>client_id</code>), its scope and when it expires. The API can serve the request.</p></div>`
+      : html`<div class="alert alert-error" role="alert"><p><strong>Not active.</strong> Tessera answers exactly <code>{"active": false}</code> for a token that is unknown, expired or revoked, or whose grant, person or app has been disabled — and says nothing more, so the answer gives nothing away.</p></div>`;
+  const content = html`<h1>Beside step 4: the API asks Tessera about the token</h1>
+<section class="step">
+<p class="lead">An API that receives a token it cannot read itself asks Tessera's introspection endpoint (RFC 7662). It authenticates as itself — here the demo API, <code>${v.apiClientId}</code>, registered with <code>--resource-server</code> so that it may ask about any app's tokens — and posts the token.</p>
+${paramTable('The form parameters of the introspection request', v.params)}
+<p class="note">The demo API's credentials are masked below: they are the API's secret, not the app's.</p>
+</section>
+${exchangeBlock(v.request, v.response, undefined)}
+${resultBlock(html`${verdict}
+${v.csrf !== undefined ? nextSteps(v.csrf, true, v.hasRefreshToken) : undefined}`)}`;
+  return demoPage('Introspection', 4, content);
 }
 
 // ---------------------------------------------------------------- trouble

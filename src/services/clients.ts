@@ -36,6 +36,8 @@ export interface NewClient {
   resourceServer?: boolean;
   /** Fixed id (the demo seeds a known one); default random. */
   id?: string;
+  /** The secret of a confidential client, when the caller derives it (the demo's API); default random. */
+  secret?: string;
 }
 
 /**
@@ -142,7 +144,8 @@ export async function registerClient(
   if (input.id !== undefined && (await store.getClient(input.id))) {
     throw new InvalidInputError(`client '${input.id}' already exists`);
   }
-  const secret = isPublic ? undefined : newSecret();
+  if (isPublic && input.secret !== undefined) throw new InvalidInputError('a public client has no secret');
+  const secret = isPublic ? undefined : (input.secret ?? newSecret());
   if (secret) client.secretHash = hashSecret(secret);
   await store.createClient(client);
   return secret ? { client, secret } : { client };

@@ -3,6 +3,7 @@
  * without JavaScript would do it, plus its CSRF and state checks.
  */
 import type { LightMyRequestResponse } from 'fastify';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD, seedDemo } from '../../src/demo/seed.js';
 import { CookieJar, form, hiddenValue, testApp, type TestApp } from '../helpers/harness.js';
@@ -82,7 +83,7 @@ describe('the demo client', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await testApp({ demo: true, issuer: ISSUER });
-    await seedDemo(t.store, t.config.issuer, Date.now());
+    await seedDemo(t.store, t.config.issuer, t.config.secret, Date.now());
   });
   afterEach(async () => {
     await t.close();
@@ -91,9 +92,10 @@ describe('the demo client', () => {
   /** Steps through /demo/start and the sign-in and consent pages; returns the callback Location. */
   async function signInThrough(
     b: Browser,
-    options: { scope?: string; username?: string; decision?: 'allow' | 'deny' } = {},
+    options: { scope?: string; username?: string; decision?: 'allow' | 'deny'; format?: 'jwt' } = {},
   ): Promise<{ location: string; authUrl: URL }> {
-    const start = await b.get(`/demo/start?scope=${options.scope ?? 'PATIENT'}`);
+    const format = options.format ? `&format=${options.format}` : '';
+    const start = await b.get(`/demo/start?scope=${options.scope ?? 'PATIENT'}${format}`);
     expect(start.statusCode).toBe(200);
     const authUrl = authorizationLink(start.body);
     const toLogin = await b.get(authUrl.toString());
@@ -270,6 +272,104 @@ describe('the demo client', () => {
     }
   });
 
+  /** Signs in through the demo with `format` and exchanges the code; returns the exchange page and its CSRF token. */
+  async function exchangeThrough(b: Browser, format?: 'jwt') {
+    const { location } = await signInThrough(b, format ? { format } : {});
+    const callback = await b.get(location);
+    const csrf = hiddenValue(callback.body, 'csrf');
+    const exchange = await b.post('/demo/exchange', { csrf, code: hiddenValue(callback.body, 'code') });
+    expect(exchange.statusCode).toBe(200);
+    return { exchange, csrf };
+  }
+
+  it('offers both token formats and, for a JWT, shows its header and claims as jose decodes them', async () => {
+    const b = new Browser(t);
+    const intro = await b.get('/demo');
+    expect(intro.body).toContain('name="format" id="format-opaque" value="opaque" checked');
+    expect(intro.body).toContain('name="format" id="format-jwt" value="jwt"');
+    const { authUrl } = await signInThrough(new Browser(t), { format: 'jwt' });
+    expect(authUrl.searchParams.get('client_id')).toBe('tessera-demo-jwt');
+
+    const { exchange, csrf } = await exchangeThrough(b, 'jwt');
+    const tokens = shownResponseJson(exchange.body);
+    const token = tokens.access_token as string;
+    expect(token.split('.')).toHaveLength(3);
+    expect(shownRequest(exchange.body)).toContain('client_id=tessera-demo-jwt');
+    const blocks = [
+      ...exchange.body.matchAll(/<pre class="demo-response demo-jwt"><code>([\s\S]*?)<\/code><\/pre>/g),
+    ].map((m) => JSON.parse(unescape(m[1] as string)) as Record<string, unknown>);
+    expect(blocks).toHaveLength(2);
+    expect(blocks[0]).toEqual(decodeProtectedHeader(token));
+    expect(blocks[0]).toMatchObject({ typ: 'at+jwt' });
+    expect(blocks[1]).toEqual(decodeJwt(token));
+    expect(blocks[1]).toMatchObject({ client_id: 'tessera-demo-jwt', scope: 'PATIENT', iss: ISSUER });
+
+    // The API accepts it, and the refresh gives a new JWT, shown decoded too.
+    const call = await b.post('/demo/call', { csrf });
+    expect(shownResponseJson(call.body)).toMatchObject({ username: 'alice', client_id: 'tessera-demo-jwt' });
+    const refresh = await b.post('/demo/refresh', { csrf });
+    expect(shownRequest(refresh.body)).toContain('client_id=tessera-demo-jwt');
+    expect(refresh.body).toContain('class="demo-response demo-jwt"');
+    expectNoActiveContent(exchange.body);
+  });
+
+  it('shows an opaque token without a decoded JWT, and refuses an unknown format', async () => {
+    const b = new Browser(t);
+    const { exchange } = await exchangeThrough(b);
+    expect(exchange.body).not.toContain('demo-jwt');
+    const bad = await b.get('/demo/start?scope=PATIENT&format=saml');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('opaque or jwt');
+  });
+
+  it.each([[undefined], ['jwt' as const]])(
+    'shows the introspection of the token (format %s) by the demo API, with its credentials masked',
+    async (format) => {
+      const b = new Browser(t);
+      const { exchange, csrf } = await exchangeThrough(b, format);
+      expect(exchange.body).toContain('action="/demo/introspect"');
+      const token = shownResponseJson(exchange.body).access_token as string;
+      const person = await t.store.getPersonByUsername('alice');
+
+      const page = await b.post('/demo/introspect', { csrf });
+      expect(page.statusCode).toBe(200);
+      const request = shownRequest(page.body);
+      expect(request).toMatch(/^POST \/oauth2\/introspect HTTP\/1\.1\n/);
+      expect(request).toContain('Authorization: Basic ••••••••');
+      expect(request).not.toContain(Buffer.from('tessera-demo-api:').toString('base64').slice(0, 16));
+      expect(request).toContain(`token=${token}`);
+      const answer = shownResponseJson(page.body);
+      expect(answer).toMatchObject({
+        active: true,
+        sub: person?.id,
+        username: 'alice',
+        client_id: format ? 'tessera-demo-jwt' : 'tessera-demo',
+        scope: 'PATIENT',
+        token_type: 'Bearer',
+      });
+      expect(page.body).toContain('<strong>Active.</strong>');
+
+      // Once the grant is revoked (the refresh token used twice), the answer is exactly inactive.
+      const first = await b.post('/demo/refresh', { csrf });
+      const rotated = shownRequest(first.body);
+      const old = new URLSearchParams(rotated.slice(rotated.indexOf('\n\n') + 2)).get('refresh_token') as string;
+      const replay = await t.app.inject({
+        method: 'POST',
+        url: '/apiToken.action',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({
+          grant_type: 'refresh_token',
+          refresh_token: old,
+          client_id: format ? 'tessera-demo-jwt' : 'tessera-demo',
+        }),
+      });
+      expect(replay.statusCode).toBe(400);
+      const after = await b.post('/demo/introspect', { csrf });
+      expect(shownResponseJson(after.body)).toEqual({ active: false });
+      expect(after.body).toContain('<strong>Not active.</strong>');
+    },
+  );
+
   it('reports a state mismatch as a CSRF failure and offers no exchange', async () => {
     const b = new Browser(t);
     const { location } = await signInThrough(b);
@@ -386,7 +486,7 @@ describe('without --demo', () => {
   it('has no demo routes', async () => {
     const t = await testApp({ issuer: ISSUER });
     try {
-      await seedDemo(t.store, t.config.issuer, Date.now());
+      await seedDemo(t.store, t.config.issuer, t.config.secret, Date.now());
       for (const url of ['/demo', '/demo/start', '/demo/callback?code=a&state=b']) {
         expect((await t.app.inject({ method: 'GET', url })).statusCode).toBe(404);
       }
@@ -403,7 +503,7 @@ describe('the demo at either loopback name', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await testApp({ demo: true, issuer: 'http://127.0.0.1:9000' });
-    await seedDemo(t.store, 'http://127.0.0.1:9000', Date.now());
+    await seedDemo(t.store, 'http://127.0.0.1:9000', t.config.secret, Date.now());
   });
   afterEach(async () => {
     await t.close();

@@ -54,7 +54,7 @@ async function proxiedApp(
     lifetimes: DEFAULT_LIFETIMES,
     secret: randomBytes(32).toString('base64url'),
   };
-  if (options.demo) await seedDemo(store, config.issuer, Date.now());
+  if (options.demo) await seedDemo(store, config.issuer, config.secret, Date.now());
   const logs: LogLine[] = [];
   const logger = pino(
     { level: 'info', base: undefined },
