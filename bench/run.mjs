@@ -6,7 +6,7 @@
 //   npm run bench -- --quick      ~1.5-minute smoke → bench/RESULTS.quick.md (+ .json)
 //
 // Options: --quick, --no-build (use dist/ as it is), --targets a,b (ids, see below),
-// --flows code,refresh,bearer,full, --no-postgres, --no-scale, --no-startup,
+// --flows code,refresh,bearer,introspect,full, --no-postgres, --no-scale, --no-startup,
 // --tessera-log-level LEVEL (default info, what `tessera serve` does), --out FILE.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -88,7 +88,7 @@ const INITIAL_RATE = quick ? 500 : 3000;
 const POOL_MARGIN = quick ? 3 : 1.6;
 // Credentials added to every pool beyond the margin.
 const POOL_FLOOR = quick ? 200 : 1000;
-const FLOWS = (option('flows') ?? 'code,refresh,bearer,full').split(',');
+const FLOWS = (option('flows') ?? 'code,refresh,bearer,introspect,full').split(',');
 const ONLY = option('targets')?.split(',');
 const LOG_LEVEL = option('tessera-log-level') ?? 'info';
 const OUT = option('out') ?? join(ROOT, 'bench', quick ? 'RESULTS.quick.md' : 'RESULTS.md');
@@ -203,7 +203,9 @@ async function wrkAttempt(ctx, cell, flow, seconds, { warmup = false } = {}) {
   let last;
   const attempts = warmup && quick ? 1 : 4;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const pool = flow === 'bearer' ? BEARER_POOL : Math.ceil(cell.rate * seconds * POOL_MARGIN) + POOL_FLOOR;
+    // Access tokens are reused round-robin; codes and refresh tokens are used up.
+    const reusable = flow === 'bearer' || flow === 'introspect';
+    const pool = reusable ? BEARER_POOL : Math.ceil(cell.rate * seconds * POOL_MARGIN) + POOL_FLOOR;
     last = await wrkRun(ctx, cell, flow, seconds, pool);
     if (last.exhausted === 0) {
       cell.rate = Math.max(last.rps, 100);
@@ -312,7 +314,8 @@ async function measureFlow(ctx, flow, servers) {
   log(`flow ${flow}`);
   // A cell is one server in this flow; `rate` sizes the next credential pool and carries
   // over from the server's previous flow.
-  const cells = servers.map((server) => ({
+  const measured = servers.filter((server) => !server.target.flows || server.target.flows.includes(flow));
+  const cells = measured.map((server) => ({
     server,
     target: server.target,
     rss: server.rss,
@@ -530,6 +533,15 @@ async function main() {
       label: 'Tessera, SQLite (WAL, synced before each answer)',
       database: sqliteDatabase(),
       logLevel: LOG_LEVEL,
+    }),
+    // The code exchange and refresh issuing RFC 9068 JWTs (ES256) instead of opaque tokens.
+    tesseraTarget({
+      id: 'tessera-sqlite-jwt',
+      label: 'Tessera, SQLite, JWT access tokens (ES256)',
+      database: sqliteDatabase(),
+      logLevel: LOG_LEVEL,
+      accessTokenFormat: 'jwt',
+      flows: ['code', 'refresh'],
     }),
     ...(pgAdmin
       ? [

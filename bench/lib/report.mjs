@@ -5,9 +5,11 @@ const FLOW_TITLES = {
   code: 'Authorization-code exchange (POST token, grant_type=authorization_code, PKCE S256, client_secret_basic)',
   refresh: 'Refresh-token rotation (POST token, grant_type=refresh_token; a fresh refresh token per request)',
   bearer: 'Protected resource with a bearer token (Tessera GET /api/v1/me; peers: see README)',
+  introspect:
+    'Token introspection (RFC 7662: POST, the client asks about its own access token, client_secret_basic; Tessera /oauth2/introspect, node-oidc-provider /token/introspection)',
   full: 'Complete browserless flow (authorize → sign-in page → sign-in POST → consent page → consent POST → redirect → token), flows/s',
 };
-const UNIT = { code: 'req/s', refresh: 'req/s', bearer: 'req/s', full: 'flows/s' };
+const UNIT = { code: 'req/s', refresh: 'req/s', bearer: 'req/s', introspect: 'req/s', full: 'flows/s' };
 
 const fmt = (v, digits = 0) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 const num = (v) =>
@@ -96,6 +98,25 @@ function targetsTable(results) {
       `${flow}: p99 ≤ 10 ms at 32 connections`,
       me.valid ? `${ms(me.p99)} ms` : '–',
       me.valid ? me.p99 <= 10 : undefined,
+    );
+  }
+  const introspect = t('introspect');
+  if (introspect) {
+    const oidc = p('introspect', 'oidc-provider');
+    const r = introspect.valid && oidc?.valid ? introspect.rps / oidc.rps : undefined;
+    check(
+      'introspect: ≥ 1.5× node-oidc-provider',
+      r === undefined ? '–' : `${r.toFixed(2)}×`,
+      r === undefined ? undefined : r >= 1.5,
+    );
+  }
+  const jwt = p('code', 'tessera-sqlite-jwt');
+  if (jwt && t('code')) {
+    const r = jwt.valid && t('code').valid ? jwt.rps / t('code').rps : undefined;
+    check(
+      'code issuing a JWT (ES256): ≥ 80 % of the opaque code exchange',
+      r === undefined ? '–' : `${(r * 100).toFixed(0)} %`,
+      r === undefined ? undefined : r >= 0.8,
     );
   }
   const bearer = t('bearer');

@@ -25,6 +25,8 @@ function peer({ id, label, script, args = [], paths, fullFlow, markers }) {
     id,
     label,
     kind: id === 'ceiling' ? 'ceiling' : 'peer',
+    // A peer without an introspection endpoint is left out of that flow.
+    flows: paths.introspect ? undefined : ['code', 'refresh', 'bearer', 'full'],
     paths,
     fullFlow,
     markers,
@@ -54,6 +56,7 @@ function peer({ id, label, script, args = [], paths, fullFlow, markers }) {
 }
 
 const TOKEN_MARKERS = ['"access_token":"', '"refresh_token":"'];
+const ACTIVE_MARKERS = ['"active":true', '"client_id":"'];
 
 export function peerTargets() {
   return [
@@ -61,9 +64,9 @@ export function peerTargets() {
       id: 'oidc-provider',
       label: 'node-oidc-provider 9 (memory)',
       script: 'oidc-provider.mjs',
-      paths: { token: '/token', bearer: '/me' },
+      paths: { token: '/token', bearer: '/me', introspect: '/token/introspection' },
       fullFlow: 'oidc-provider',
-      markers: { code: TOKEN_MARKERS, refresh: TOKEN_MARKERS, bearer: ['"sub":"'] },
+      markers: { code: TOKEN_MARKERS, refresh: TOKEN_MARKERS, bearer: ['"sub":"'], introspect: ACTIVE_MARKERS },
     }),
     peer({
       id: 'oauth2-server-http',
@@ -96,16 +99,24 @@ export function peerTargets() {
 /**
  * Tessera: `node dist/cli/main.js serve` on a fresh database, with the seeder
  * (servers/tessera-seeder.mjs) beside it for the client, the people and the credentials.
- * `database()` makes the fresh database and returns { url, drop }.
+ * `database()` makes the fresh database and returns { url, drop }. `accessTokenFormat`
+ * registers the bench client for opaque (default) or JWT access tokens; `flows` limits the
+ * flows the target is measured in (default all).
  */
-export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [] }) {
+export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [], accessTokenFormat, flows }) {
   return {
     id,
     label,
     kind: 'tessera',
-    paths: { token: '/apiToken.action', bearer: '/api/v1/me' },
+    flows,
+    paths: { token: '/apiToken.action', bearer: '/api/v1/me', introspect: '/oauth2/introspect' },
     fullFlow: 'tessera',
-    markers: { code: TOKEN_MARKERS, refresh: TOKEN_MARKERS, bearer: ['"sub":"', '"client_id":"'] },
+    markers: {
+      code: TOKEN_MARKERS,
+      refresh: TOKEN_MARKERS,
+      bearer: ['"sub":"', '"client_id":"'],
+      introspect: ACTIVE_MARKERS,
+    },
     async start(ctx, { live = 0, onSeed } = {}) {
       this.db = await database(ctx);
       // The seeder first: it applies the migrations and registers the client and people
@@ -113,7 +124,11 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [] }) 
       this.seeder = await startProcess({
         command: 'node',
         args: [join(SERVERS, 'tessera-seeder.mjs')],
-        env: { ...benchEnv(ctx.shared), BENCH_DB: this.db.url },
+        env: {
+          ...benchEnv(ctx.shared),
+          BENCH_DB: this.db.url,
+          ...(accessTokenFormat && { BENCH_ACCESS_TOKEN_FORMAT: accessTokenFormat }),
+        },
         logFile: join(ctx.dir, `${id}-seeder.log`),
         ipc: true,
         cwd: ROOT,

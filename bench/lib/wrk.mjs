@@ -17,7 +17,7 @@ export function parseBenchJson(stdout, what) {
 
 /** Runs wrk for `seconds` with the credentials in `file` (see wrk/oauth.lua). */
 export async function runWrk({ target, flow, seconds, file, shared, connections }) {
-  const path = flow === 'bearer' ? target.paths.bearer : target.paths.token;
+  const path = target.paths[flow === 'bearer' || flow === 'introspect' ? flow : 'token'];
   const [command, args] = pinned(pinning.load, [
     'wrk',
     '-t1',

@@ -6,7 +6,8 @@
 // The code and refresh flows ask for the resource-server scope `api` (resource
 // indicator urn:bench:api, opaque tokens) and not `openid`, so no ID token is signed:
 // Tessera issues none either. The bearer flow calls the provider's own protected
-// resource, userinfo (GET /me), with access tokens that carry `openid`.
+// resource, userinfo (GET /me), with access tokens that carry `openid`; the introspection
+// flow has the client ask about those tokens (RFC 7662, its own tokens, client_secret_basic).
 //
 // Sign-in and consent are the provider's interactions, answered by a minimal login and
 // consent page here (as its documentation's examples do) with the same scrypt password
@@ -86,6 +87,7 @@ const provider = new Provider('http://127.0.0.1', {
   features: {
     devInteractions: { enabled: false },
     userinfo: { enabled: true },
+    introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
     resourceIndicators: {
       enabled: true,
       defaultResource: async () => RESOURCE,
@@ -220,6 +222,7 @@ async function issue(flow) {
     });
     return token.save();
   }
+  // bearer and introspect: an access token for userinfo.
   const token = new provider.AccessToken({
     accountId,
     client,

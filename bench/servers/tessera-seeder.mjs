@@ -1,11 +1,12 @@
 // Issues Tessera's one-time credentials for the bench, through Tessera's own code over
 // its real Store (the built dist/): never by writing rows by hand.
 //
-// - the client: `registerClient` (confidential, client_secret_basic, PATIENT);
+// - the client: `registerClient` (confidential, client_secret_basic, PATIENT; opaque access
+//   tokens, or RFC 9068 JWTs with BENCH_ACCESS_TOKEN_FORMAT=jwt);
 // - the people: `addPerson` (real scrypt password hashes, for the full flow);
 // - codes: `allowAuthorization`, the function the consent page calls, with PKCE S256;
-// - refresh and access tokens: such codes redeemed through `handleTokenRequest`, the
-//   token endpoint's own core (authorization_code grant);
+// - refresh and access tokens (for the bearer and introspection flows): such codes
+//   redeemed through `handleTokenRequest`, the token endpoint's own core;
 // - "live" tokens for the data-size table: `store.createGrantWithAccessToken`, one
 //   grant and one access token per call, like an implicit-grant authorization.
 //
@@ -50,7 +51,13 @@ const store = await openStore(dbUrl, { poolSize: 16 });
 const now = Date.now();
 const { client, secret } = await registerClient(
   store,
-  { id: config.clientId, name: 'Bench client', redirectUris: [config.redirectUri], scopes: ['PATIENT'] },
+  {
+    id: config.clientId,
+    name: 'Bench client',
+    redirectUris: [config.redirectUri],
+    scopes: ['PATIENT'],
+    accessTokenFormat: process.env.BENCH_ACCESS_TOKEN_FORMAT ?? 'opaque',
+  },
   now,
 );
 const people = [];
@@ -101,7 +108,7 @@ async function redeem({ code, verifier }) {
       authorization: basic,
     },
     provider.grants,
-    { store, tokens: provider.tokens, now: Date.now() },
+    { store, tokens: provider.tokens, issuer: 'http://127.0.0.1', now: Date.now() },
   );
 }
 
@@ -151,6 +158,7 @@ process.on('message', async (message) => {
         const code = await issueCode();
         if (flow === 'code') return `${code.code} ${code.verifier}`;
         const response = await redeem(code);
+        // bearer and introspect: access tokens.
         return flow === 'refresh' ? response.refresh_token : response.access_token;
       });
     }

@@ -2,12 +2,13 @@
 --
 --   wrk ... URL -s oauth.lua -- FLOW POOL_FILE BASIC REDIRECT_URI_ENCODED MARKERS
 --
--- FLOW is code | refresh | bearer. POOL_FILE has one credential per line: for code
--- "CODE VERIFIER", for refresh a refresh token, for bearer an access token. Codes and
--- refresh tokens are one-time: each request takes the next line, and when the pool
--- runs out the request carries the word "exhausted" (refused by every server) and is
--- counted, so the run is discarded and repeated with a bigger pool. Bearer tokens are
--- reused round-robin.
+-- FLOW is code | refresh | bearer | introspect. POOL_FILE has one credential per line:
+-- for code "CODE VERIFIER", for refresh a refresh token, for bearer and introspect an
+-- access token. Codes and refresh tokens are one-time: each request takes the next line,
+-- and when the pool runs out the request carries the word "exhausted" (refused by every
+-- server) and is counted, so the run is discarded and repeated with a bigger pool.
+-- Access tokens are reused round-robin: at the API (bearer) and at the introspection
+-- endpoint (RFC 7662, the client asking about its own tokens with client_secret_basic).
 --
 -- Every response is checked: status 200, every marker (a '|'-separated list of
 -- substrings such as "access_token":" ) present in the body, and Cache-Control
@@ -43,12 +44,17 @@ function init(args)
       n = n + 1
       if flow == "bearer" then
         requests[n] = wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. line }, nil)
+      elseif flow == "introspect" then
+        requests[n] = wrk.format("POST", nil, {
+          ["Authorization"] = basic,
+          ["Content-Type"] = "application/x-www-form-urlencoded",
+        }, "token=" .. line .. "&token_type_hint=access_token")
       else
         requests[n] = token_request(flow, line, basic, redirect)
       end
     end
   end
-  bearer = flow == "bearer"
+  bearer = flow == "bearer" or flow == "introspect"
   exhausted_request = token_request(flow, "exhausted exhausted", basic, redirect)
 end
 
