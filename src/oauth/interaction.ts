@@ -114,8 +114,9 @@ export interface ScopeOnConsent {
 /**
  * The values the request asks for besides its role, in request order, each described as
  * registered: the person should understand what access they grant before allowing it
- * (RFC 6819 §5.2.4.2, informed decisions based on transparency). A value with no registered description — an OpenID scope, or an API scope
- * removed since the request was made — comes without one; the page still names it.
+ * (RFC 6819 §5.2.4.2, informed decisions based on transparency). A value with no
+ * registered description — an OpenID scope, or an API scope removed since the request
+ * was made — comes without one; the page still names it.
  */
 export async function describeRequestedScopes(
   deps: InteractionDeps,

@@ -3,8 +3,10 @@
  * and TEAMCOORD are roles. A token carries exactly one role — the one requested, or, when
  * none was, one the person holds and the client is enabled for — and a person may use
  * only a role they hold. Role names match in any letter case and are returned in capitals.
- * Every other scope value is kept apart from the role (scope.ts: a scope is a set of
- * strings); a token's `scope` lists its role first, then the others in request order.
+ * Every other scope value — an API scope, an OpenID scope — is case-sensitive, as RFC 6749
+ * §3.3 has it, and must be one the client is enabled for; it is kept apart from the role
+ * (scope.ts: a scope is a set of strings). A token's `scope` lists its role first, then
+ * the others in request order.
  */
 import { invalidScope, type OAuthErrorOptions } from './errors.js';
 import { formatScope, isScopeToken, parseScope } from './scope.js';
