@@ -5,6 +5,7 @@ import { registerClientCommands } from './client-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPurgeCommand } from './purge-command.js';
+import { registerScopeCommands } from './scope-commands.js';
 import { registerServeCommand } from './serve.js';
 import { registerTransferCommands } from './transfer-commands.js';
 import { registerUserCommands } from './user-commands.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo): Command {
   registerMigrateCommand(program, io);
   registerPurgeCommand(program, io);
   registerClientCommands(program, io);
+  registerScopeCommands(program, io);
   registerUserCommands(program, io);
   registerTransferCommands(program, io);
   return program;

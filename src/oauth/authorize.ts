@@ -19,7 +19,7 @@ import {
 } from './params.js';
 import { resolveRedirectUri } from './redirect-uri.js';
 import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
-import { requestedRole, type Role } from './role-scope.js';
+import { requestedScope, type Role } from './role-scope.js';
 import type { ClientRecord, Store } from '../store/store.js';
 
 export type ResponseMode = 'query' | 'fragment';
@@ -35,6 +35,11 @@ export interface AuthorizationRequest {
   redirectUriSent: boolean;
   /** The role asked for, or undefined to let the person's roles decide. */
   role?: Role;
+  /**
+   * The other scope values asked for (API scopes, OpenID scopes), in request order;
+   * absent when there are none, so a request for a role alone is stored as before.
+   */
+  scopes?: string[];
   state?: string;
   codeChallenge?: string;
 }
@@ -125,7 +130,7 @@ export async function validateAuthorizationRequest(
     const repeated = firstRepeated(params);
     if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
     const handler = checkResponseType(single(params, 'response_type'), client, responseTypes);
-    const role = requestedRole(single(params, 'scope'), client.scopes);
+    const { role, others } = requestedScope(single(params, 'scope'), client.scopes);
     const fields = handler.validate(params, client);
     const request: AuthorizationRequest = {
       responseType: handler.responseType,
@@ -133,6 +138,7 @@ export async function validateAuthorizationRequest(
       redirectUri,
       redirectUriSent: givenRedirectUri !== undefined,
       ...(role && { role }),
+      ...(others.length > 0 && { scopes: others }),
       ...(target.state !== undefined && { state: target.state }),
       ...fields,
     };

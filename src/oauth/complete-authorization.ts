@@ -44,7 +44,8 @@ export async function allowAuthorization(
     id: newId(),
     personId: who.person.id,
     clientId: request.clientId,
-    scope: tokenScope(role),
+    // The role first, then the other values in the order of the request (role-scope.ts).
+    scope: tokenScope(role, request.scopes),
     authTime: who.session.createdAt,
     sessionId: who.session.hash,
     createdAt: deps.now,

@@ -38,6 +38,7 @@ export interface InteractionDeps {
     | 'deleteSignInSession'
     | 'recordSignInAttempt'
     | 'clearSignInFailures'
+    | 'listApiScopes'
   >;
   lifetimes: Lifetimes;
   throttle: ThrottlePolicy;
@@ -101,6 +102,33 @@ export async function signedIn(deps: InteractionDeps, sessionValue: string | und
 /** The roles a person may use for this request (role-scope.ts). */
 export function rolesFor(person: PersonRecord, interaction: Interaction, client: ClientRecord): Role[] {
   return eligibleRoles(person.roles, client.scopes, interaction.request.role);
+}
+
+/** A scope value the request asks for besides its role, with the words the consent page shows for it. */
+export interface ScopeOnConsent {
+  name: string;
+  /** What the operator registered for it (`tessera scope add`); absent for a value with none. */
+  description?: string;
+}
+
+/**
+ * The values the request asks for besides its role, in request order, each described as
+ * registered: the person should understand what access they grant before allowing it
+ * (RFC 6819 §5.2.4.2, informed decisions based on transparency). A value with no
+ * registered description — an OpenID scope, or an API scope removed since the request
+ * was made — comes without one; the page still names it.
+ */
+export async function describeRequestedScopes(
+  deps: InteractionDeps,
+  interaction: Interaction,
+): Promise<ScopeOnConsent[]> {
+  const asked = interaction.request.scopes ?? [];
+  if (asked.length === 0) return [];
+  const registered = new Map((await deps.store.listApiScopes()).map((s) => [s.name, s.description]));
+  return asked.map((name) => {
+    const description = registered.get(name);
+    return description === undefined ? { name } : { name, description };
+  });
 }
 
 /** What the browser must be shown next. */

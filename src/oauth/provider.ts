@@ -28,7 +28,7 @@ export interface ProviderParts {
   responseTypes: readonly ResponseTypeHandler[];
   grants: readonly GrantHandler[];
   endpoints: readonly Endpoint[];
-  /** The scope values a client may be enabled for (RFC 8414 `scopes_supported`). */
+  /** The scope values every server has (the roles); registered API scopes come with each metadata call. */
   scopes: readonly string[];
   accessTokens: AccessTokenStrategy;
   lifetimes: Lifetimes;
@@ -39,8 +39,11 @@ export interface Provider {
   grants: GrantRegistry;
   endpoints: ReadonlyMap<EndpointName, Endpoint>;
   tokens: TokenService;
-  /** RFC 8414 §2 authorization server metadata for `issuer`. */
-  metadata(issuer: string): Record<string, unknown>;
+  /**
+   * RFC 8414 §2 authorization server metadata for `issuer`; `scopes_supported` lists the
+   * fixed scopes and then `apiScopes`, the API scopes registered at the time of asking.
+   */
+  metadata(issuer: string, apiScopes?: readonly string[]): Record<string, unknown>;
 }
 
 /** Each value once, in first-seen order. */
@@ -53,11 +56,11 @@ export function composeProvider(parts: ProviderParts): Provider {
   const authorization = endpoints.has('authorization');
   const token = endpoints.has('token');
 
-  function metadata(issuer: string): Record<string, unknown> {
+  function metadata(issuer: string, apiScopes: readonly string[] = []): Record<string, unknown> {
     return {
       issuer,
       ...Object.assign({}, ...parts.endpoints.map((e) => e.metadata?.(issuer) ?? {})),
-      scopes_supported: [...parts.scopes],
+      scopes_supported: [...parts.scopes, ...apiScopes],
       ...(authorization && {
         response_types_supported: [...responseTypes.keys()],
         response_modes_supported: unique(parts.responseTypes.map((h) => h.responseMode)),

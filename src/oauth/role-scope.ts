@@ -3,11 +3,13 @@
  * and TEAMCOORD are roles. A token carries exactly one role — the one requested, or, when
  * none was, one the person holds and the client is enabled for — and a person may use
  * only a role they hold. Role names match in any letter case and are returned in capitals.
- * Every other scope value is kept apart from the role (scope.ts: a scope is a set of
- * strings); a token's `scope` lists its role first, then the others in request order.
+ * Every other scope value — an API scope, an OpenID scope — is case-sensitive, as RFC 6749
+ * §3.3 has it, and must be one the client is enabled for; it is kept apart from the role
+ * (scope.ts: a scope is a set of strings). A token's `scope` lists its role first, then
+ * the others in request order.
  */
 import { invalidScope, type OAuthErrorOptions } from './errors.js';
-import { formatScope, parseScope } from './scope.js';
+import { formatScope, isScopeToken, parseScope } from './scope.js';
 
 export const ROLES = ['PATIENT', 'CLINICIAN', 'TEAMCOORD'] as const;
 export type Role = (typeof ROLES)[number];
@@ -29,28 +31,49 @@ export function rolesIn(values: readonly string[]): Role[] {
   return ROLES.filter((r) => values.includes(r));
 }
 
+/** What an authorization request's `scope` asks for: at most one role, and the other scope values. */
+export interface RequestedScope {
+  /** The role asked for, in capitals; undefined to let the person's roles decide. */
+  role?: Role;
+  /** The other values (API scopes, OpenID scopes), exactly as sent, each once, in request order. */
+  others: string[];
+}
+
+/** A value short and plain enough to name in an error_description. */
+function named(value: string): string {
+  return isScopeToken(value) && value.length <= 64 ? ` ${value}` : '';
+}
+
 /**
- * The role a `scope` parameter asks for, or undefined when none was asked for.
- * Throws invalid_scope for a value that is not a role, several roles, or a role the client
- * is not enabled for.
+ * The scope an authorization request asks for (RFC 6749 §3.3, §4.1.2.1 invalid_scope):
+ * space-delimited values in any order; at most one role, in any letter case; every other
+ * value case-sensitive and one the client is enabled for. Throws invalid_scope for a
+ * second role, a role the client is not enabled for, or any other value the client is not
+ * enabled for (whether or not the server knows it).
  */
-export function requestedRole(
+export function requestedScope(
   scope: string | undefined,
   clientScopes: readonly string[],
   errorOptions?: OAuthErrorOptions,
-): Role | undefined {
-  const values = parseScope(scope);
-  if (values.length === 0) return undefined;
-  const roles = [...new Set(values.map((v) => parseRole(v)))];
-  if (roles.some((r) => r === undefined)) {
-    throw invalidScope('scope must be one of PATIENT, CLINICIAN or TEAMCOORD', errorOptions);
+): RequestedScope {
+  let role: Role | undefined;
+  const others: string[] = [];
+  for (const value of parseScope(scope)) {
+    const asRole = parseRole(value);
+    if (asRole === undefined) {
+      if (!clientScopes.includes(value)) {
+        throw invalidScope(`This client may not ask for the scope${named(value)}`, errorOptions);
+      }
+      others.push(value);
+    } else if (role !== undefined && role !== asRole) {
+      throw invalidScope('Only one role scope may be requested', errorOptions);
+    } else if (!clientScopes.includes(asRole)) {
+      throw invalidScope(`This client is not enabled for the ${asRole} scope`, errorOptions);
+    } else {
+      role = asRole;
+    }
   }
-  if (roles.length > 1) throw invalidScope('Only one role scope may be requested', errorOptions);
-  const role = roles[0] as Role;
-  if (!clientScopes.includes(role)) {
-    throw invalidScope(`This client is not enabled for the ${role} scope`, errorOptions);
-  }
-  return role;
+  return role === undefined ? { others } : { role, others };
 }
 
 /** The roles a person may use with a client: the requested one, or all the client allows. */

@@ -5,7 +5,7 @@ import { OAuthError } from '../../src/oauth/errors.js';
 import { paramsFrom, parseParams } from '../../src/oauth/params.js';
 import { hashPassword, verifyPassword } from '../../src/oauth/passwords.js';
 import { checkChallenge, verifyVerifier } from '../../src/oauth/pkce.js';
-import { eligibleRoles, requestedRole } from '../../src/oauth/role-scope.js';
+import { eligibleRoles, requestedScope } from '../../src/oauth/role-scope.js';
 import { hashSecret, secretMatches } from '../../src/oauth/tokens.js';
 import type { ClientRecord } from '../../src/store/store.js';
 
@@ -119,7 +119,7 @@ describe('role scopes', () => {
   ])('scope %s → %s', (scope, expected) => {
     let result: string | undefined;
     try {
-      result = requestedRole(scope, ['PATIENT', 'CLINICIAN']);
+      result = requestedScope(scope, ['PATIENT', 'CLINICIAN']).role;
     } catch (err) {
       result = (err as OAuthError).code;
     }

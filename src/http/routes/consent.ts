@@ -1,11 +1,12 @@
 /**
- * The consent page: names the client and the role in plain words; Allow issues the code
+ * The consent page: names the client and the role in plain words, and each other scope
+ * asked for by its registered description; Allow issues the code
  * (or, for the implicit grant, the token) and Deny sends access_denied — both by a 303
  * to the redirect URI stored with the pending authorization. What is shown and what an
  * answer does are decided by oauth/interaction.ts.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { decide, nextStep, type SignedIn } from '../../oauth/interaction.js';
+import { decide, describeRequestedScopes, nextStep, type SignedIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, type Role } from '../../oauth/role-scope.js';
 import { sessionCookieValue } from '../browser.js';
@@ -50,6 +51,7 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     if (!flow) return reply;
     const who = await consentingPerson(ctx, request, reply, flow);
     if (!who) return reply;
+    const scopes = await describeRequestedScopes(interactionDeps(ctx), flow);
     return sendPage(
       reply,
       200,
@@ -60,6 +62,7 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
         personName: who.person.displayName,
         username: who.person.username,
         roles: who.roles.map((r) => ({ value: r, label: ROLE_LABELS[r] })),
+        scopes,
       }),
     );
   });

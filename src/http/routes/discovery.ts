@@ -7,17 +7,14 @@ import { issuerFor } from '../issuer.js';
 import { RETRY_AFTER_SECONDS } from '../replies.js';
 
 export const discoveryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  // Rendered on first use per issuer: with `--port 0` the issuer is completed only after
-  // listening, and a default loopback issuer has two names (issuer.ts).
-  const metadata = new Map<string, string>();
   enableCors(app, discoveryEndpoint.paths, ['GET']);
   app.get(discoveryEndpoint.paths[0] as string, async (request, reply) => {
-    const issuer = issuerFor(ctx, request);
-    let body = metadata.get(issuer);
-    if (body === undefined) {
-      body = JSON.stringify(ctx.provider.metadata(issuer));
-      metadata.set(issuer, body);
-    }
+    // Built per request: `scopes_supported` names the API scopes registered now (an
+    // operator may add one while the server runs), and the issuer may differ per request
+    // (with `--port 0` it is completed only after listening; a default loopback issuer
+    // has two names, issuer.ts).
+    const apiScopes = (await ctx.store.listApiScopes()).map((s) => s.name);
+    const body = JSON.stringify(ctx.provider.metadata(issuerFor(ctx, request), apiScopes));
     return reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(body);
   });
 

@@ -124,6 +124,20 @@ p { margin: 0 0 1rem; }
 .client-name { overflow-wrap: anywhere; }
 .role-statement { font-size: 1.0625rem; padding: 0.75rem 1rem; border-radius: var(--radius); background: var(--info-bg); color: var(--info-text); }
 .error-code { color: var(--muted); }
+/* What a client asks for besides the role (consent page): one plain line each, the name small. */
+.scopes-heading { font-size: 1.0625rem; margin-top: 0.25rem; }
+.scopes { list-style: none; margin: 0 0 1rem; padding: 0; }
+.scope {
+  padding: 0.625rem 0.75rem;
+  margin-bottom: 0.5rem;
+  border-left: 4px solid var(--primary);
+  border-radius: 0.25rem;
+  background: var(--info-bg);
+  color: var(--info-text);
+}
+.scope-description { display: block; }
+.scope-name { display: inline-block; margin-top: 0.25rem; font-size: 0.8125rem; color: var(--muted); }
+.scope-description .scope-name { margin-top: 0; }
 
 a { color: var(--primary); text-underline-offset: 0.15em; }
 a:hover { color: var(--primary-hover); }

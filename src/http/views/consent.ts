@@ -8,11 +8,31 @@ export interface ConsentView {
   personName: string;
   username: string;
   roles: { value: string; label: string }[];
+  /** What the request asks for besides its role: each by its description, else by its name. */
+  scopes?: { name: string; description?: string }[];
 }
 
 /** "a Patient", "an Administrator": the indefinite article for a role label. */
 function withArticle(label: string): string {
   return (/^[aeiou]/i.test(label) ? 'an ' : 'a ') + label;
+}
+
+/**
+ * The scopes asked for besides the role, in plain words: each by the description the
+ * operator registered, its name small beside it; one without a description by its name.
+ */
+function scopeList(v: ConsentView): SafeHtml | undefined {
+  if (!v.scopes || v.scopes.length === 0) return undefined;
+  return html`<h2 class="scopes-heading">${v.clientName} also asks for</h2>
+<ul class="scopes">
+${v.scopes.map((s) =>
+  s.description === undefined
+    ? html`<li class="scope"><span class="scope-description"><code class="scope-name">${s.name}</code></span></li>
+`
+    : html`<li class="scope"><span class="scope-description">${s.description}</span> <code class="scope-name">${s.name}</code></li>
+`,
+)}</ul>
+`;
 }
 
 /** The consent page: the person allows or denies the client, picking a role if needed. */
@@ -42,7 +62,7 @@ ${v.roles.map(
 <input type="hidden" name="request" value="${v.requestId}">
 <input type="hidden" name="csrf" value="${v.csrf}">
 ${roleChoice}
-<div class="actions">
+${scopeList(v)}<div class="actions">
 <button type="submit" name="decision" value="allow" class="button button-primary">Allow</button>
 <button type="submit" name="decision" value="deny" class="button button-secondary">Deny</button>
 </div>
