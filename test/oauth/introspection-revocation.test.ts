@@ -13,6 +13,7 @@ import { paramsFrom } from '../../src/oauth/params.js';
 import { revoke } from '../../src/oauth/revocation.js';
 import { searchOrder } from '../../src/oauth/token-hint.js';
 import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
+import type { NewClient } from '../../src/services/clients.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import type { GrantRecord, PersonRecord } from '../../src/store/store.js';
 import { addClient, addTestUser, basic, tempStore } from '../helpers/harness.js';
@@ -84,7 +85,7 @@ async function setUp(): Promise<void> {
     ['other', {}],
     ['rs', { resourceServer: true, redirectUris: [] }],
     ['pub', { public: true }],
-  ] as const) {
+  ] as Array<[Caller, Partial<NewClient>]>) {
     const { secret } = await addClient(store, { id, ...input });
     if (secret) secrets.set(id, secret);
   }
