@@ -6,16 +6,17 @@
  * rule (RFC 6749 §4.4.2). Table-driven; the HTTP tests run the same over the wire.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clientCredentialsScope } from '../../src/oauth/grants/client-credentials.js';
+import { clientCredentialsGrant, clientCredentialsScope } from '../../src/oauth/grants/client-credentials.js';
 import { OAuthError } from '../../src/oauth/errors.js';
 import { introspect, type IntrospectionResponse } from '../../src/oauth/introspection.js';
 import { paramsFrom } from '../../src/oauth/params.js';
+import { defaultProvider } from '../../src/oauth/provider.js';
 import { revoke } from '../../src/oauth/revocation.js';
 import { searchOrder } from '../../src/oauth/token-hint.js';
-import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
+import { DEFAULT_LIFETIMES, hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
 import type { NewClient } from '../../src/services/clients.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
-import type { GrantRecord, PersonRecord } from '../../src/store/store.js';
+import type { ClientRecord, GrantRecord, PersonRecord } from '../../src/store/store.js';
 import { addClient, addTestUser, basic, tempStore } from '../helpers/harness.js';
 
 const ISSUER = 'https://as.example';
@@ -286,5 +287,20 @@ describe('the client_credentials scope (RFC 6749 §4.4.2)', () => {
 
   it('gives a client enabled for no API scope an empty scope', () => {
     expect(clientCredentialsScope(undefined, { scopes: ['PATIENT', 'openid'] })).toBe('');
+  });
+});
+
+describe('the client_credentials grant refuses a client without a secret (RFC 6749 §4.4)', () => {
+  beforeEach(setUp);
+  afterEach(tearDown);
+
+  it('is unauthorized_client before anything is written, even if registered for the grant', async () => {
+    const pub = { ...((await store.getClient('pub')) as ClientRecord), grantTypes: ['client_credentials' as const] };
+    const deps = { store, tokens: defaultProvider(DEFAULT_LIFETIMES).tokens, issuer: ISSUER, now };
+    expect(await errorCode(clientCredentialsGrant.handle(new Map(), pub, deps))).toBe('unauthorized_client');
+    const confidential = { ...pub, secretHash: hashSecret('s') };
+    const issuedNow = await clientCredentialsGrant.handle(new Map(), confidential, deps);
+    expect(issuedNow).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: '' });
+    expect((await store.findAccessToken(hashSecret(issuedNow.access_token)))?.grant.personId).toBeNull();
   });
 });
