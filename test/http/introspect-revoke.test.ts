@@ -243,6 +243,27 @@ describe('errors at both endpoints (RFC 7662 §2.3, RFC 7009 §2.2.1)', () => {
     }
   });
 
+  it.each([INTROSPECT, REVOKE])('%s answers a body over 64 KiB 413, as JSON', async (url) => {
+    const big = await post(url, { token: 'x'.repeat(70 * 1024) }, basicOf('app'));
+    expect(big.statusCode).toBe(413);
+    expectNoStore(big);
+    expect(big.json().error).toBe('invalid_request');
+  });
+
+  it('answers a browser’s preflight at revocation (public clients), none at introspection', async () => {
+    const preflight = (url: string) =>
+      t.app.inject({
+        method: 'OPTIONS',
+        url,
+        headers: { origin: 'https://spa.example', 'access-control-request-method': 'POST' },
+      });
+    const revocation = await preflight(REVOKE);
+    expect(revocation.statusCode).toBe(204);
+    expect(revocation.headers['access-control-allow-origin']).toBe('*');
+    const introspection = await preflight(INTROSPECT);
+    expect(introspection.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it.each([INTROSPECT, REVOKE])('GET %s is 405 with Allow: POST', async (url) => {
     const res = await t.app.inject({ method: 'GET', url });
     expect(res.statusCode).toBe(405);
