@@ -183,6 +183,41 @@ describe('introspection: who sees which token (RFC 7662 §4)', () => {
     });
   });
 
+  it('adds a JWT access token’s own aud and its jti (RFC 9068 §2.2), for its client and a resource server', async () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const jti = newId();
+    const aud = ['https://api.example', 'https://other.example'];
+    // Shaped as the JWT strategy issues it; introspection reads the claims of a token it found by hash.
+    const jwt = `${part({ typ: 'at+jwt', alg: 'ES256' })}.${part({ aud, jti, sub: alice.id })}.c2lnbmF0dXJl`;
+    const { grant } = issued.get('app') as Issued;
+    const jwtGrant = { ...grant, id: newId() };
+    await store.createGrantWithAccessToken(jwtGrant, {
+      hash: hashSecret(jwt),
+      grantId: jwtGrant.id,
+      scope: 'PATIENT',
+      format: 'jwt',
+      jti,
+      createdAt: now,
+      expiresAt: now + 600_000,
+    });
+    for (const caller of ['app', 'rs'] as const) {
+      expect(await introspectAs(caller, jwt)).toStrictEqual({
+        active: true,
+        scope: 'PATIENT',
+        client_id: 'app',
+        sub: alice.id,
+        username: 'alice',
+        token_type: 'Bearer',
+        exp: (now + 600_000) / 1000,
+        iat: now / 1000,
+        iss: ISSUER,
+        aud,
+        jti,
+      });
+    }
+    expect(await introspectAs('other', jwt)).toStrictEqual({ active: false });
+  });
+
   it.each([
     ['the access token past its expiry', 'access', now + 600_000],
     ['the refresh token past the grant’s end', 'refresh', now + 3_600_000],
