@@ -52,7 +52,8 @@ export interface ActiveToken {
 
 export type IntrospectionResponse = ActiveToken | { active: false };
 
-const INACTIVE = { active: false } as const;
+/** Shared by every inactive answer, so frozen. */
+const INACTIVE = Object.freeze({ active: false } as const);
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 

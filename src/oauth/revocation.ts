@@ -39,19 +39,20 @@ export async function revoke(request: RevocationRequest, deps: RevocationDeps): 
   }
 }
 
+type RevokeIfFound = (hash: string, caller: ClientRecord, deps: RevocationDeps) => Promise<boolean>;
+
 /** Each kind: true when a token of that kind was found (whether or not it was the caller's to end). */
-const revokeIfFound: Record<TokenKind, (hash: string, caller: ClientRecord, deps: RevocationDeps) => Promise<boolean>> =
-  {
-    async access_token(hash, caller, { store }) {
-      const found = await store.findAccessToken(hash);
-      if (!found) return false;
-      if (found.grant.clientId === caller.id) await store.revokeAccessToken(hash);
-      return true;
-    },
-    async refresh_token(hash, caller, { store, now }) {
-      const found = await store.findRefreshToken(hash);
-      if (!found) return false;
-      if (found.grant.clientId === caller.id) await store.revokeGrant(found.grant.id, now);
-      return true;
-    },
-  };
+const revokeIfFound: Record<TokenKind, RevokeIfFound> = {
+  async access_token(hash, caller, { store }) {
+    const found = await store.findAccessToken(hash);
+    if (!found) return false;
+    if (found.grant.clientId === caller.id) await store.revokeAccessToken(hash);
+    return true;
+  },
+  async refresh_token(hash, caller, { store, now }) {
+    const found = await store.findRefreshToken(hash);
+    if (!found) return false;
+    if (found.grant.clientId === caller.id) await store.revokeGrant(found.grant.id, now);
+    return true;
+  },
+};
