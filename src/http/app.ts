@@ -21,7 +21,9 @@ import { authorizeRoutes } from './routes/authorize.js';
 import { consentRoutes } from './routes/consent.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { homeRoutes } from './routes/home.js';
+import { introspectRoutes } from './routes/introspect.js';
 import { resourceRoutes } from './routes/resource.js';
+import { revokeRoutes } from './routes/revoke.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { tokenRoutes } from './routes/token.js';
 import { errorPage } from './views/error.js';
@@ -104,6 +106,8 @@ const ENDPOINT_ROUTES: Record<EndpointName, FastifyPluginAsync<RouteContext>[]> 
   // The authorization endpoint, and the pages where the person signs in and consents.
   authorization: [authorizeRoutes, signInRoutes, consentRoutes],
   token: [tokenRoutes],
+  introspection: [introspectRoutes],
+  revocation: [revokeRoutes],
   resource: [resourceRoutes],
   discovery: [discoveryRoutes],
 };

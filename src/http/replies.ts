@@ -3,7 +3,8 @@
  * `httpError`) and every endpoint family has one writer for it, which also answers the
  * framework's own errors in its scope (`errorHandler`):
  *
- * - token endpoint: RFC 6749 §5.2 JSON, `no-store`, a Basic challenge on every 401;
+ * - token, introspection and revocation endpoints: RFC 6749 §5.2 JSON, `no-store`, a Basic
+ *   challenge on every 401 (RFC 7662 §2.3 and RFC 7009 §2.2.1 answer as the token endpoint);
  * - protected resource: RFC 6750 §3 `WWW-Authenticate: Bearer` with the error;
  * - pages (authorization endpoint, sign-in, consent, demo): an HTML error page;
  * - the rest (metadata, not found, the framework outside any route): plain JSON.
@@ -23,6 +24,16 @@ function noStore(reply: FastifyReply): FastifyReply {
 
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return noStore(reply).code(status).type(JSON_UTF8).send(JSON.stringify(body));
+}
+
+/** An answer without a body (RFC 7009 §2.2: a revocation that was received), never stored by a cache. */
+export function sendEmpty(reply: FastifyReply, status: number): FastifyReply {
+  return noStore(reply).code(status).send();
+}
+
+/** 405 with `Allow` (RFC 9110 §15.5.6) at an OAuth endpoint, as invalid_request JSON. */
+export function sendWrongMethod(reply: FastifyReply, allow: string, description: string): FastifyReply {
+  return sendJson(reply.header('allow', allow), 405, { error: 'invalid_request', error_description: description });
 }
 
 /** Seconds a client is asked to wait (Retry-After) while the database cannot be reached. */

@@ -41,6 +41,20 @@ export function extractBearerToken(sources: BearerSources): string {
   return match[1] as string;
 }
 
+/**
+ * Why a stored access token may not be used — expired, its grant revoked, its person or
+ * client disabled — or undefined when it is live. The one rule for every reader of access
+ * tokens: a protected resource (RFC 6750 §3.1 invalid_token) and introspection (RFC 7662 §2.2).
+ */
+export function accessTokenProblem(found: AccessTokenLookup, now: number): string | undefined {
+  if (found.token.expiresAt <= now) return 'The access token has expired';
+  if (found.grant.revokedAt !== null) return 'The access token has been revoked';
+  if (found.person?.disabledAt != null || found.client.disabledAt !== null) {
+    return 'The access token is no longer valid';
+  }
+  return undefined;
+}
+
 /** The live access token, or invalid_token when it is unknown, expired or revoked. */
 export async function verifyAccessToken(
   token: string,
@@ -49,10 +63,7 @@ export async function verifyAccessToken(
 ): Promise<AccessTokenLookup> {
   const found = await store.findAccessToken(hashSecret(token));
   if (!found) throw invalidToken('The access token is not valid');
-  if (found.token.expiresAt <= now) throw invalidToken('The access token has expired');
-  if (found.grant.revokedAt !== null) throw invalidToken('The access token has been revoked');
-  if (found.person?.disabledAt != null || found.client.disabledAt !== null) {
-    throw invalidToken('The access token is no longer valid');
-  }
+  const problem = accessTokenProblem(found, now);
+  if (problem !== undefined) throw invalidToken(problem);
   return found;
 }

@@ -5,7 +5,7 @@
  */
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 
-export type EndpointName = 'authorization' | 'token' | 'resource' | 'discovery';
+export type EndpointName = 'authorization' | 'token' | 'introspection' | 'revocation' | 'resource' | 'discovery';
 
 export interface Endpoint {
   name: EndpointName;
@@ -31,6 +31,29 @@ export const tokenEndpoint: Endpoint = {
   metadata: (issuer) => ({
     token_endpoint: `${issuer}/apiToken.action`,
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+  }),
+};
+
+/**
+ * RFC 7662 §2 (introspection.ts). Only confidential clients may introspect (RFC 8414 §2:
+ * `introspection_endpoint_auth_methods_supported`), so `none` is not listed.
+ */
+export const introspectionEndpoint: Endpoint = {
+  name: 'introspection',
+  paths: ['/oauth2/introspect'],
+  metadata: (issuer) => ({
+    introspection_endpoint: `${issuer}/oauth2/introspect`,
+    introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
+  }),
+};
+
+/** RFC 7009 §2 (revocation.ts), with the token endpoint's client authentication: a public client sends its id. */
+export const revocationEndpoint: Endpoint = {
+  name: 'revocation',
+  paths: ['/oauth2/revoke'],
+  metadata: (issuer) => ({
+    revocation_endpoint: `${issuer}/oauth2/revoke`,
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
   }),
 };
 

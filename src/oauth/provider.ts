@@ -8,12 +8,15 @@
 import {
   authorizationEndpoint,
   discoveryEndpoint,
+  introspectionEndpoint,
   resourceEndpoint,
+  revocationEndpoint,
   tokenEndpoint,
   type Endpoint,
   type EndpointName,
 } from './endpoints.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
+import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { GrantHandler } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { codeResponseType } from './response-types/code.js';
@@ -82,12 +85,22 @@ export function composeProvider(parts: ProviderParts): Provider {
   };
 }
 
-/** This server: PKB's code and implicit flows, the code and refresh grants, and the sample resource. */
+/**
+ * This server: PKB's code and implicit flows; the code, refresh and client credentials
+ * grants; introspection and revocation; and the sample resource.
+ */
 export function defaultProvider(lifetimes: Lifetimes): Provider {
   return composeProvider({
     responseTypes: [codeResponseType, tokenResponseType],
-    grants: [authorizationCodeGrant, refreshTokenGrant],
-    endpoints: [authorizationEndpoint, tokenEndpoint, resourceEndpoint, discoveryEndpoint],
+    grants: [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant],
+    endpoints: [
+      authorizationEndpoint,
+      tokenEndpoint,
+      introspectionEndpoint,
+      revocationEndpoint,
+      resourceEndpoint,
+      discoveryEndpoint,
+    ],
     scopes: ROLES,
     accessTokens: opaqueAccessTokens,
     lifetimes,

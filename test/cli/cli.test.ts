@@ -19,6 +19,8 @@ import { CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, readPassword } from '../../src/cli/common.js';
 import { runCli } from '../../src/cli/run.js';
+import { buildApp } from '../../src/http/app.js';
+import { DEFAULT_LIFETIMES } from '../../src/oauth/tokens.js';
 import { InvalidInputError } from '../../src/services/errors.js';
 import { verifyPassword } from '../../src/oauth/passwords.js';
 import { openStore, StoreOpenError } from '../../src/store/open.js';
@@ -405,6 +407,88 @@ describe.concurrent('tessera client add', SLOW, () => {
   ];
 
   it.each(refusals)('refuses %s with one line and exit 2, creating nothing', async (_, args, message) => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['client', 'add', ...db, ...args]), message);
+    const list = await tessera(['client', 'list', ...db, '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+});
+
+describe.concurrent('tessera client add for resource servers and service clients', SLOW, () => {
+  it('--resource-server makes a confidential client with no grants or redirect URI, which may introspect any access token', async () => {
+    const { db, url } = freshDb();
+    const rs = await tesseraJson(['client', 'add', ...db, '--name', 'Records API', '--resource-server']);
+    expect(rs).toMatchObject({
+      client_name: 'Records API',
+      redirect_uris: [],
+      grant_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      resource_server: true,
+    });
+    expect(rs.client_secret).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    const human = await tessera(['client', 'show', rs.client_id as string, ...db]);
+    expect(human.stdout).toMatch(/resource server:\s+yes/);
+
+    // A service client for an API scope registered beforehand.
+    const store = await openStore(url);
+    await store.createApiScope({ name: 'records.read', description: 'Read records', createdAt: Date.now() });
+    await store.close();
+    const svc = await tesseraJson([
+      'client',
+      'add',
+      ...db,
+      '--name',
+      'Nightly export',
+      '--grant',
+      'client_credentials',
+      '--scope',
+      'records.read',
+    ]);
+    expect(svc).toMatchObject({
+      redirect_uris: [],
+      grant_types: ['client_credentials'],
+      scope: 'records.read',
+      resource_server: false,
+    });
+
+    // What the CLI printed works: the service client gets a token, the resource server sees it.
+    const served = await openStore(url);
+    const app = await buildApp(
+      { issuer: 'http://tessera.test', demo: false, lifetimes: DEFAULT_LIFETIMES, secret: 'x'.repeat(43) },
+      served,
+    );
+    try {
+      const basicOf = (c: Record<string, unknown>) =>
+        `Basic ${Buffer.from(`${c.client_id as string}:${c.client_secret as string}`).toString('base64')}`;
+      const token = await app.inject({
+        method: 'POST',
+        url: '/oauth2/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicOf(svc) },
+        payload: 'grant_type=client_credentials',
+      });
+      expect(token.statusCode).toBe(200);
+      expect(token.json().scope).toBe('records.read');
+      const seen = await app.inject({
+        method: 'POST',
+        url: '/oauth2/introspect',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicOf(rs) },
+        payload: `token=${token.json().access_token as string}`,
+      });
+      expect(seen.json()).toMatchObject({ active: true, client_id: svc.client_id, sub: svc.client_id });
+    } finally {
+      await app.close();
+      await served.close();
+    }
+  });
+
+  it.each([
+    ['--public --resource-server', ['--name', 'X', '--public', '--resource-server'], /resource server .*--public/],
+    [
+      '--public --grant client_credentials',
+      ['--name', 'X', '--public', '--redirect-uri', 'https://a.example/cb', '--grant', 'client_credentials'],
+      /client_credentials .*confidential/,
+    ],
+  ])('refuses %s with one line and exit 2, creating nothing', async (_, args, message) => {
     const { db } = freshDb();
     expectRefused(await tessera(['client', 'add', ...db, ...args]), message);
     const list = await tessera(['client', 'list', ...db, '--json']);

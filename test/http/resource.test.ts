@@ -189,7 +189,7 @@ describe('metadata, liveness, readiness', () => {
     await t.close();
   });
 
-  it('RFC 8414 metadata advertises the PKB endpoints under the issuer, S256 and the grants', async () => {
+  it('RFC 8414 metadata advertises the PKB endpoints under the issuer, introspection, revocation, S256 and the grants', async () => {
     t = await testApp();
     const res = await t.app.inject({ url: '/.well-known/oauth-authorization-server' });
     expect(res.statusCode).toBe(200);
@@ -199,7 +199,20 @@ describe('metadata, liveness, readiness', () => {
     expect(meta.authorization_endpoint).toBe(`${ISSUER}/apiAuthorize.action`);
     expect(meta.token_endpoint).toBe(`${ISSUER}/apiToken.action`);
     expect(meta.code_challenge_methods_supported).toEqual(['S256']);
-    expect([...meta.grant_types_supported].sort()).toEqual(['authorization_code', 'implicit', 'refresh_token']);
+    expect([...meta.grant_types_supported].sort()).toEqual([
+      'authorization_code',
+      'client_credentials',
+      'implicit',
+      'refresh_token',
+    ]);
+    expect(meta.introspection_endpoint).toBe(`${ISSUER}/oauth2/introspect`);
+    expect(meta.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(meta.revocation_endpoint).toBe(`${ISSUER}/oauth2/revoke`);
+    expect(meta.revocation_endpoint_auth_methods_supported).toEqual([
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ]);
     expect([...meta.response_types_supported].sort()).toEqual(['code', 'token']);
     expect(meta.scopes_supported).toEqual(['PATIENT', 'CLINICIAN', 'TEAMCOORD']);
     expect([...meta.token_endpoint_auth_methods_supported].sort()).toEqual([
@@ -216,6 +229,8 @@ describe('metadata, liveness, readiness', () => {
     expect(meta.issuer).toBe('https://id.example/tessera');
     expect(meta.authorization_endpoint).toBe('https://id.example/tessera/apiAuthorize.action');
     expect(meta.token_endpoint).toBe('https://id.example/tessera/apiToken.action');
+    expect(meta.introspection_endpoint).toBe('https://id.example/tessera/oauth2/introspect');
+    expect(meta.revocation_endpoint).toBe('https://id.example/tessera/oauth2/revoke');
   });
 
   it('/healthz and /readyz answer 200', async () => {

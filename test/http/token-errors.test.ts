@@ -734,6 +734,10 @@ describe('unauthorized_client (400)', () => {
     );
   });
 
+  it('client_credentials for a client registered without it (RFC 6749 §4.4)', async () => {
+    expectError(await postToken(t.app, { grant_type: 'client_credentials' }, confBasic()), 400, 'unauthorized_client');
+  });
+
   it('authorization_code for an implicit-only client', async () => {
     const { client, secret } = await addClient(t.store, { redirectUris: [CB], grants: ['implicit'] });
     expectError(
@@ -751,21 +755,17 @@ describe('unauthorized_client (400)', () => {
 describe('unsupported_grant_type (400)', () => {
   beforeEach(async () => setUp());
 
-  it.each([
-    'password',
-    'client_credentials',
-    'implicit',
-    'urn:ietf:params:oauth:grant-type:device_code',
-    'AUTHORIZATION_CODE',
-    'made-up',
-  ])('grant_type=%s', async (grantType) => {
-    const res = await postToken(
-      t.app,
-      { grant_type: grantType, username: 'alice', password: 'x', code: 'a' },
-      confBasic(),
-    );
-    expectError(res, 400, 'unsupported_grant_type');
-  });
+  it.each(['password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'AUTHORIZATION_CODE', 'made-up'])(
+    'grant_type=%s',
+    async (grantType) => {
+      const res = await postToken(
+        t.app,
+        { grant_type: grantType, username: 'alice', password: 'x', code: 'a' },
+        confBasic(),
+      );
+      expectError(res, 400, 'unsupported_grant_type');
+    },
+  );
 });
 
 describe('invalid_scope (400)', () => {

@@ -7,11 +7,14 @@ import { describe, expect, it } from 'vitest';
 import {
   authorizationEndpoint,
   discoveryEndpoint,
+  introspectionEndpoint,
   resourceEndpoint,
+  revocationEndpoint,
   tokenEndpoint,
 } from '../../src/oauth/endpoints.js';
 import type { GrantHandler } from '../../src/oauth/grants/grant.js';
 import { authorizationCodeGrant } from '../../src/oauth/grants/authorization-code.js';
+import { clientCredentialsGrant } from '../../src/oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from '../../src/oauth/grants/refresh-token.js';
 import { paramsFrom } from '../../src/oauth/params.js';
 import { composeProvider, defaultProvider, type ProviderParts } from '../../src/oauth/provider.js';
@@ -44,12 +47,45 @@ describe('composeProvider', () => {
       authorization_response_iss_parameter_supported: true,
       token_endpoint: `${ISSUER}/apiToken.action`,
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      introspection_endpoint: `${ISSUER}/oauth2/introspect`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      revocation_endpoint: `${ISSUER}/oauth2/revoke`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       scopes_supported: ['PATIENT', 'CLINICIAN', 'TEAMCOORD'],
       response_types_supported: ['code', 'token'],
       response_modes_supported: ['query', 'fragment'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'implicit'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit'],
       code_challenge_methods_supported: ['S256'],
     });
+  });
+
+  it('has the introspection and revocation lines only with those endpoints, client_credentials only with its grant', () => {
+    const withBoth = composeProvider(
+      parts({
+        grants: [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant],
+        endpoints: [tokenEndpoint, introspectionEndpoint, revocationEndpoint, discoveryEndpoint],
+      }),
+    );
+    const meta = withBoth.metadata(ISSUER);
+    expect(meta.introspection_endpoint).toBe(`${ISSUER}/oauth2/introspect`);
+    expect(meta.revocation_endpoint).toBe(`${ISSUER}/oauth2/revoke`);
+    expect(meta.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect([...withBoth.grants.keys()]).toContain('client_credentials');
+
+    const without = composeProvider(parts()).metadata(ISSUER);
+    for (const line of [
+      'introspection_endpoint',
+      'introspection_endpoint_auth_methods_supported',
+      'revocation_endpoint',
+      'revocation_endpoint_auth_methods_supported',
+    ]) {
+      expect(without).not.toHaveProperty(line);
+    }
+    expect(without.grant_types_supported).not.toContain('client_credentials');
+
+    const onlyRevocation = composeProvider(parts({ endpoints: [tokenEndpoint, revocationEndpoint] })).metadata(ISSUER);
+    expect(onlyRevocation).toHaveProperty('revocation_endpoint');
+    expect(onlyRevocation).not.toHaveProperty('introspection_endpoint');
   });
 
   it('leaves out what a response type that is not listed would bring', () => {
@@ -117,6 +153,7 @@ describe('composeProvider', () => {
       findRefreshToken: async () => undefined,
       rotateRefreshToken: async () => 'missing' as const,
       revokeGrant: async () => undefined,
+      createGrantWithAccessToken: async () => undefined,
     };
     const response = await handleTokenRequest(
       {
@@ -237,6 +274,9 @@ describe('what a provider leaves out has no route', () => {
       const token = await t.app.inject({ method: 'POST', url: '/apiToken.action', payload: 'grant_type=x' });
       expect(token.statusCode).toBe(404);
       expect((await t.app.inject({ method: 'GET', url: '/api/v1/me' })).statusCode).toBe(404);
+      for (const url of ['/oauth2/introspect', '/oauth2/revoke']) {
+        expect((await t.app.inject({ method: 'POST', url, payload: 'token=x' })).statusCode).toBe(404);
+      }
       const meta = (await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json();
       expect(meta.response_types_supported).toEqual(['code']);
       expect(meta).not.toHaveProperty('token_endpoint');

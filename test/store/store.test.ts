@@ -123,6 +123,40 @@ for (const engine of engines) {
       expect((await store.findAccessToken(token.hash))?.grant.revokedAt).toBe(now + 5);
     });
 
+    it('revokes one access token: the others of its grant, its refresh token and the grant live on', async () => {
+      const c = code(grant);
+      await store.createGrantWithCode(grant, c);
+      const first = access(grant);
+      const r1 = refresh(grant);
+      await store.consumeAuthorizationCode(c.hash, now, first, r1);
+      const second = access(grant);
+      expect(await store.rotateRefreshToken(r1.hash, now, second, refresh(grant))).toBe('ok');
+
+      expect(await store.revokeAccessToken(first.hash)).toBe(true);
+      expect(await store.findAccessToken(first.hash)).toBeUndefined();
+      expect((await store.findAccessToken(second.hash))?.grant.revokedAt).toBeNull();
+      expect((await store.findRefreshToken(r1.hash))?.grant.revokedAt).toBeNull();
+      // Once gone, it is gone: a second revocation and an unknown hash find nothing.
+      expect(await store.revokeAccessToken(first.hash)).toBe(false);
+      expect(await store.revokeAccessToken(hashSecret('nope'))).toBe(false);
+    });
+
+    it('revokes the same access token from 20 parallel calls: exactly one finds it', async () => {
+      const token = access(grant);
+      await store.createGrantWithAccessToken(grant, token);
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.revokeAccessToken(token.hash)));
+      expect(results.filter((r) => r)).toHaveLength(1);
+      expect(await store.findAccessToken(token.hash)).toBeUndefined();
+    });
+
+    it('keeps the first revocation time of a grant revoked twice', async () => {
+      const token = access(grant);
+      await store.createGrantWithAccessToken(grant, token);
+      await Promise.all([store.revokeGrant(grant.id, now + 5), store.revokeGrant(grant.id, now + 5)]);
+      await store.revokeGrant(grant.id, now + 9);
+      expect((await store.findAccessToken(token.hash))?.grant.revokedAt).toBe(now + 5);
+    });
+
     it('takes a pending authorization once and hides expired ones', async () => {
       const pending = {
         id: newSecret(),

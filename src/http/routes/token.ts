@@ -9,7 +9,7 @@ import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
 import { issuerFor } from '../issuer.js';
-import { errorHandler, sendJson, sendTokenError } from '../replies.js';
+import { errorHandler, sendJson, sendTokenError, sendWrongMethod } from '../replies.js';
 import { formParams } from '../request-params.js';
 
 export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
@@ -36,12 +36,8 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     }
   }
 
-  async function wrongMethod(request: FastifyRequest, reply: FastifyReply) {
-    reply.header('allow', 'POST');
-    return sendJson(reply, 405, {
-      error: 'invalid_request',
-      error_description: 'The token endpoint accepts only POST',
-    });
+  async function wrongMethod(_request: FastifyRequest, reply: FastifyReply) {
+    return sendWrongMethod(reply, 'POST', 'The token endpoint accepts only POST');
   }
 
   enableCors(app, tokenEndpoint.paths, ['POST']);

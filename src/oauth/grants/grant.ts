@@ -1,5 +1,5 @@
 /**
- * What a grant handler is (RFC 6749 §4.1.3, §6): one object per grant type that the
+ * What a grant handler is (RFC 6749 §4.1.3, §4.4, §6): one object per grant type that the
  * token endpoint looks up by `grant_type`. A handler makes every check before its first
  * write, and issues tokens through the token service so that every grant answers alike.
  */
@@ -11,7 +11,12 @@ import type { ClientRecord, GrantType, Store, UseOnceResult } from '../../store/
 export interface GrantDeps {
   store: Pick<
     Store,
-    'findAuthorizationCode' | 'consumeAuthorizationCode' | 'findRefreshToken' | 'rotateRefreshToken' | 'revokeGrant'
+    | 'findAuthorizationCode'
+    | 'consumeAuthorizationCode'
+    | 'findRefreshToken'
+    | 'rotateRefreshToken'
+    | 'revokeGrant'
+    | 'createGrantWithAccessToken'
   >;
   tokens: TokenService;
   /** This server's issuer identifier as the request reached it (RFC 8414 §2). */
