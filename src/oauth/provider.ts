@@ -8,6 +8,7 @@
 import {
   authorizationEndpoint,
   discoveryEndpoint,
+  jwksEndpoint,
   resourceEndpoint,
   tokenEndpoint,
   type Endpoint,
@@ -16,10 +17,12 @@ import {
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import type { GrantHandler } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
+import { jwtAccessTokens } from './jwt-access-token.js';
 import { codeResponseType } from './response-types/code.js';
 import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { tokenResponseType } from './response-types/token.js';
 import { ROLES } from './role-scope.js';
+import type { KeyStore } from './signing-keys.js';
 import { opaqueAccessTokens, tokenService, type AccessTokenStrategy, type TokenService } from './token-service.js';
 import type { GrantRegistry } from './token-endpoint.js';
 import type { Lifetimes } from './tokens.js';
@@ -30,7 +33,8 @@ export interface ProviderParts {
   endpoints: readonly Endpoint[];
   /** The scope values a client may be enabled for (RFC 8414 `scopes_supported`). */
   scopes: readonly string[];
-  accessTokens: AccessTokenStrategy;
+  /** The access-token formats this server issues, one strategy each; a client's `accessTokenFormat` picks one. */
+  accessTokens: readonly AccessTokenStrategy[];
   lifetimes: Lifetimes;
 }
 
@@ -79,14 +83,30 @@ export function composeProvider(parts: ProviderParts): Provider {
   };
 }
 
-/** This server: PKB's code and implicit flows, the code and refresh grants, and the sample resource. */
-export function defaultProvider(lifetimes: Lifetimes): Provider {
+/** What JWT access tokens (RFC 9068) need: the signing keys and the `aud` (default: the issuer). */
+export interface JwtSigning {
+  keys: Pick<KeyStore, 'signingKey'>;
+  audience?: string;
+}
+
+/**
+ * This server: PKB's code and implicit flows, the code and refresh grants, the sample
+ * resource, and opaque access tokens — plus JWT access tokens and the JWK Set that
+ * verifies them when `jwt` has the signing keys.
+ */
+export function defaultProvider(lifetimes: Lifetimes, jwt?: JwtSigning): Provider {
   return composeProvider({
     responseTypes: [codeResponseType, tokenResponseType],
     grants: [authorizationCodeGrant, refreshTokenGrant],
-    endpoints: [authorizationEndpoint, tokenEndpoint, resourceEndpoint, discoveryEndpoint],
+    endpoints: [
+      authorizationEndpoint,
+      tokenEndpoint,
+      resourceEndpoint,
+      discoveryEndpoint,
+      ...(jwt ? [jwksEndpoint] : []),
+    ],
     scopes: ROLES,
-    accessTokens: opaqueAccessTokens,
+    accessTokens: [opaqueAccessTokens, ...(jwt ? [jwtAccessTokens(jwt.keys, jwt.audience)] : [])],
     lifetimes,
   });
 }
