@@ -134,8 +134,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
 
   const now = options.now ?? Date.now;
   const keys =
-    options.keys ??
-    keyStore(store, { sealer: keySealer(undefined), tokenLifetime: config.lifetimes.accessToken, now });
+    options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: config.lifetimes.accessToken, now });
   const ctx: RouteContext = {
     config,
     store,

@@ -118,7 +118,9 @@ export function keyStore(
   async function load(): Promise<ActiveSigningKey> {
     let active = activeKey(await store.listSigningKeys());
     if (active === undefined) {
-      await store.addFirstSigningKey(await newSigningKey(options.firstKeyAlg ?? DEFAULT_SIGNING_ALG, options.sealer, now()));
+      await store.addFirstSigningKey(
+        await newSigningKey(options.firstKeyAlg ?? DEFAULT_SIGNING_ALG, options.sealer, now()),
+      );
       // Read again whether or not ours was stored: another instance may have made the first key.
       active = activeKey(await store.listSigningKeys());
       if (active === undefined) throw new Error('no signing key after adding the first one');

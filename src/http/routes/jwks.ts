@@ -16,9 +16,6 @@ export const jwksRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   enableCors(app, jwksEndpoint.paths, ['GET']);
   app.get(jwksEndpoint.paths[0] as string, async (_request, reply) => {
     const body = JSON.stringify(await ctx.keys.jwks());
-    return reply
-      .header('cache-control', `public, max-age=${JWKS_MAX_AGE}`)
-      .type('application/jwk-set+json')
-      .send(body);
+    return reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`).type('application/jwk-set+json').send(body);
   });
 };
