@@ -86,7 +86,6 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     },
     { url: options.db, waitSeconds, log: logger },
   );
-  if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   const appConfig: AppConfig = {
     issuer: config.issuer,
     demo: config.demo,
@@ -115,6 +114,8 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     appConfig.issuer = defaultIssuer(config.host, port);
     appConfig.issuerAliases = loopbackIssuers(config.host, port);
   }
+  // After listening: a start that fails says only why.
+  if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   if (config.demo) {
     await seedDemo(store, appConfig.issuer, Date.now());
     io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
