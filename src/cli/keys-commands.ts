@@ -1,7 +1,5 @@
 /** `tessera keys list|rotate`: the keys that sign JWTs (RFC 7517), published at /.well-known/jwks.json. */
 import type { Command } from 'commander';
-import { keyRetentionMs } from '../oauth/signing-keys.js';
-import { DEFAULT_LIFETIMES } from '../oauth/tokens.js';
 import {
   listKeys,
   parseKeyRefreshSeconds,
@@ -35,11 +33,8 @@ interface RotateOptions extends ListOptions {
 
 async function list(options: ListOptions, io: CliIo): Promise<void> {
   const sealer = serverKeySealer(io.env.TESSERA_SECRET);
-  const retentionMs = keyRetentionMs(
-    DEFAULT_LIFETIMES.accessToken,
-    parseKeyRefreshSeconds(io.env.TESSERA_KEY_REFRESH_SECONDS),
-  );
-  const keys = await withStore(options.db, (store) => listKeys(store, Date.now(), retentionMs));
+  const refreshSeconds = parseKeyRefreshSeconds(io.env.TESSERA_KEY_REFRESH_SECONDS);
+  const keys = await withStore(options.db, (store) => listKeys(store, Date.now(), refreshSeconds));
   if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   printList(io.stdout, keys, {
     json: options.json,

@@ -8,6 +8,7 @@ import {
   DEFAULT_KEY_REFRESH_SECONDS,
   DEFAULT_SIGNING_ALG,
   isSigningAlg,
+  keyRetentionMs,
   keyStore,
   newSigningKey,
   publishedKeys,
@@ -16,6 +17,7 @@ import {
   type KeyStoreOptions,
   type SigningAlg,
 } from '../oauth/signing-keys.js';
+import { DEFAULT_LIFETIMES } from '../oauth/tokens.js';
 import type { SigningKeyRecord, Store } from '../store/store.js';
 import { checkedServerSecret } from './cookie-secret.js';
 import { InvalidInputError } from './errors.js';
@@ -75,12 +77,16 @@ export function describeKey(key: SigningKeyRecord): KeyInfo {
   };
 }
 
-/** The published keys, newest first: the active key and the previous ones still published. */
+/**
+ * The published keys, newest first: the active key and the previous ones still published
+ * (retired less than an access token's lifetime plus `refreshSeconds` ago).
+ */
 export async function listKeys(
   store: Pick<Store, 'listSigningKeys'>,
   now: number,
-  retentionMs: number,
+  refreshSeconds: number = DEFAULT_KEY_REFRESH_SECONDS,
 ): Promise<KeyInfo[]> {
+  const retentionMs = keyRetentionMs(DEFAULT_LIFETIMES.accessToken, refreshSeconds);
   return publishedKeys(await store.listSigningKeys(), now, retentionMs).map(describeKey);
 }
 
