@@ -22,6 +22,8 @@ export interface ServerConfig {
   port: number;
   /** The issuer identifier (RFC 8414 §2): scheme, host, optional port and path; no query or fragment. */
   issuer: string;
+  /** The `aud` of JWT access tokens (RFC 9068 §3); undefined: the issuer. */
+  audience?: string;
   demo: boolean;
   logLevel: LogLevel;
   lifetimes: Lifetimes;
@@ -32,6 +34,7 @@ export interface ServerConfigInput {
   host?: string;
   port?: string | number;
   issuer?: string;
+  audience?: string;
   demo?: boolean;
   logLevel?: string;
   /** Seconds; the absolute lifetime of an authorization session (refresh tokens stop with it). */
@@ -49,20 +52,29 @@ export function parsePort(value: string | number): number {
 }
 
 export function parseIssuer(value: string): string {
+  return parseServerUrl(value, 'issuer');
+}
+
+/** `--audience`: the resource JWT access tokens are meant for (RFC 9068 §3), an absolute URL as the issuer is. */
+export function parseAudience(value: string): string {
+  return parseServerUrl(value, 'audience');
+}
+
+function parseServerUrl(value: string, what: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InvalidInputError(`issuer must be an absolute http(s) URL, not '${value}'`);
+    throw new InvalidInputError(`${what} must be an absolute http(s) URL, not '${value}'`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidInputError(`issuer must use https: (or http: for local use), not '${url.protocol}'`);
+    throw new InvalidInputError(`${what} must use https: (or http: for local use), not '${url.protocol}'`);
   }
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
-    throw new InvalidInputError('issuer must not have a query or fragment');
+    throw new InvalidInputError(`${what} must not have a query or fragment`);
   }
   if (url.username !== '' || url.password !== '')
-    throw new InvalidInputError('issuer must not contain user information');
+    throw new InvalidInputError(`${what} must not contain user information`);
   return value.replace(/\/+$/, '');
 }
 
@@ -142,6 +154,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     port,
     // With --port 0 the issuer is completed once the real port is known (see withPort).
     issuer: input.issuer !== undefined ? parseIssuer(input.issuer) : defaultIssuer(host, port),
+    ...(input.audience !== undefined && { audience: parseAudience(input.audience) }),
     demo: input.demo ?? false,
     logLevel: parseLogLevel(input.logLevel ?? 'info'),
     lifetimes: {

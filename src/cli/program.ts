@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
+import { registerKeysCommands } from './keys-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPurgeCommand } from './purge-command.js';
 import { registerScopeCommands } from './scope-commands.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIo): Command {
   registerClientCommands(program, io);
   registerScopeCommands(program, io);
   registerUserCommands(program, io);
+  registerKeysCommands(program, io);
   registerTransferCommands(program, io);
   return program;
 }

@@ -60,13 +60,15 @@ export interface SweepLogger {
 
 /** Starts `serve`'s sweep (undefined when the interval is 0): counts logged at debug when anything went. */
 export function startServeSweeper(
-  store: Pick<Store, 'purgeExpired'>,
+  store: Pick<Store, 'purgeExpired' | 'removeRetiredSigningKeys'>,
   logger: SweepLogger,
   intervalMs: number,
+  signingKeyRetentionMs?: number,
 ): Sweeper | undefined {
   if (intervalMs === 0) return undefined;
   return startSweeper(store, {
     intervalMs,
+    ...(signingKeyRetentionMs !== undefined && { signingKeyRetentionMs }),
     batchSize: DEFAULT_BATCH_SIZE,
     signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS,
     onResult: (counts) => {

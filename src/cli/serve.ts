@@ -18,8 +18,9 @@ import type { AppConfig } from '../http/context.js';
 import { loopbackIssuers } from '../http/issuer.js';
 import { cookieSecret } from '../services/cookie-secret.js';
 import { InvalidInputError } from '../services/errors.js';
+import { parseKeyRefreshSeconds, prepareKeyStore, serverKeySealer, UNSEALED_KEYS_NOTE } from '../services/keys.js';
 import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
-import { dbOption, type CliIo } from './common.js';
+import { dbOption, printNote, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
@@ -28,6 +29,7 @@ interface ServeOptions {
   host?: string;
   db: string;
   issuer?: string;
+  audience?: string;
   demo?: boolean;
   logLevel?: string;
   sessionLifetime?: string;
@@ -42,6 +44,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     host: options.host,
     port: options.port,
     issuer: options.issuer,
+    audience: options.audience,
     demo: options.demo,
     logLevel: options.logLevel,
     sessionLifetime: options.sessionLifetime,
@@ -50,6 +53,8 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   const poolSize = parsePoolSize(options.dbPoolSize);
   const waitSeconds = parseDbWait(options.dbWait);
   const sweepIntervalMs = parseSweepInterval(options.sweepInterval);
+  const sealer = serverKeySealer(io.env.TESSERA_SECRET);
+  const keyRefreshSeconds = parseKeyRefreshSeconds(io.env.TESSERA_KEY_REFRESH_SECONDS);
   // Loaded here, not at the top: every other command starts faster without the web stack.
   const [{ pino }, { buildApp }] = await Promise.all([import('pino'), import('../http/app.js')]);
   const logger = pino({ level: config.logLevel, base: undefined }, pino.destination({ fd: 2, sync: false }));
@@ -59,11 +64,21 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     );
   }
   // Nothing listens until the database is reached and migrated (--db-wait: retries).
-  const { store, secret } = await waitForDatabase(
+  const { store, secret, keys } = await waitForDatabase(
     async () => {
       const opened = await openStore(options.db, { poolSize });
       try {
-        return { store: opened, secret: await cookieSecret(opened, io.env.TESSERA_SECRET) };
+        return {
+          store: opened,
+          secret: await cookieSecret(opened, io.env.TESSERA_SECRET),
+          // The first signing key is made now when there is none; a key that cannot be
+          // unsealed stops the start here.
+          keys: await prepareKeyStore(opened, {
+            sealer,
+            tokenLifetime: config.lifetimes.accessToken,
+            refreshSeconds: keyRefreshSeconds,
+          }),
+        };
       } catch (err) {
         await opened.close().catch(() => undefined);
         throw err;
@@ -76,8 +91,9 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     demo: config.demo,
     lifetimes: config.lifetimes,
     secret,
+    ...(config.audience !== undefined && { audience: config.audience }),
   };
-  const app = await buildApp(appConfig, store, { logger, trustProxy: config.trustProxy });
+  const app = await buildApp(appConfig, store, { logger, trustProxy: config.trustProxy, keys });
 
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -98,13 +114,15 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     appConfig.issuer = defaultIssuer(config.host, port);
     appConfig.issuerAliases = loopbackIssuers(config.host, port);
   }
+  // After listening: a start that fails says only why.
+  if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   if (config.demo) {
     await seedDemo(store, appConfig.issuer, appConfig.secret, Date.now());
     io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
   }
 
   // Deletes expired data now and then; stopped before the store closes.
-  const sweeper = startServeSweeper(store, logger, sweepIntervalMs);
+  const sweeper = startServeSweeper(store, logger, sweepIntervalMs, keys.retentionMs);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -140,6 +158,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addOption(dbOption())
     .addOption(sweepIntervalOption())
     .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('TESSERA_ISSUER'))
+    .addOption(
+      new Option('--audience <uri>', 'the aud of JWT access tokens: the API they are for (default the issuer)').env(
+        'TESSERA_AUDIENCE',
+      ),
+    )
     .option('--demo', 'seed and serve the demo client at /demo')
     .addOption(
       new Option('--log-level <level>', 'log level')

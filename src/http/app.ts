@@ -8,7 +8,9 @@ import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { EndpointName } from '../oauth/endpoints.js';
 import { parseFormBody } from '../oauth/params.js';
+import { keySealer } from '../oauth/key-seal.js';
 import { defaultProvider, type Provider } from '../oauth/provider.js';
+import { keyStore, type KeyStore } from '../oauth/signing-keys.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import { demoRoutes } from '../demo/routes.js';
@@ -22,6 +24,7 @@ import { consentRoutes } from './routes/consent.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { homeRoutes } from './routes/home.js';
 import { introspectRoutes } from './routes/introspect.js';
+import { jwksRoutes } from './routes/jwks.js';
 import { resourceRoutes } from './routes/resource.js';
 import { revokeRoutes } from './routes/revoke.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -43,6 +46,11 @@ export interface BuildOptions {
   trustProxy?: TrustProxy;
   /** What the protocol has (oauth/provider.ts); default `defaultProvider`. */
   provider?: Provider;
+  /**
+   * The signing keys (oauth/signing-keys.ts); default a key store on `store` that keeps
+   * new private keys unsealed and reads the keys every 30 seconds.
+   */
+  keys?: KeyStore;
 }
 
 /**
@@ -110,6 +118,7 @@ const ENDPOINT_ROUTES: Record<EndpointName, FastifyPluginAsync<RouteContext>[]> 
   revocation: [revokeRoutes],
   resource: [resourceRoutes],
   discovery: [discoveryRoutes],
+  jwks: [jwksRoutes],
 };
 
 export async function buildApp(config: AppConfig, store: Store, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -127,12 +136,16 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     clientErrorHandler,
   });
 
+  const now = options.now ?? Date.now;
+  const keys =
+    options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: config.lifetimes.accessToken, now });
   const ctx: RouteContext = {
     config,
     store,
-    provider: options.provider ?? defaultProvider(config.lifetimes),
+    provider: options.provider ?? defaultProvider(config.lifetimes, { keys, audience: config.audience }),
+    keys,
     cookies: { secure: config.issuer.startsWith('https:') },
-    now: options.now ?? Date.now,
+    now,
   };
 
   await app.register(cookie, { secret: config.secret });

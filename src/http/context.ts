@@ -1,6 +1,7 @@
 /** What every route plugin is given: the validated configuration and the store. */
 import type { Lifetimes } from '../oauth/tokens.js';
 import type { Provider } from '../oauth/provider.js';
+import type { KeyStore } from '../oauth/signing-keys.js';
 import type { Store } from '../store/store.js';
 
 export interface AppConfig {
@@ -26,6 +27,8 @@ export interface RouteContext {
   store: Store;
   /** The response types, grants, endpoints and token service this server has (oauth/provider.ts). */
   provider: Provider;
+  /** The signing keys: JWT access tokens are signed with them, the JWK Set publishes them. */
+  keys: KeyStore;
   /** Cookies are Secure when the issuer is https. */
   cookies: { secure: boolean };
   /** The clock, in milliseconds; tests may fix it. */

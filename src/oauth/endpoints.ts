@@ -5,7 +5,8 @@
  */
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 
-export type EndpointName = 'authorization' | 'token' | 'introspection' | 'revocation' | 'resource' | 'discovery';
+export type EndpointName =
+  'authorization' | 'token' | 'introspection' | 'revocation' | 'resource' | 'discovery' | 'jwks';
 
 export interface Endpoint {
   name: EndpointName;
@@ -64,4 +65,11 @@ export const resourceEndpoint: Endpoint = { name: 'resource', paths: ['/api/v1/m
 export const discoveryEndpoint: Endpoint = {
   name: 'discovery',
   paths: ['/.well-known/oauth-authorization-server'],
+};
+
+/** RFC 7517 §5: the JWK Set that verifies this server's JWTs (RFC 8414 §2 `jwks_uri`). */
+export const jwksEndpoint: Endpoint = {
+  name: 'jwks',
+  paths: ['/.well-known/jwks.json'],
+  metadata: (issuer) => ({ jwks_uri: `${issuer}/.well-known/jwks.json` }),
 };

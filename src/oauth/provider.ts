@@ -9,6 +9,7 @@ import {
   authorizationEndpoint,
   discoveryEndpoint,
   introspectionEndpoint,
+  jwksEndpoint,
   resourceEndpoint,
   revocationEndpoint,
   tokenEndpoint,
@@ -19,10 +20,12 @@ import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { GrantHandler } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
+import { jwtAccessTokens } from './jwt-access-token.js';
 import { codeResponseType } from './response-types/code.js';
 import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { tokenResponseType } from './response-types/token.js';
 import { ROLES } from './role-scope.js';
+import type { KeyStore } from './signing-keys.js';
 import { opaqueAccessTokens, tokenService, type AccessTokenStrategy, type TokenService } from './token-service.js';
 import type { GrantRegistry } from './token-endpoint.js';
 import type { Lifetimes } from './tokens.js';
@@ -33,7 +36,8 @@ export interface ProviderParts {
   endpoints: readonly Endpoint[];
   /** The scope values every server has (the roles); registered API scopes come with each metadata call. */
   scopes: readonly string[];
-  accessTokens: AccessTokenStrategy;
+  /** The access-token formats this server issues, one strategy each; a client's `accessTokenFormat` picks one. */
+  accessTokens: readonly AccessTokenStrategy[];
   lifetimes: Lifetimes;
 }
 
@@ -85,11 +89,18 @@ export function composeProvider(parts: ProviderParts): Provider {
   };
 }
 
+/** What JWT access tokens (RFC 9068) need: the signing keys and the `aud` (default: the issuer). */
+export interface JwtSigning {
+  keys: Pick<KeyStore, 'signingKey'>;
+  audience?: string;
+}
+
 /**
  * This server: PKB's code and implicit flows; the code, refresh and client credentials
- * grants; introspection and revocation; and the sample resource.
+ * grants; introspection and revocation; the sample resource; and opaque access tokens —
+ * plus JWT access tokens and the JWK Set that verifies them when `jwt` has the signing keys.
  */
-export function defaultProvider(lifetimes: Lifetimes): Provider {
+export function defaultProvider(lifetimes: Lifetimes, jwt?: JwtSigning): Provider {
   return composeProvider({
     responseTypes: [codeResponseType, tokenResponseType],
     grants: [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant],
@@ -100,9 +111,10 @@ export function defaultProvider(lifetimes: Lifetimes): Provider {
       revocationEndpoint,
       resourceEndpoint,
       discoveryEndpoint,
+      ...(jwt ? [jwksEndpoint] : []),
     ],
     scopes: ROLES,
-    accessTokens: opaqueAccessTokens,
+    accessTokens: [opaqueAccessTokens, ...(jwt ? [jwtAccessTokens(jwt.keys, jwt.audience)] : [])],
     lifetimes,
   });
 }

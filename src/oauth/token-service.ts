@@ -1,8 +1,9 @@
 /**
  * Issuing tokens (RFC 6749 §5.1 for the token endpoint, §4.2.2 for the implicit grant):
  * every path that hands out an access token mints it here, so that every grant answers
- * alike. How an access token looks is a strategy (`AccessTokenStrategy`): opaque — a
- * random secret kept only as its hash — today; a signed JWT (RFC 9068) plugs in beside it.
+ * alike. How an access token looks is a strategy (`AccessTokenStrategy`), chosen per
+ * client: opaque — a random secret kept only as its hash — or a signed JWT (RFC 9068,
+ * jwt-access-token.ts).
  */
 import type {
   AccessTokenFormat,
@@ -80,11 +81,18 @@ export interface TokenService {
  * The token service. A refresh token is issued when asked for, the client may refresh and
  * the authorization session (the grant) still has time left: refresh tokens never outlive
  * it. The access token keeps its full lifetime: the end of the session stops refreshing,
- * as PKB describes, not the tokens already issued.
+ * as PKB describes, not the tokens already issued. The access token's format is the
+ * client's (`accessTokenFormat`), one strategy per format.
  */
-export function tokenService(lifetimes: Pick<Lifetimes, 'accessToken'>, strategy: AccessTokenStrategy): TokenService {
+export function tokenService(
+  lifetimes: Pick<Lifetimes, 'accessToken'>,
+  strategies: readonly AccessTokenStrategy[],
+): TokenService {
+  const byFormat = new Map(strategies.map((s) => [s.format, s]));
   return {
     async mint({ grant, scope, client, issuer, now, refresh: mayRefresh, refreshScope = scope }) {
+      const strategy = byFormat.get(client.accessTokenFormat ?? 'opaque');
+      if (strategy === undefined) throw new Error(`this server issues no ${client.accessTokenFormat} access tokens`);
       const expiresAt = now + lifetimes.accessToken * 1000;
       const issued = await strategy.issue({ grant, scope, client, issuer, now, expiresAt });
       const access: AccessTokenRecord = {

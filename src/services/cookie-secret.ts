@@ -11,9 +11,14 @@ export async function cookieSecret(
   store: Pick<Store, 'putSettingIfAbsent'>,
   configured: string | undefined,
 ): Promise<string> {
-  if (configured !== undefined) {
-    if (configured.length < 32) throw new InvalidInputError('TESSERA_SECRET must be at least 32 characters');
-    return configured;
-  }
+  if (checkedServerSecret(configured) !== undefined) return configured as string;
   return store.putSettingIfAbsent('cookie_secret', newSecret());
+}
+
+/** TESSERA_SECRET as given, when it is long enough (32 characters or more); undefined when not set. */
+export function checkedServerSecret(configured: string | undefined): string | undefined {
+  if (configured !== undefined && configured.length < 32) {
+    throw new InvalidInputError('TESSERA_SECRET must be at least 32 characters');
+  }
+  return configured;
 }

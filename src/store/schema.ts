@@ -98,7 +98,7 @@ export interface SigningKeysTable {
   alg: string;
   /** The public JWK as JSON text. */
   public_jwk: string;
-  /** The private JWK, sealed under TESSERA_SECRET when one is set (services/key-seal.ts). */
+  /** The private JWK, sealed under TESSERA_SECRET when one is set (oauth/key-seal.ts). */
   private_key: string;
   created_at: number | string | bigint;
   /** When a newer key took over signing; null for the signing key. */

@@ -1,6 +1,8 @@
 /**
  * The built-in sweep: runs Store.purgeExpired now and then, so that expired codes,
- * tokens, grants and sessions go away without an operator. Every instance
+ * tokens, grants and sessions go away without an operator — and, when given a
+ * retention, removes signing keys retired long enough ago that nothing they signed
+ * can still be alive. Every instance
  * runs one; each waits a jittered interval (so instances started together do not sweep
  * at the same instant), a sweep never overlaps the previous one, and a failing sweep is
  * reported and tried again next time — it never takes the process down.
@@ -14,6 +16,11 @@ export interface SweeperOptions {
   batchSize: number;
   /** The sign-in throttle's window, passed on to purgeExpired. */
   signInFailureWindowMs: number;
+  /**
+   * How long a retired signing key may still have signed a live token (ms): keys retired
+   * before now minus this are removed. Default: keys are left alone.
+   */
+  signingKeyRetentionMs?: number;
   /** The clock (default Date.now). */
   now?: () => number;
   /** A number in [0, 1) (default Math.random): where in the jitter range the next wait falls. */
@@ -31,7 +38,10 @@ export interface Sweeper {
   stop(): Promise<void>;
 }
 
-export function startSweeper(store: Pick<Store, 'purgeExpired'>, options: SweeperOptions): Sweeper {
+export function startSweeper(
+  store: Pick<Store, 'purgeExpired'> & Partial<Pick<Store, 'removeRetiredSigningKeys'>>,
+  options: SweeperOptions,
+): Sweeper {
   const { intervalMs, batchSize, signInFailureWindowMs } = options;
   if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, not ${intervalMs}`);
   const now = options.now ?? Date.now;
@@ -64,6 +74,9 @@ export function startSweeper(store: Pick<Store, 'purgeExpired'>, options: Sweepe
     running = (async () => {
       try {
         const counts = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs, signal: abort.signal });
+        if (options.signingKeyRetentionMs !== undefined && !abort.signal.aborted) {
+          await store.removeRetiredSigningKeys?.(now() - options.signingKeyRetentionMs);
+        }
         report(options.onResult, counts);
       } catch (err) {
         report(options.onError, err);

@@ -88,6 +88,8 @@ export async function testApp(
     lifetimes?: Partial<Lifetimes>;
     issuer?: string;
     issuerAliases?: string[];
+    /** The `aud` of JWT access tokens; default the issuer. */
+    audience?: string;
     /** What the protocol has; default the server's own (oauth/provider.ts). */
     provider?: (lifetimes: Lifetimes) => Provider;
     /** A logger whose lines the test reads; default none. */
@@ -101,6 +103,7 @@ export async function testApp(
     lifetimes: { ...DEFAULT_LIFETIMES, ...options.lifetimes },
     secret: randomBytes(32).toString('base64url'),
     ...(options.issuerAliases && { issuerAliases: options.issuerAliases }),
+    ...(options.audience && { audience: options.audience }),
   };
   let offset = 0;
   const app = await buildApp(config, store, {

@@ -34,7 +34,7 @@ const parts = (overrides: Partial<ProviderParts> = {}): ProviderParts => ({
   grants: [authorizationCodeGrant, refreshTokenGrant],
   endpoints: [authorizationEndpoint, tokenEndpoint, resourceEndpoint, discoveryEndpoint],
   scopes: ROLES,
-  accessTokens: opaqueAccessTokens,
+  accessTokens: [opaqueAccessTokens],
   lifetimes: DEFAULT_LIFETIMES,
   ...overrides,
 });

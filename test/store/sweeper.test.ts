@@ -4,6 +4,8 @@
  * runs it on a real database.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { keySealer } from '../../src/oauth/key-seal.js';
+import { newSigningKey } from '../../src/oauth/signing-keys.js';
 import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
 import { startSweeper } from '../../src/store/sweeper.js';
 import type { PurgeCounts, PurgeOptions, Store } from '../../src/store/store.js';
@@ -179,6 +181,38 @@ describe('the sweeper', () => {
       expect(results[1]?.pending_authorizations).toBe(0);
       const left = await store.db.selectFrom('pending_authorizations').select('id').execute();
       expect(left.map((r) => r.id)).toEqual([live.id]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('removes signing keys retired longer ago than the retention, and no other key', async () => {
+    const { store, cleanup } = await tempStore();
+    try {
+      const sealer = keySealer(undefined);
+      const now = Date.now();
+      const retentionMs = 630_000;
+      // Each key is retired by the next rotation: the first at now - retention - 1 (past it),
+      // the second at now - retention + 1000, the third now; the fourth is the active key.
+      await store.rotateSigningKey(await newSigningKey('ES256', sealer, now - 2 * retentionMs));
+      await store.rotateSigningKey(await newSigningKey('ES256', sealer, now - retentionMs - 1));
+      await store.rotateSigningKey(await newSigningKey('ES256', sealer, now - retentionMs + 1000));
+      const active = await newSigningKey('ES256', sealer, now);
+      await store.rotateSigningKey(active);
+      const [, third, second, first] = (await store.listSigningKeys()).map((k) => k.kid);
+      const results: PurgeCounts[] = [];
+      const sweeper = startSweeper(store, {
+        intervalMs: 20,
+        batchSize: 10,
+        signInFailureWindowMs: 900_000,
+        signingKeyRetentionMs: retentionMs,
+        onResult: (c) => results.push(c),
+      });
+      await vi.waitFor(() => expect(results.length).toBeGreaterThanOrEqual(1), { timeout: 5000 });
+      await sweeper.stop();
+      const left = (await store.listSigningKeys()).map((k) => k.kid);
+      expect(left).toEqual([active.kid, third, second]);
+      expect(left).not.toContain(first);
     } finally {
       await cleanup();
     }

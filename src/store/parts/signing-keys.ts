@@ -63,7 +63,10 @@ export function signingKeys({ db, exec }: StoreContext): SigningKeys {
                   .where(({ not, exists, selectFrom }) =>
                     not(exists(selectFrom('signing_keys').select('kid').where('retired_at', 'is', null))),
                   ),
-              ),
+              )
+              // Racing inserts that all passed the condition (PostgreSQL's READ COMMITTED)
+              // meet the unique index over keys not retired (migration 0006): one stays.
+              .onConflict((oc) => oc.doNothing()),
           ),
         );
         return n > 0;
