@@ -4,7 +4,7 @@
 // server is stopped so that V8 writes the profile, and the profile is summarised: the
 // functions with the most self time, and the time by package / Tessera module.
 //
-//   node bench/profile.mjs [--flows code,bearer,refresh] [--seconds 15] [--db sqlite|postgres] [--keep DIR]
+//   node bench/profile.mjs [--flows code,bearer,refresh] [--seconds 15] [--db sqlite|postgres] [--format opaque|jwt] [--keep DIR]
 //
 // The .cpuprofile files can be opened in Chrome DevTools (Performance tab) or speedscope.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -115,6 +115,7 @@ async function main() {
         database,
         logLevel: option('tessera-log-level', 'info'),
         nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+        accessTokenFormat: option('format', 'opaque'),
       });
       target.markers = { code: ['"access_token":"'], refresh: ['"access_token":"'], bearer: ['"sub":"'] };
       await target.start(ctx);

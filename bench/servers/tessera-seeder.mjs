@@ -31,6 +31,8 @@ const [
   endpoint,
   { defaultProvider },
   params,
+  { keyStore },
+  { keySealer },
 ] = await Promise.all([
   load('store/open.js'),
   load('services/clients.js'),
@@ -40,6 +42,8 @@ const [
   load('oauth/token-endpoint.js'),
   load('oauth/provider.js'),
   load('oauth/params.js'),
+  load('oauth/signing-keys.js'),
+  load('oauth/key-seal.js'),
 ]);
 const { DEFAULT_LIFETIMES, hashSecret, newId, newSecret } = tokens;
 
@@ -65,7 +69,10 @@ for (const username of config.users) {
   people.push(await addPerson(store, { username, password: config.password, roles: ['PATIENT'] }, now));
 }
 const person = people[0];
-const provider = defaultProvider(DEFAULT_LIFETIMES);
+// The server's keys (the first one made here when none exists, unsealed as the bench sets
+// no TESSERA_SECRET): pre-issued JWT access tokens are signed as the server signs them.
+const keys = keyStore(store, { sealer: keySealer(undefined), tokenLifetime: DEFAULT_LIFETIMES.accessToken });
+const provider = defaultProvider(DEFAULT_LIFETIMES, { keys });
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const codeLifetimes = { ...DEFAULT_LIFETIMES, code: 600 };
 
