@@ -279,6 +279,21 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     return session;
   }
 
+  /** postedSession, when it holds an access token; otherwise the person is asked to exchange a code first. */
+  function sessionWithToken(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    before: string,
+  ): (DemoSession & { accessToken: string }) | undefined {
+    const session = postedSession(request, reply);
+    if (!session) return undefined;
+    if (session.accessToken === undefined) {
+      startOver(reply, 'There is no access token yet', `Exchange a code for tokens (step 3) before ${before}.`);
+      return undefined;
+    }
+    return session as DemoSession & { accessToken: string };
+  }
+
   /** A real HTTP request through the app, as a separate client would make it. */
   async function send(
     request: FastifyRequest,
@@ -572,15 +587,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   // ------------------------------------------------------------ step 4
 
   app.post('/demo/call', async (request, reply) => {
-    const session = postedSession(request, reply);
+    const session = sessionWithToken(request, reply, 'calling the API');
     if (!session) return reply;
-    if (!session.accessToken) {
-      return startOver(
-        reply,
-        'There is no access token yet',
-        'Exchange a code for tokens (step 3) before calling the API.',
-      );
-    }
     const call = await send(request, 'GET', RESOURCE_PATH, [['Authorization', `Bearer ${session.accessToken}`]]);
     const ok = call.response.status === 200 && typeof call.json?.username === 'string';
     return sendPage(
@@ -651,15 +659,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
   // ------------------------------------------------------------ beside step 4: introspection
 
   app.post('/demo/introspect', async (request, reply) => {
-    const session = postedSession(request, reply);
+    const session = sessionWithToken(request, reply, 'asking Tessera about the token');
     if (!session) return reply;
-    if (!session.accessToken) {
-      return startOver(
-        reply,
-        'There is no access token yet',
-        'Exchange a code for tokens (step 3) before asking Tessera about the token.',
-      );
-    }
     const api = await store.getClient(DEMO_API_CLIENT_ID);
     if (!api || api.disabledAt !== null) {
       return sendPage(

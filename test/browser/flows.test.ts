@@ -13,6 +13,7 @@ import {
   addClientWithCli,
   addUserWithCli,
   basicAuth,
+  runCli,
   startServer,
   type CliClient,
   type ServerProcess,
@@ -38,6 +39,10 @@ let browser: Browser;
 let app: CliClient;
 let implicitApp: CliClient;
 let longNameApp: CliClient;
+/** A client enabled for two API scopes besides the PATIENT role. */
+let recordsApp: CliClient;
+const READ_RECORDS = 'See your test results & letters from your care team';
+const WRITE_RECORDS = 'Add readings to your health record, such as blood pressure measured at home';
 /** A client name with one long unbroken word: it must wrap, not widen the page on a phone. */
 const LONG_NAME = 'Supercalifragilisticexpialidocious-Health-Records-Application-For-Everyone';
 const contexts: BrowserContext[] = [];
@@ -55,6 +60,20 @@ beforeAll(async () => {
     callback.redirectUri,
     '--grant',
     'implicit',
+  ]);
+  for (const [name, description] of [
+    ['records.read', READ_RECORDS],
+    ['records.write', WRITE_RECORDS],
+  ] as const) {
+    const added = runCli(['scope', 'add', name, '--description', description], { db: tessera.db });
+    expect(added.status, added.stderr).toBe(0);
+  }
+  recordsApp = addClientWithCli(tessera.db, [
+    '--name',
+    'Records App',
+    '--redirect-uri',
+    callback.redirectUri,
+    ...['PATIENT', 'records.read', 'records.write'].flatMap((s) => ['--scope', s]),
   ]);
   addUserWithCli(tessera.db, { username: 'alice', password: PASSWORD, roles: ['PATIENT'], name: 'Alice Patel' });
   addUserWithCli(tessera.db, {
@@ -369,6 +388,27 @@ describe('sign-in and consent in a real browser', () => {
     await onScreen('Allow');
     await onScreen('Deny');
     expect(await page.getByLabel('Clinician', { exact: true }).isVisible()).toBe(true);
+  });
+
+  it('the consent page lists the API scopes asked for in plain words, on a phone too, and the token carries them', async () => {
+    const page = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await openAuthorize(page, {
+      response_type: 'code',
+      client_id: recordsApp.client_id,
+      scope: 'records.write patient records.read',
+      state: 'api-scopes',
+    });
+    await signIn(page, 'alice');
+    expect(isConsentPage(new URL(page.url()))).toBe(true);
+    for (const description of [READ_RECORDS, WRITE_RECORDS]) {
+      expect(await page.getByText(description, { exact: true }).isVisible()).toBe(true);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const landed = await decide(page, 'Allow');
+    const res = await exchangeCode(landed.searchParams.get('code') as string, recordsApp);
+    expect(res.status).toBe(200);
+    // The role first, then the API scopes in the order of the request.
+    expect(((await res.json()) as { scope: string }).scope).toBe('PATIENT records.write records.read');
   });
 
   it('the sign-in and consent pages log no console errors (no CSP violations) and get their stylesheet', async () => {
