@@ -10,6 +10,7 @@
  * every access token (that is how an API checks the tokens it is sent), but not other
  * clients' refresh tokens, which no API is ever sent.
  */
+import { decodeJwt } from 'jose';
 import { accessTokenProblem } from './bearer.js';
 import { invalidClient, invalidRequest } from './errors.js';
 import { authenticateClient } from './client-auth.js';
@@ -135,17 +136,14 @@ const lookUp: Record<TokenKind, LookUp> = {
 };
 
 /**
- * A JWT access token's `aud` as it was issued. The token is read, not verified: it was
- * found by its hash, so it is exactly the token this server signed.
+ * A JWT access token's `aud` as it was issued, read with jose's `decodeJwt` and not
+ * verified: it was found by its hash, so it is exactly the token this server signed.
  */
 function jwtAudience(token: string): string | string[] | undefined {
   try {
-    const claims: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    const aud = (claims as { aud?: unknown } | null)?.aud;
-    if (typeof aud === 'string') return aud;
-    if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) return aud as string[];
+    return decodeJwt(token).aud;
   } catch {
     // Not readable: leave aud out rather than guess.
+    return undefined;
   }
-  return undefined;
 }
