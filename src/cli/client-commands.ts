@@ -39,6 +39,9 @@ interface AddOptions extends DbOptions {
   pkce?: string;
   accessTokenFormat?: string;
   resourceServer?: boolean;
+  idTokenAlg?: string;
+  skipConsent?: boolean;
+  postLogoutRedirectUri?: string[];
 }
 
 /** describeClient, plus `warning` when the client is a public one admitted without PKCE. */
@@ -65,6 +68,9 @@ function clientFields(client: ClientRecord): Array<[string, string]> {
     ['PKCE', client.pkceRequired ? 'required' : 'optional'],
     ['access tokens', client.accessTokenFormat === 'jwt' ? 'jwt (RFC 9068, verifiable with the JWKS)' : 'opaque'],
     ['resource server', client.resourceServer ? 'yes (may introspect every access token)' : 'no'],
+    ['ID tokens', client.idTokenAlg],
+    ['consent', client.skipConsent ? 'skipped (first-party app)' : 'asked'],
+    ['post-logout URIs', client.postLogoutRedirectUris.join(' ') || '(none)'],
     ['created', new Date(client.createdAt).toISOString()],
     ['status', client.disabledAt === null ? 'enabled' : 'disabled'],
   ];
@@ -89,6 +95,9 @@ async function addClient(options: AddOptions, io: CliIo): Promise<void> {
         pkce: options.pkce,
         accessTokenFormat: options.accessTokenFormat,
         resourceServer: options.resourceServer ?? false,
+        idTokenAlg: options.idTokenAlg,
+        skipConsent: options.skipConsent ?? false,
+        postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
       },
       Date.now(),
     ),
@@ -186,6 +195,13 @@ export function registerClientCommands(program: Command, io: CliIo): void {
       "'opaque' (default) or 'jwt' (RFC 9068: verifiable by an API with the JWKS)",
     )
     .option('--resource-server', 'an API that may introspect every access token (confidential; no redirect URI needed)')
+    .option('--id-token-alg <alg>', 'how its OpenID Connect ID tokens are signed: RS256 (default), ES256 or EdDSA')
+    .option('--skip-consent', 'a first-party app: a signed-in person is not asked to consent')
+    .option(
+      '--post-logout-redirect-uri <uri>',
+      'where logout may send the browser back to (repeatable; exact match)',
+      collect,
+    )
     .addOption(jsonOption())
     .addOption(dbOption())
     .action((options: AddOptions) => addClient(options, io));

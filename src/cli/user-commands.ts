@@ -39,6 +39,7 @@ interface AddOptions extends DbOptions, PasswordOptions {
   username: string;
   role?: string[];
   name?: string;
+  email?: string;
 }
 
 type SetPasswordOptions = DbOptions & PasswordOptions;
@@ -47,6 +48,7 @@ function personFields(person: PersonRecord): Array<[string, string]> {
   return [
     ['username', person.username],
     ['name', person.displayName],
+    ['email', person.email ?? '-'],
     ['roles', person.roles.join(' ')],
     ['status', person.disabledAt === null ? 'enabled' : `disabled since ${new Date(person.disabledAt).toISOString()}`],
     ['id', person.id],
@@ -64,7 +66,7 @@ async function addUser(options: AddOptions, io: CliIo): Promise<void> {
   const person = await withStore(options.db, (store) =>
     addPerson(
       store,
-      { username: options.username, password, roles: options.role ?? [], name: options.name },
+      { username: options.username, password, roles: options.role ?? [], name: options.name, email: options.email },
       Date.now(),
     ),
   );
@@ -124,7 +126,8 @@ export function registerUserCommands(program: Command, io: CliIo): void {
       .description('create a person')
       .requiredOption('--username <username>', 'the name they sign in with')
       .option('--role <role>', 'PATIENT, CLINICIAN or TEAMCOORD (repeatable; at least one)', collectList)
-      .option('--name <display name>', 'the name shown to them and to clients (default: the username)'),
+      .option('--name <display name>', 'the name shown to them and to clients (default: the username)')
+      .option('--email <address>', 'their e-mail address (the OpenID Connect email claim)'),
   )
     .addOption(jsonOption())
     .addOption(dbOption())

@@ -7,7 +7,8 @@
  * (§4.1.2.1: the server MUST NOT redirect to an unverified URI); after that they go to
  * the client with `state`.
  */
-import { invalidRequest, OAuthError, unauthorizedClient, unsupportedResponseType } from './errors.js';
+import { invalidRequest, invalidScope, OAuthError, unauthorizedClient, unsupportedResponseType } from './errors.js';
+import { isOpenIdRequest, openIdParameters, type OpenIdRequest } from './openid-request.js';
 import {
   firstOversized,
   firstRepeated,
@@ -24,8 +25,12 @@ import type { ClientRecord, Store } from '../store/store.js';
 
 export type ResponseMode = 'query' | 'fragment';
 
-/** A validated authorization request: everything needed to finish it after consent. */
-export interface AuthorizationRequest {
+/**
+ * A validated authorization request: everything needed to finish it after consent. With
+ * `openid` among its scopes it is an OpenID Connect authentication request and carries
+ * that request's fields (openid-request.ts).
+ */
+export interface AuthorizationRequest extends OpenIdRequest {
   /** A response type registered with the authorization endpoint (response-types/). */
   responseType: string;
   clientId: string;
@@ -131,6 +136,11 @@ export async function validateAuthorizationRequest(
     if (repeated) throw invalidRequest(`The ${repeated} parameter was sent more than once`);
     const handler = checkResponseType(single(params, 'response_type'), client, responseTypes);
     const { role, others } = requestedScope(single(params, 'scope'), client.scopes);
+    // OpenID Connect here is the code flow only: the implicit grant stays OAuth (RFC 6749 §4.2).
+    if (isOpenIdRequest(others) && handler.responseType !== 'code') {
+      throw invalidScope('The openid scope needs response_type=code');
+    }
+    const openId = openIdParameters(params, others);
     const fields = handler.validate(params, client);
     const request: AuthorizationRequest = {
       responseType: handler.responseType,
@@ -141,6 +151,7 @@ export async function validateAuthorizationRequest(
       ...(others.length > 0 && { scopes: others }),
       ...(target.state !== undefined && { state: target.state }),
       ...fields,
+      ...openId,
     };
     return { request, client };
   } catch (err) {

@@ -51,6 +51,7 @@ export async function allowAuthorization(
     createdAt: deps.now,
     expiresAt: deps.now + deps.lifetimes.grant * 1000,
     revokedAt: null,
+    nonce: request.nonce ?? null,
   };
   const response = await handler.issue(request, grant, client, deps);
   return buildRedirect(

@@ -19,7 +19,14 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'temporarily_unavailable'
   | 'invalid_token'
-  | 'insufficient_scope';
+  | 'insufficient_scope'
+  // OpenID Connect Core 1.0 §3.1.2.6
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'registration_not_supported';
 
 export interface OAuthErrorOptions {
   status?: number;
@@ -45,6 +52,12 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   temporarily_unavailable: 503,
   invalid_token: 401,
   insufficient_scope: 403,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  registration_not_supported: 400,
 };
 
 export class OAuthError extends Error {
@@ -83,6 +96,9 @@ export const serverError = (cause: unknown) =>
 export const temporarilyUnavailable = (d: string, o?: OAuthErrorOptions) =>
   new OAuthError('temporarily_unavailable', d, o);
 export const invalidToken = (d: string, o?: OAuthErrorOptions) => new OAuthError('invalid_token', d, o);
+export const loginRequired = (d: string, o?: OAuthErrorOptions) => new OAuthError('login_required', d, o);
+export const consentRequired = (d: string, o?: OAuthErrorOptions) => new OAuthError('consent_required', d, o);
+export const interactionRequired = (d: string, o?: OAuthErrorOptions) => new OAuthError('interaction_required', d, o);
 
 /** What a person or client is told while the database cannot be reached. */
 export const UNAVAILABLE_DESCRIPTION = 'The service is temporarily unavailable; please try again shortly';

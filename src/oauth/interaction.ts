@@ -181,7 +181,8 @@ export async function signIn(
     hash: hashSecret(session),
     personId: person.id,
     createdAt: now,
-    expiresAt: now + deps.lifetimes.signInSession * 1000,
+    expiresAt: now + Math.min(deps.lifetimes.sessionIdle, deps.lifetimes.sessionMax) * 1000,
+    maxExpiresAt: now + deps.lifetimes.sessionMax * 1000,
   });
   await store.setPendingAuthorizationPerson(interaction.pending.id, person.id);
   return { ok: true, person, session };

@@ -85,8 +85,10 @@ export interface Lifetimes {
   grant: number;
   /** Sign-in and consent must be completed within this time. */
   pendingAuthorization: number;
-  /** The browser's sign-in session at Tessera. */
-  signInSession: number;
+  /** The browser's session at Tessera ends this long after it was last used (OpenID Connect sessions)… */
+  sessionIdle: number;
+  /** …and this long after the person signed in, at the latest. */
+  sessionMax: number;
 }
 
 export const DEFAULT_LIFETIMES: Lifetimes = {
@@ -94,5 +96,6 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   accessToken: 600,
   grant: 30 * 24 * 3600,
   pendingAuthorization: 15 * 60,
-  signInSession: 8 * 3600,
+  sessionIdle: 30 * 60,
+  sessionMax: 12 * 3600,
 };

@@ -34,6 +34,12 @@ export interface NewClient {
   accessTokenFormat?: string;
   /** May introspect every access token (RFC 7662 §4); confidential only. */
   resourceServer?: boolean;
+  /** The JWS algorithm of its ID tokens: RS256 (default), ES256 or EdDSA. */
+  idTokenAlg?: string;
+  /** A first-party app: a signed-in person is not asked to consent. */
+  skipConsent?: boolean;
+  /** Where RP-Initiated Logout may send the browser back to (exact match). */
+  postLogoutRedirectUris?: string[];
   /** Fixed id (the demo seeds a known one); default random. */
   id?: string;
   /** The secret of a confidential client, when the caller derives it (the demo's API); default random. */
@@ -87,6 +93,30 @@ function parseAccessTokenFormat(value: string | undefined): AccessTokenFormat {
   return value as AccessTokenFormat;
 }
 
+/** ID token algorithms (OpenID Connect Core §3.1.3.7: RS256 is the default every relying party supports). */
+export const ID_TOKEN_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
+
+function parseIdTokenAlg(value: string | undefined): string {
+  if (value === undefined) return 'RS256';
+  if (!(ID_TOKEN_ALGS as readonly string[]).includes(value)) {
+    throw new InvalidInputError(`--id-token-alg must be one of ${ID_TOKEN_ALGS.join(', ')}, not '${value}'`);
+  }
+  return value;
+}
+
+/**
+ * Post-logout redirect URIs (RP-Initiated Logout 1.0 §3.1): the same rules as redirect
+ * URIs, since the browser is sent there just the same.
+ */
+function checkPostLogoutRedirectUris(uris: string[] | undefined): string[] {
+  const unique = [...new Set(uris ?? [])];
+  for (const uri of unique) {
+    const problem = checkRegistrableRedirectUri(uri);
+    if (problem) throw new InvalidInputError(`invalid post-logout redirect URI '${uri}': ${problem}`);
+  }
+  return unique;
+}
+
 function parsePkce(value: string | undefined, isPublic: boolean): boolean {
   if (value === undefined) return isPublic;
   if (value === 'required') return true;
@@ -138,6 +168,9 @@ export async function registerClient(
     pkceRequired: parsePkce(input.pkce, isPublic),
     accessTokenFormat: parseAccessTokenFormat(input.accessTokenFormat),
     resourceServer,
+    idTokenAlg: parseIdTokenAlg(input.idTokenAlg),
+    skipConsent: input.skipConsent ?? false,
+    postLogoutRedirectUris: checkPostLogoutRedirectUris(input.postLogoutRedirectUris),
     createdAt: now,
     disabledAt: null,
   };
@@ -202,6 +235,9 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
     pkce_required: client.pkceRequired,
     access_token_format: client.accessTokenFormat,
     resource_server: client.resourceServer,
+    id_token_signed_response_alg: client.idTokenAlg,
+    skip_consent: client.skipConsent,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
     created_at: new Date(client.createdAt).toISOString(),
     disabled: client.disabledAt !== null,
   };

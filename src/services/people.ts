@@ -15,6 +15,21 @@ export interface NewPerson {
   password: string;
   roles: string[];
   name?: string;
+  /** The `email` claim (OpenID Connect Core §5.1). */
+  email?: string;
+}
+
+/**
+ * An e-mail address as people write one: a local part and a domain, no spaces or control
+ * characters, at most 254 characters (RFC 5321 §4.5.3.1.3). Not a full RFC 5322 parser:
+ * the address is shown, never mailed to.
+ */
+export function checkEmail(email: string): string {
+  const trimmed = email.trim();
+  if (trimmed.length > 254 || !/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(trimmed)) {
+    throw new InvalidInputError(`--email must be an e-mail address like name@example.org, not '${email}'`);
+  }
+  return trimmed;
 }
 
 export function checkUsername(username: string): string {
@@ -63,6 +78,7 @@ export async function addPerson(
     roles,
     createdAt: now,
     disabledAt: null,
+    email: input.email === undefined ? null : checkEmail(input.email),
   };
   if (!(await store.createPerson(person))) throw new InvalidInputError(`user '${username}' already exists`);
   return person;
@@ -73,6 +89,7 @@ export function describePerson(person: PersonRecord): Record<string, unknown> {
     id: person.id,
     username: person.username,
     name: person.displayName,
+    email: person.email,
     roles: person.roles,
     disabled: person.disabledAt !== null,
     created_at: new Date(person.createdAt).toISOString(),

@@ -13,6 +13,12 @@ export interface ClientsTable {
   access_token_format: string;
   /** 1 when the client may introspect every access token (RFC 7662 §4). */
   resource_server: number;
+  /** The JWS algorithm of its ID tokens (OpenID Connect Core §3.1.3.7): RS256, ES256 or EdDSA. */
+  id_token_alg: string;
+  /** 1 for a first-party app: a signed-in person is not asked to consent. */
+  skip_consent: number;
+  /** JSON list: where RP-Initiated Logout may send the browser back to (exact match). */
+  post_logout_redirect_uris: string;
 }
 
 export interface PeopleTable {
@@ -23,6 +29,7 @@ export interface PeopleTable {
   roles: string;
   created_at: number | string | bigint;
   disabled_at: number | string | bigint | null;
+  email: string | null;
 }
 
 export interface GrantsTable {
@@ -35,6 +42,8 @@ export interface GrantsTable {
   created_at: number | string | bigint;
   expires_at: number | string | bigint;
   revoked_at: number | string | bigint | null;
+  /** The OpenID Connect authentication request's nonce, repeated in its ID tokens. */
+  nonce: string | null;
 }
 
 export interface AuthorizationCodesTable {
@@ -78,7 +87,10 @@ export interface SignInSessionsTable {
   hash: string;
   person_id: string;
   created_at: number | string | bigint;
+  /** When it ends unless used again: moved forward on use, never past max_expires_at. */
   expires_at: number | string | bigint;
+  /** The absolute end of the session. */
+  max_expires_at: number | string | bigint;
 }
 
 export interface SignInFailuresTable {

@@ -23,6 +23,12 @@ export interface ClientRecord {
   accessTokenFormat: AccessTokenFormat;
   /** A resource server may introspect every access token (RFC 7662 §4), not only its own. */
   resourceServer: boolean;
+  /** The JWS algorithm of its ID tokens (OpenID Connect Core §3.1.3.7): RS256, ES256 or EdDSA. */
+  idTokenAlg: string;
+  /** A first-party app: a signed-in person is not asked to consent. */
+  skipConsent: boolean;
+  /** Where RP-Initiated Logout 1.0 may send the browser back to (exact match). */
+  postLogoutRedirectUris: string[];
   createdAt: number;
   disabledAt: number | null;
 }
@@ -60,6 +66,8 @@ export interface PersonRecord {
   roles: string[];
   createdAt: number;
   disabledAt: number | null;
+  /** The `email` claim (OpenID Connect Core §5.1); null when none was given. */
+  email: string | null;
 }
 
 /** The authorization session: what codes, access tokens and refresh tokens belong to. */
@@ -78,6 +86,8 @@ export interface GrantRecord {
   /** Absolute end of the session: no refresh token is honoured after it. */
   expiresAt: number;
   revokedAt: number | null;
+  /** The OpenID Connect authentication request's nonce (Core §3.1.2.1), repeated in the grant's ID tokens. */
+  nonce: string | null;
 }
 
 export interface AuthorizationCodeRecord {
@@ -126,11 +136,16 @@ export interface PendingAuthorizationRecord {
   expiresAt: number;
 }
 
+/** A browser's session at Tessera: who signed in, and when (the ID token's `auth_time`). */
 export interface SignInSessionRecord {
   hash: string;
   personId: string;
+  /** When the person entered their password: the session's start. */
   createdAt: number;
+  /** When it ends unless used again (its idle end); never past `maxExpiresAt`. */
   expiresAt: number;
+  /** Its absolute end. */
+  maxExpiresAt: number;
 }
 
 /** How a conditional "use it once" write ended: won, lost to an earlier use, or nothing there. */
@@ -207,6 +222,11 @@ export interface Store {
 
   createSignInSession(session: SignInSessionRecord): Promise<void>;
   getSignInSession(hash: string, now: number): Promise<SignInSessionRecord | undefined>;
+  /**
+   * Moves a live session's idle end to `idleUntil`, never past its absolute end; false when
+   * the session is gone or over.
+   */
+  touchSignInSession(hash: string, now: number, idleUntil: number): Promise<boolean>;
   deleteSignInSession(hash: string): Promise<void>;
 
   /**

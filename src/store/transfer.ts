@@ -78,6 +78,9 @@ const TABLES = {
       disabled_at: 'integer',
       access_token_format: 'text',
       resource_server: 'integer',
+      id_token_alg: 'text',
+      skip_consent: 'integer',
+      post_logout_redirect_uris: 'text',
     },
   },
   people: {
@@ -90,6 +93,7 @@ const TABLES = {
       roles: 'text',
       created_at: 'integer',
       disabled_at: 'integer',
+      email: 'text',
     },
   },
   grants: {
@@ -104,6 +108,7 @@ const TABLES = {
       revoked_at: 'integer',
       auth_time: 'integer',
       session_id: 'text',
+      nonce: 'text',
     },
   },
   authorization_codes: {
@@ -147,7 +152,13 @@ const TABLES = {
   },
   sign_in_sessions: {
     key: TOKEN_KINDS.sign_in_sessions.key,
-    columns: { hash: 'text', person_id: 'text', created_at: 'integer', expires_at: 'integer' },
+    columns: {
+      hash: 'text',
+      person_id: 'text',
+      created_at: 'integer',
+      expires_at: 'integer',
+      max_expires_at: 'integer',
+    },
   },
   sign_in_failures: {
     key: TOKEN_KINDS.sign_in_failures.key,
@@ -182,8 +193,16 @@ export type TableName = keyof typeof TABLES;
  * migration leave them out (the later migration fills them in).
  */
 const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
-  clients: { access_token_format: '0005_resource_servers', resource_server: '0005_resource_servers' },
-  grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects' },
+  clients: {
+    access_token_format: '0005_resource_servers',
+    resource_server: '0005_resource_servers',
+    id_token_alg: '0007_openid_connect',
+    skip_consent: '0007_openid_connect',
+    post_logout_redirect_uris: '0007_openid_connect',
+  },
+  people: { email: '0007_openid_connect' },
+  grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects', nonce: '0007_openid_connect' },
+  sign_in_sessions: { max_expires_at: '0007_openid_connect' },
   access_tokens: { format: '0004_grant_subjects', jti: '0004_grant_subjects', created_at: '0004_grant_subjects' },
 };
 

@@ -117,6 +117,7 @@ async function seed(db: string) {
         personId: person.id,
         createdAt: now - 10_000,
         expiresAt: now - 1000,
+        maxExpiresAt: now - 1000,
       });
     }
     await store.db

@@ -404,6 +404,7 @@ export async function addTestUser(
     username,
     displayName: name ?? username,
     passwordHash: cheapHashOfPassword(),
+    email: null,
     roles: ROLES.filter((role) =>
       roles
         .map((r) => {

@@ -20,6 +20,9 @@ const base: ClientRecord = {
   pkceRequired: false,
   accessTokenFormat: 'opaque',
   resourceServer: false,
+  idTokenAlg: 'RS256',
+  skipConsent: false,
+  postLogoutRedirectUris: [],
   createdAt: 0,
   disabledAt: null,
 };

@@ -48,6 +48,7 @@ async function issue(clientId: string): Promise<Issued> {
     createdAt: now,
     expiresAt: now + 3_600_000,
     revokedAt: null,
+    nonce: null,
   };
   const code = hashSecret(newSecret());
   await store.createGrantWithCode(grant, {

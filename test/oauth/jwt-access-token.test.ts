@@ -27,6 +27,7 @@ const grant = (personId: string | null): GrantRecord => ({
   createdAt: now,
   expiresAt: now + 3_600_000,
   revokedAt: null,
+  nonce: null,
 });
 
 let keys: KeyStore;

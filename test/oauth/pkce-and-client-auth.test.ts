@@ -63,6 +63,9 @@ describe('client authentication (RFC 6749 §2.3)', () => {
     pkceRequired: false,
     accessTokenFormat: 'opaque',
     resourceServer: false,
+    idTokenAlg: 'RS256',
+    skipConsent: false,
+    postLogoutRedirectUris: [],
     createdAt: 0,
     disabledAt: null,
   };

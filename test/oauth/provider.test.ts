@@ -143,6 +143,9 @@ describe('composeProvider', () => {
       pkceRequired: false,
       accessTokenFormat: 'opaque',
       resourceServer: false,
+      idTokenAlg: 'RS256',
+      skipConsent: false,
+      postLogoutRedirectUris: [],
       createdAt: 0,
       disabledAt: null,
     };
@@ -194,6 +197,7 @@ describe('the token service', () => {
     createdAt: now,
     expiresAt: now + 3_600_000,
     revokedAt: null,
+    nonce: null,
   };
 
   it('answers in the field order of PKB’s token response, with a refresh token while the grant lasts', async () => {

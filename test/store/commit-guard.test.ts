@@ -30,6 +30,9 @@ const client = (id: string): ClientRecord => ({
   pkceRequired: true,
   accessTokenFormat: 'opaque',
   resourceServer: false,
+  idTokenAlg: 'RS256',
+  skipConsent: false,
+  postLogoutRedirectUris: [],
   createdAt: 1,
   disabledAt: null,
 });

@@ -38,6 +38,7 @@ describe(`grants and tokens of migration 0004 on ${TEST_ENGINE}`, () => {
     createdAt: now,
     expiresAt,
     revokedAt: null,
+    nonce: null,
   });
   const access = (g: GrantRecord, expiresAt = now + 600_000): AccessTokenRecord => ({
     hash: hashSecret(newSecret()),

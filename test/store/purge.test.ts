@@ -108,6 +108,7 @@ describe(`purging expired data on ${engineName}`, () => {
       createdAt: now - 1000,
       expiresAt,
       revokedAt,
+      nonce: null,
     };
     await db()
       .insertInto('grants')
@@ -169,7 +170,7 @@ describe(`purging expired data on ${engineName}`, () => {
   }
   async function session(expiresAt: number): Promise<string> {
     const hash = hashSecret(newSecret());
-    await store.createSignInSession({ hash, personId, createdAt: now - 1000, expiresAt });
+    await store.createSignInSession({ hash, personId, createdAt: now - 1000, expiresAt, maxExpiresAt: expiresAt });
     return hash;
   }
   async function failure(windowStartedAt: number): Promise<string> {
@@ -328,7 +329,15 @@ describe(`purging expired data on ${engineName}`, () => {
       .execute();
     await db()
       .insertInto('sign_in_sessions')
-      .values(range.map((i) => ({ hash: hash(), person_id: personId, created_at: 0, expires_at: now - i })))
+      .values(
+        range.map((i) => ({
+          hash: hash(),
+          person_id: personId,
+          created_at: 0,
+          expires_at: now - i,
+          max_expires_at: now - i,
+        })),
+      )
       .execute();
     await db()
       .insertInto('sign_in_failures')
@@ -501,7 +510,8 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
       accessToken: 300,
       grant: 600,
       pendingAuthorization: 120,
-      signInSession: 300,
+      sessionIdle: 300,
+      sessionMax: 300,
     });
     const history: Array<Record<Table, number>> = [];
     const created: Partial<Record<Table, number>> = {};

@@ -33,6 +33,7 @@ for (const engine of engines) {
         createdAt: now,
         expiresAt: now + 3_600_000,
         revokedAt: null,
+        nonce: null,
       };
     });
     afterEach(async () => {
@@ -180,7 +181,13 @@ for (const engine of engines) {
 
     it('ends sign-in sessions and revokes grants when a person is disabled', async () => {
       await store.createGrantWithAccessToken(grant, access(grant));
-      const session = { hash: hashSecret('s'), personId: grant.personId, createdAt: now, expiresAt: now + 1000 };
+      const session = {
+        hash: hashSecret('s'),
+        personId: grant.personId,
+        createdAt: now,
+        expiresAt: now + 1000,
+        maxExpiresAt: now + 1000,
+      };
       await store.createSignInSession(session);
       expect(await store.getSignInSession(session.hash, now)).toEqual(session);
       expect(await store.setPersonDisabled('alice', now)).toBe(true);

@@ -290,6 +290,7 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
       createdAt: now,
       expiresAt: now + 1e9,
       revokedAt: null,
+      nonce: null,
     };
     await store.createGrantWithAccessToken(grant, {
       hash: hashSecret(newSecret()),
@@ -473,6 +474,7 @@ describe(`export and import on ${TEST_ENGINE}`, () => {
           createdAt: now,
           expiresAt: now + 1e6,
           revokedAt: null,
+          nonce: null,
         };
         await store.createGrantWithCode(grant, {
           hash: hashSecret(randomBytes(16).toString('hex')),

@@ -76,7 +76,7 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       }
       return reply.redirect(loginUrl(id, result.problem), 303);
     }
-    setSessionCookie(reply, result.session, ctx.config.lifetimes.signInSession, ctx.cookies);
+    setSessionCookie(reply, result.session, ctx.config.lifetimes.sessionMax, ctx.cookies);
     request.log.info({ event: 'signed_in', person: result.person.id }, 'signed in');
     return reply.redirect(consentUrl(id), 303);
   });

@@ -58,6 +58,7 @@ export const clientCredentialsGrant: GrantHandler = {
       // Set to the access token's expiry below: the grant ends with its one token.
       expiresAt: now,
       revokedAt: null,
+      nonce: null,
     };
     const minted = await deps.tokens.mint({ grant, scope, client, issuer: deps.issuer, now, refresh: false });
     await deps.store.createGrantWithAccessToken({ ...grant, expiresAt: minted.access.expiresAt }, minted.access);

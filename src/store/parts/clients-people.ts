@@ -46,6 +46,9 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
               disabled_at: c.disabledAt,
               access_token_format: c.accessTokenFormat,
               resource_server: c.resourceServer ? 1 : 0,
+              id_token_alg: c.idTokenAlg,
+              skip_consent: c.skipConsent ? 1 : 0,
+              post_logout_redirect_uris: JSON.stringify(c.postLogoutRedirectUris),
             }),
           ),
         );
@@ -90,6 +93,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
                 roles: JSON.stringify(p.roles),
                 created_at: p.createdAt,
                 disabled_at: p.disabledAt,
+                email: p.email,
               }),
             ),
           );

@@ -123,6 +123,7 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
           'session_id',
           'created_at',
           'expires_at',
+          'nonce',
           'revoked_at',
         ),
       ),

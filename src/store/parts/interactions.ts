@@ -12,6 +12,7 @@ export type Interactions = Pick<
   | 'takePendingAuthorization'
   | 'createSignInSession'
   | 'getSignInSession'
+  | 'touchSignInSession'
   | 'deleteSignInSession'
   | 'recordSignInAttempt'
   | 'countSignInFailures'
@@ -99,9 +100,13 @@ export function interactions({ db, exec }: StoreContext): Interactions {
       await exec.write(() =>
         changes(
           statement(
-            db
-              .insertInto('sign_in_sessions')
-              .values({ hash: s.hash, person_id: s.personId, created_at: s.createdAt, expires_at: s.expiresAt }),
+            db.insertInto('sign_in_sessions').values({
+              hash: s.hash,
+              person_id: s.personId,
+              created_at: s.createdAt,
+              expires_at: s.expiresAt,
+              max_expires_at: s.maxExpiresAt,
+            }),
           ),
         ),
       );
@@ -121,8 +126,31 @@ export function interactions({ db, exec }: StoreContext): Interactions {
           personId: row.person_id,
           createdAt: time(row.created_at),
           expiresAt: time(row.expires_at),
+          maxExpiresAt: time(row.max_expires_at),
         }
       );
+    },
+
+    async touchSignInSession(hash, now, idleUntil) {
+      const n = await exec.write(() =>
+        changes(
+          statement(
+            db
+              .updateTable('sign_in_sessions')
+              .set((eb) => ({
+                expires_at: eb
+                  .case()
+                  .when('max_expires_at', '<', idleUntil)
+                  .then(eb.ref('max_expires_at'))
+                  .else(idleUntil)
+                  .end(),
+              }))
+              .where('hash', '=', hash)
+              .where('expires_at', '>', now),
+          ),
+        ),
+      );
+      return n > 0;
     },
 
     async deleteSignInSession(hash) {

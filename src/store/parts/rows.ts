@@ -35,6 +35,9 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
     pkceRequired: Number(row.pkce_required) === 1,
     accessTokenFormat: row.access_token_format as AccessTokenFormat,
     resourceServer: Number(row.resource_server) === 1,
+    idTokenAlg: row.id_token_alg,
+    skipConsent: Number(row.skip_consent) === 1,
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
   };
@@ -49,6 +52,7 @@ export function toPerson(row: Selectable<PeopleTable>): PersonRecord {
     roles: JSON.parse(row.roles) as string[],
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
+    email: row.email,
   };
 }
 
@@ -75,6 +79,7 @@ export function grantRow(g: GrantRecord): Selectable<GrantsTable> {
     created_at: g.createdAt,
     expires_at: g.expiresAt,
     revoked_at: g.revokedAt,
+    nonce: g.nonce,
   };
 }
 
@@ -105,6 +110,7 @@ export const grantColumns = [
   'grants.created_at as g_created_at',
   'grants.expires_at as g_expires_at',
   'grants.revoked_at as g_revoked_at',
+  'grants.nonce as g_nonce',
 ] as const;
 
 export function joinedGrant(row: {
@@ -117,6 +123,7 @@ export function joinedGrant(row: {
   g_created_at: Time;
   g_expires_at: Time;
   g_revoked_at: Time | null;
+  g_nonce: string | null;
 }): GrantRecord {
   return {
     id: row.g_id,
@@ -128,5 +135,6 @@ export function joinedGrant(row: {
     createdAt: time(row.g_created_at),
     expiresAt: time(row.g_expires_at),
     revokedAt: maybeTime(row.g_revoked_at),
+    nonce: row.g_nonce,
   };
 }
