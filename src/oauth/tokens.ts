@@ -99,3 +99,12 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   sessionIdle: 30 * 60,
   sessionMax: 12 * 3600,
 };
+
+/**
+ * The `sid` of a browser session (OpenID Connect Front-Channel Logout 1.0 §3, used by ID
+ * tokens and logout): derived from the session's stored hash, never that hash itself,
+ * which is the key the store looks the session up by.
+ */
+export function sessionSid(sessionHash: string): string {
+  return hash('sha256', `sid:${sessionHash}`, 'base64url');
+}
