@@ -65,12 +65,15 @@ async function rotate(options: RotateOptions, io: CliIo): Promise<void> {
     ]),
     '',
     'It is published in the JWK Set now; every running instance signs with it within a minute.',
-    'The previous key stays published until the tokens it signed have expired.',
+    'Every previous key stays published until the tokens it signed have expired; ID tokens of',
+    'clients registered with another algorithm get a new key of that algorithm when first needed.',
   );
 }
 
 export function registerKeysCommands(program: Command, io: CliIo): void {
-  const keys = requireSubcommand(program.command('keys').description('manage the keys that sign JWT access tokens'));
+  const keys = requireSubcommand(
+    program.command('keys').description('manage the keys that sign JWT access tokens and ID tokens'),
+  );
 
   keys
     .command('list')
@@ -81,7 +84,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
 
   keys
     .command('rotate')
-    .description('make a new signing key (the first one when there is none); the previous one retires')
+    .description('make a new signing key (the first one when there is none); every active key retires')
     .option('--alg <alg>', 'ES256 (default), RS256 or EdDSA')
     .addOption(jsonOption())
     .addOption(dbOption())

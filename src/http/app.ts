@@ -21,7 +21,7 @@ import { addSecurityHeaders } from './security-headers.js';
 import { assetRoutes } from './routes/assets.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { consentRoutes } from './routes/consent.js';
-import { discoveryRoutes } from './routes/discovery.js';
+import { discoveryRoutes, openIdDiscoveryRoutes } from './routes/discovery.js';
 import { homeRoutes } from './routes/home.js';
 import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoutes } from './routes/jwks.js';
@@ -29,6 +29,7 @@ import { resourceRoutes } from './routes/resource.js';
 import { revokeRoutes } from './routes/revoke.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { tokenRoutes } from './routes/token.js';
+import { userinfoRoutes } from './routes/userinfo.js';
 import { errorPage } from './views/error.js';
 
 /** A request body over 64 KiB is refused (413, never a 5xx). */
@@ -119,6 +120,8 @@ const ENDPOINT_ROUTES: Record<EndpointName, FastifyPluginAsync<RouteContext>[]> 
   resource: [resourceRoutes],
   discovery: [discoveryRoutes],
   jwks: [jwksRoutes],
+  userinfo: [userinfoRoutes],
+  'openid-discovery': [openIdDiscoveryRoutes],
 };
 
 export async function buildApp(config: AppConfig, store: Store, options: BuildOptions = {}): Promise<FastifyInstance> {

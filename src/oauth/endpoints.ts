@@ -6,7 +6,15 @@
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 
 export type EndpointName =
-  'authorization' | 'token' | 'introspection' | 'revocation' | 'resource' | 'discovery' | 'jwks';
+  | 'authorization'
+  | 'token'
+  | 'introspection'
+  | 'revocation'
+  | 'resource'
+  | 'discovery'
+  | 'jwks'
+  | 'userinfo'
+  | 'openid-discovery';
 
 export interface Endpoint {
   name: EndpointName;
@@ -72,4 +80,17 @@ export const jwksEndpoint: Endpoint = {
   name: 'jwks',
   paths: ['/.well-known/jwks.json'],
   metadata: (issuer) => ({ jwks_uri: `${issuer}/.well-known/jwks.json` }),
+};
+
+/** OpenID Connect Core 1.0 §5.3 (userinfo.ts); `userinfo_endpoint` is RFC 8414 §2 metadata too. */
+export const userinfoEndpoint: Endpoint = {
+  name: 'userinfo',
+  paths: ['/oauth2/userinfo'],
+  metadata: (issuer) => ({ userinfo_endpoint: `${issuer}/oauth2/userinfo` }),
+};
+
+/** OpenID Connect Discovery 1.0 §4: the OpenID Provider configuration document. */
+export const openIdDiscoveryEndpoint: Endpoint = {
+  name: 'openid-discovery',
+  paths: ['/.well-known/openid-configuration'],
 };

@@ -3,16 +3,19 @@
  * server has, and the RFC 8414 metadata built from exactly those — a feature that is not
  * listed here has no registry entry, no route (the HTTP layer registers routes for
  * `endpoints` only) and no metadata line. Adding a grant or an endpoint is one module and
- * one line in `defaultProvider`.
+ * one line in `defaultProvider`. OpenID Connect (ID tokens, UserInfo, the OpenID Provider
+ * configuration of Discovery 1.0 §3) is on when the provider has ID tokens to sign.
  */
 import {
   authorizationEndpoint,
   discoveryEndpoint,
   introspectionEndpoint,
   jwksEndpoint,
+  openIdDiscoveryEndpoint,
   resourceEndpoint,
   revocationEndpoint,
   tokenEndpoint,
+  userinfoEndpoint,
   type Endpoint,
   type EndpointName,
 } from './endpoints.js';
@@ -20,11 +23,15 @@ import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import type { GrantHandler } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
+import { SUPPORTED_CLAIMS } from './claims.js';
+import { idTokens, type IdTokenIssuer } from './id-token.js';
 import { jwtAccessTokens } from './jwt-access-token.js';
+import { PROMPT_VALUES } from './openid-request.js';
 import { codeResponseType } from './response-types/code.js';
 import type { ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { tokenResponseType } from './response-types/token.js';
 import { ROLES } from './role-scope.js';
+import { OPENID_SCOPES } from './scope.js';
 import type { KeyStore } from './signing-keys.js';
 import { opaqueAccessTokens, tokenService, type AccessTokenStrategy, type TokenService } from './token-service.js';
 import type { GrantRegistry } from './token-endpoint.js';
@@ -39,6 +46,8 @@ export interface ProviderParts {
   /** The access-token formats this server issues, one strategy each; a client's `accessTokenFormat` picks one. */
   accessTokens: readonly AccessTokenStrategy[];
   lifetimes: Lifetimes;
+  /** OpenID Connect: the ID tokens of the code and refresh grants. Absent, the server is OAuth only. */
+  idTokens?: IdTokenIssuer;
 }
 
 export interface Provider {
@@ -51,7 +60,16 @@ export interface Provider {
    * fixed scopes and then `apiScopes`, the API scopes registered at the time of asking.
    */
   metadata(issuer: string, apiScopes?: readonly string[]): Record<string, unknown>;
+  /**
+   * OpenID Connect Discovery 1.0 §3: the RFC 8414 document — the same values for every
+   * member they share, endpoint lines included — with the OpenID Provider's own members,
+   * and `scopes_supported` with the OpenID scopes after the roles. Absent without ID tokens.
+   */
+  openIdMetadata?(issuer: string, apiScopes?: readonly string[]): Record<string, unknown>;
 }
+
+/** OpenID Connect Discovery 1.0 §3: the ID token algorithms (RS256 first: §3 requires it). */
+export const ID_TOKEN_SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
 
 /** Each value once, in first-seen order. */
 const unique = <T>(values: T[]): T[] => [...new Set(values)];
@@ -80,25 +98,45 @@ export function composeProvider(parts: ProviderParts): Provider {
     };
   }
 
+  function openIdMetadata(issuer: string, apiScopes: readonly string[] = []): Record<string, unknown> {
+    return {
+      ...metadata(issuer, apiScopes),
+      scopes_supported: [...parts.scopes, ...OPENID_SCOPES, ...apiScopes],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [...ID_TOKEN_SIGNING_ALGS],
+      claims_supported: [...SUPPORTED_CLAIMS],
+      prompt_values_supported: [...PROMPT_VALUES],
+      // Each is true (or, for request_uri, assumed true) unless said otherwise (§3).
+      claims_parameter_supported: false,
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
+    };
+  }
+
   return {
     responseTypes: authorization ? responseTypes : new Map(),
     grants: token ? grants : new Map(),
     endpoints,
-    tokens: tokenService(parts.lifetimes, parts.accessTokens),
+    tokens: tokenService(parts.lifetimes, parts.accessTokens, parts.idTokens),
     metadata,
+    ...(parts.idTokens && { openIdMetadata }),
   };
 }
 
-/** What JWT access tokens (RFC 9068) need: the signing keys and the `aud` (default: the issuer). */
+/**
+ * What signed tokens need: the signing keys (JWT access tokens, RFC 9068, and ID tokens)
+ * and the access tokens' `aud` (default: the issuer).
+ */
 export interface JwtSigning {
-  keys: Pick<KeyStore, 'signingKey'>;
+  keys: Pick<KeyStore, 'signingKey' | 'signingKeyFor'>;
   audience?: string;
 }
 
 /**
  * This server: PKB's code and implicit flows; the code, refresh and client credentials
  * grants; introspection and revocation; the sample resource; and opaque access tokens —
- * plus JWT access tokens and the JWK Set that verifies them when `jwt` has the signing keys.
+ * plus, when `jwt` has the signing keys, JWT access tokens, the JWK Set that verifies
+ * them and OpenID Connect (ID tokens, UserInfo, the OpenID Provider configuration).
  */
 export function defaultProvider(lifetimes: Lifetimes, jwt?: JwtSigning): Provider {
   return composeProvider({
@@ -111,10 +149,11 @@ export function defaultProvider(lifetimes: Lifetimes, jwt?: JwtSigning): Provide
       revocationEndpoint,
       resourceEndpoint,
       discoveryEndpoint,
-      ...(jwt ? [jwksEndpoint] : []),
+      ...(jwt ? [jwksEndpoint, userinfoEndpoint, openIdDiscoveryEndpoint] : []),
     ],
     scopes: ROLES,
     accessTokens: [opaqueAccessTokens, ...(jwt ? [jwtAccessTokens(jwt.keys, jwt.audience)] : [])],
     lifetimes,
+    ...(jwt && { idTokens: idTokens(jwt.keys) }),
   });
 }

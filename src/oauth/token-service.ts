@@ -3,7 +3,8 @@
  * every path that hands out an access token mints it here, so that every grant answers
  * alike. How an access token looks is a strategy (`AccessTokenStrategy`), chosen per
  * client: opaque — a random secret kept only as its hash — or a signed JWT (RFC 9068,
- * jwt-access-token.ts).
+ * jwt-access-token.ts). An OpenID Connect ID token (id-token.ts) joins the response when
+ * the grant asks for one and the scope holds `openid`; a plain OAuth response is unchanged.
  */
 import type {
   AccessTokenFormat,
@@ -12,6 +13,9 @@ import type {
   GrantRecord,
   RefreshTokenRecord,
 } from '../store/store.js';
+import type { IdTokenIssuer, IdTokenSubject } from './id-token.js';
+import { isOpenIdRequest } from './openid-request.js';
+import { parseScope } from './scope.js';
 import { hashSecret, newSecret, type Lifetimes } from './tokens.js';
 
 /** RFC 6749 §5.1 (and PKB's token response). */
@@ -22,6 +26,8 @@ export interface TokenResponse {
   refresh_token?: string;
   /** Space-delimited (RFC 6749 §3.3). */
   scope: string;
+  /** OpenID Connect Core 1.0 §3.1.3.3: only when `openid` was granted. */
+  id_token?: string;
 }
 
 /** What an access token is made of, and what the store keeps of it. */
@@ -70,6 +76,11 @@ export interface MintRequest {
    * request that narrows the scope keeps the refresh token's own (RFC 6749 §6).
    */
   refreshScope?: string;
+  /**
+   * Who an ID token would be about (the code and refresh grants, id-token.ts
+   * `openIdPerson`): one is issued when this is given and `scope` holds `openid`.
+   */
+  openId?: IdTokenSubject;
 }
 
 export interface TokenService {
@@ -87,10 +98,26 @@ export interface TokenService {
 export function tokenService(
   lifetimes: Pick<Lifetimes, 'accessToken'>,
   strategies: readonly AccessTokenStrategy[],
+  idTokens?: IdTokenIssuer,
 ): TokenService {
   const byFormat = new Map(strategies.map((s) => [s.format, s]));
+
+  /** The response with its ID token appended (after PKB's fields) when one is due. */
+  async function withIdToken(response: TokenResponse, request: MintRequest, access: AccessTokenRecord) {
+    const { openId, scope } = request;
+    if (idTokens === undefined || openId === undefined || !isOpenIdRequest(parseScope(scope))) return response;
+    const idToken = await idTokens.issue({
+      ...request,
+      subject: openId,
+      expiresAt: access.expiresAt,
+      accessToken: response.access_token,
+    });
+    return { ...response, id_token: idToken };
+  }
+
   return {
-    async mint({ grant, scope, client, issuer, now, refresh: mayRefresh, refreshScope = scope }) {
+    async mint(request) {
+      const { grant, scope, client, issuer, now, refresh: mayRefresh, refreshScope = scope } = request;
       const strategy = byFormat.get(client.accessTokenFormat ?? 'opaque');
       if (strategy === undefined) throw new Error(`this server issues no ${client.accessTokenFormat} access tokens`);
       const expiresAt = now + lifetimes.accessToken * 1000;
@@ -111,7 +138,7 @@ export function tokenService(
         scope,
       };
       if (!mayRefresh || !client.grantTypes.includes('refresh_token') || grant.expiresAt <= now) {
-        return { access, refresh: null, response };
+        return { access, refresh: null, response: await withIdToken(response, request, access) };
       }
       const refreshToken = newSecret();
       const refresh: RefreshTokenRecord = {
@@ -123,7 +150,11 @@ export function tokenService(
       };
       // The field order of PKB's documented response.
       const { scope: _scope, ...rest } = response;
-      return { access, refresh, response: { ...rest, refresh_token: refreshToken, scope } };
+      return {
+        access,
+        refresh,
+        response: await withIdToken({ ...rest, refresh_token: refreshToken, scope }, request, access),
+      };
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
  * Signing keys as operators see them (RFC 7517 JWKs): list them, rotate them, and get
- * them ready when the server starts. Private keys are sealed under TESSERA_SECRET
+ * them ready when the server starts. At most one key per algorithm is active: the one a
+ * rotation made signs access tokens, the others were made on demand for ID tokens
+ * (oauth/signing-keys.ts). Private keys are sealed under TESSERA_SECRET
  * (oauth/key-seal.ts); a key that cannot be unsealed is the operator's to fix.
  */
 import { KeySealError, keySealer, type KeySealer } from '../oauth/key-seal.js';
@@ -91,9 +93,10 @@ export async function listKeys(
 }
 
 /**
- * A new signing key (`alg`, default ES256), stored as the active key while the previous
- * one is retired, in one write: every instance publishes it at once and signs with it once
- * it reads the keys again. With no key yet, this is the first.
+ * A new signing key (`alg`, default ES256), stored as the active key while every active
+ * key (of every algorithm) is retired, in one write: every instance publishes it at once
+ * and signs access tokens with it once it reads the keys again. ID tokens of clients whose
+ * algorithm differs get a new key of their own on demand. With no key yet, this is the first.
  */
 export async function rotateKey(
   store: Pick<Store, 'rotateSigningKey'>,
@@ -112,7 +115,7 @@ export async function rotateKey(
  * secret that is not set) stops the server before it listens, with one line.
  */
 export async function prepareKeyStore(
-  store: Pick<Store, 'listSigningKeys' | 'addFirstSigningKey'>,
+  store: Pick<Store, 'listSigningKeys' | 'addFirstSigningKey' | 'addSigningKeyForAlg'>,
   options: KeyStoreOptions,
 ): Promise<KeyStore> {
   const keys = keyStore(store, options);

@@ -43,8 +43,10 @@ export interface ApiScopeRecord {
 }
 
 /**
- * A key that signs JWTs (RFC 7515). The signing key is the newest one not retired; a
- * retired key stays published (JWKS) while tokens it signed may still be alive.
+ * A key that signs JWTs (RFC 7515). At most one key per algorithm is active (not
+ * retired); access tokens are signed with the oldest active key, ID tokens with the active
+ * key of their client's algorithm. A retired key stays published (JWKS) while tokens it
+ * signed may still be alive.
  */
 export interface SigningKeyRecord {
   kid: string;
@@ -287,7 +289,17 @@ export interface Store {
    * instances starting at once, one makes the first key. True when `key` was stored.
    */
   addFirstSigningKey(key: SigningKeyRecord): Promise<boolean>;
-  /** Retires every key not yet retired (at `key.createdAt`) and stores `key` as the signing key, together. */
+  /**
+   * Stores `key` as the active key of its algorithm (an ID token key made on demand) unless
+   * that algorithm has one, and only while an older active key exists (the access-token
+   * key), so that it never becomes the oldest: one conditional insert, of instances racing
+   * one wins. True when `key` was stored.
+   */
+  addSigningKeyForAlg(key: SigningKeyRecord): Promise<boolean>;
+  /**
+   * Retires every key not yet retired, of every algorithm (at `key.createdAt`), and stores
+   * `key` as the signing key, together.
+   */
   rotateSigningKey(key: SigningKeyRecord): Promise<void>;
   /** Deletes keys retired at or before `retiredBefore` (nothing they signed is still alive); returns how many. */
   removeRetiredSigningKeys(retiredBefore: number): Promise<number>;

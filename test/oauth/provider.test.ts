@@ -157,6 +157,7 @@ describe('composeProvider', () => {
       rotateRefreshToken: async () => 'missing' as const,
       revokeGrant: async () => undefined,
       createGrantWithAccessToken: async () => undefined,
+      getPerson: async () => undefined,
     };
     const response = await handleTokenRequest(
       {

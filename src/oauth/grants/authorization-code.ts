@@ -1,10 +1,13 @@
 /**
  * RFC 6749 §4.1.3 authorization code grant, with RFC 7636 PKCE and RFC 6749 §4.1.2's
- * replay rule: a code presented twice fails, and the grant it started is revoked.
+ * replay rule: a code presented twice fails, and the grant it started is revoked. When
+ * `openid` was granted, the response carries an ID token with the authentication
+ * request's nonce (OpenID Connect Core 1.0 §3.1.3.3, id-token.ts).
  */
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { single } from '../params.js';
 import { verifyVerifier } from '../pkce.js';
+import { openIdPerson } from '../id-token.js';
 import { hashSecret } from '../tokens.js';
 import { refuseReplay, settleUseOnce, type GrantHandler } from './grant.js';
 
@@ -39,6 +42,7 @@ export const authorizationCodeGrant: GrantHandler = {
     }
     verifyVerifier(verifier, record.codeChallenge);
     if (record.codeChallenge === null && client.pkceRequired) throw invalidGrant('This client must use PKCE');
+    const person = await openIdPerson(grant, grant.scope, store);
 
     const minted = await deps.tokens.mint({
       grant,
@@ -47,6 +51,7 @@ export const authorizationCodeGrant: GrantHandler = {
       issuer: deps.issuer,
       now,
       refresh: true,
+      ...(person && { openId: { person, nonce: grant.nonce } }),
     });
     const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
     await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });

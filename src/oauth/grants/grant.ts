@@ -17,6 +17,7 @@ export interface GrantDeps {
     | 'rotateRefreshToken'
     | 'revokeGrant'
     | 'createGrantWithAccessToken'
+    | 'getPerson'
   >;
   tokens: TokenService;
   /** This server's issuer identifier as the request reached it (RFC 8414 §2). */

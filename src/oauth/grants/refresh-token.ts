@@ -2,11 +2,13 @@
  * RFC 6749 §6 refresh token grant with rotation (RFC 9700 §4.14.2): each use returns a
  * new refresh token and retires the old; presenting a retired one revokes the whole
  * grant (the family). `scope` may narrow, never widen, and never changes the role
- * (role-scope.ts).
+ * (role-scope.ts). While the scope holds `openid`, every refresh brings a new ID token
+ * with the same `sub` and `auth_time` and no nonce (OpenID Connect Core 1.0 §12.2).
  */
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { single } from '../params.js';
 import { narrowedScope } from '../role-scope.js';
+import { openIdPerson } from '../id-token.js';
 import { hashSecret } from '../tokens.js';
 import { refuseReplay, settleUseOnce, type GrantHandler } from './grant.js';
 
@@ -32,6 +34,7 @@ export const refreshTokenGrant: GrantHandler = {
       throw invalidGrant('The authorization session has expired: ask the person to sign in again');
     }
     const granted = narrowedScope(scope, record.scope);
+    const person = await openIdPerson(grant, granted, store);
 
     const minted = await deps.tokens.mint({
       grant,
@@ -41,6 +44,8 @@ export const refreshTokenGrant: GrantHandler = {
       now,
       refresh: true,
       refreshScope: record.scope,
+      // §12.2: a refreshed ID token SHOULD NOT carry the nonce.
+      ...(person && { openId: { person, nonce: null } }),
     });
     const outcome = await store.rotateRefreshToken(record.hash, now, minted.access, minted.refresh);
     await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });

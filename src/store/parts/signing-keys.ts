@@ -1,18 +1,23 @@
 /**
- * Signing keys (RFC 7517 JWKs): the newest key not retired signs; a rotation retires it
- * and adds the next in one transaction, so every instance sees exactly one signing key.
+ * Signing keys (RFC 7517 JWKs): at most one active (not retired) key per algorithm, held
+ * by a unique index (migration 0007). The first key and the keys made on demand for ID
+ * tokens are conditional inserts, so of instances racing one wins; a rotation retires
+ * every active key and adds the next in one transaction.
  */
-import { sql } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { changes, rows } from '../executor.js';
 import { statement } from '../prepared.js';
-import type { SigningKeysTable } from '../schema.js';
+import type { Database, SigningKeysTable } from '../schema.js';
 import type { SigningKeyRecord, Store } from '../store.js';
 import { maybeTime, time, type StoreContext } from './rows.js';
 
 export type SigningKeys = Pick<
   Store,
-  'listSigningKeys' | 'addFirstSigningKey' | 'rotateSigningKey' | 'removeRetiredSigningKeys'
+  'listSigningKeys' | 'addFirstSigningKey' | 'addSigningKeyForAlg' | 'rotateSigningKey' | 'removeRetiredSigningKeys'
 >;
+
+/** When a conditional insert of a key goes ahead. */
+type KeyCondition = (eb: ExpressionBuilder<Database, never>) => Expression<SqlBool>;
 
 function keyRow(k: SigningKeyRecord): SigningKeysTable {
   return {
@@ -26,6 +31,36 @@ function keyRow(k: SigningKeyRecord): SigningKeysTable {
 }
 
 export function signingKeys({ db, exec }: StoreContext): SigningKeys {
+  /** One conditional insert of `key` as an active key, when `condition` holds; true when stored. */
+  function insertKeyWhere(key: SigningKeyRecord, condition: KeyCondition): Promise<boolean> {
+    const row = keyRow({ ...key, retiredAt: null });
+    return exec.write(function* () {
+      const n = yield* changes(
+        statement(
+          db
+            .insertInto('signing_keys')
+            .columns(['kid', 'alg', 'public_jwk', 'private_key', 'created_at', 'retired_at'])
+            .expression(
+              db
+                .selectNoFrom([
+                  sql<string>`${row.kid}`.as('kid'),
+                  sql<string>`${row.alg}`.as('alg'),
+                  sql<string>`${row.public_jwk}`.as('public_jwk'),
+                  sql<string>`${row.private_key}`.as('private_key'),
+                  sql<number>`${row.created_at}`.as('created_at'),
+                  sql<null>`null`.as('retired_at'),
+                ])
+                .where(condition),
+            )
+            // Racing inserts that all passed the condition (PostgreSQL's READ COMMITTED)
+            // meet the unique index over active keys per algorithm: one stays.
+            .onConflict((oc) => oc.doNothing()),
+        ),
+      );
+      return n > 0;
+    });
+  }
+
   return {
     async listSigningKeys() {
       const list = await exec.read(() =>
@@ -42,35 +77,28 @@ export function signingKeys({ db, exec }: StoreContext): SigningKeys {
     },
 
     addFirstSigningKey(key) {
-      // One conditional insert: of instances starting at once, exactly one adds the key.
-      const row = keyRow({ ...key, retiredAt: null });
-      return exec.write(function* () {
-        const n = yield* changes(
-          statement(
-            db
-              .insertInto('signing_keys')
-              .columns(['kid', 'alg', 'public_jwk', 'private_key', 'created_at', 'retired_at'])
-              .expression(
-                db
-                  .selectNoFrom([
-                    sql<string>`${row.kid}`.as('kid'),
-                    sql<string>`${row.alg}`.as('alg'),
-                    sql<string>`${row.public_jwk}`.as('public_jwk'),
-                    sql<string>`${row.private_key}`.as('private_key'),
-                    sql<number>`${row.created_at}`.as('created_at'),
-                    sql<null>`null`.as('retired_at'),
-                  ])
-                  .where(({ not, exists, selectFrom }) =>
-                    not(exists(selectFrom('signing_keys').select('kid').where('retired_at', 'is', null))),
-                  ),
-              )
-              // Racing inserts that all passed the condition (PostgreSQL's READ COMMITTED)
-              // meet the unique index over keys not retired (migration 0006): one stays.
-              .onConflict((oc) => oc.doNothing()),
+      // No key active at all: of instances starting at once, exactly one adds the key.
+      return insertKeyWhere(key, ({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('signing_keys').select('kid').where('retired_at', 'is', null))),
+      );
+    },
+
+    addSigningKeyForAlg(key) {
+      return insertKeyWhere(key, ({ and, not, exists, selectFrom }) =>
+        and([
+          not(
+            exists(selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).where('alg', '=', key.alg)),
           ),
-        );
-        return n > 0;
-      });
+          // An older active key (the access-token key) is there: one made by a rotation
+          // after this key was generated would otherwise become the newer of the two.
+          exists(
+            selectFrom('signing_keys')
+              .select('kid')
+              .where('retired_at', 'is', null)
+              .where('created_at', '<', key.createdAt),
+          ),
+        ]),
+      );
     },
 
     async rotateSigningKey(key) {
