@@ -12,10 +12,10 @@ import { tempStore, TEST_ENGINE } from '../helpers/harness.js';
 const engine = TEST_ENGINE === 'postgres' ? 'PostgreSQL' : 'SQLite';
 const t0 = 1_800_000_000_000;
 
-function key(kid: string, createdAt: number): SigningKeyRecord {
+function key(kid: string, createdAt: number, alg = 'ES256'): SigningKeyRecord {
   return {
     kid,
-    alg: 'ES256',
+    alg,
     publicJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: kid, y: kid, kid }),
     privateKey: `plain.{"kid":"${kid}"}`,
     createdAt,
@@ -85,5 +85,44 @@ describe(`signing keys in the store on ${engine}`, () => {
     expect((await store.listSigningKeys()).map((k) => k.kid)).toEqual(['k3', 'k2']);
     expect(await store.removeRetiredSigningKeys(t0 + 10_000_000)).toBe(1);
     expect((await store.listSigningKeys()).map((k) => k.kid)).toEqual(['k3']);
+  });
+
+  it('adds a key of another algorithm on demand: one per algorithm, only beside an older active key', async () => {
+    // No active key at all: an ID token key would become the access-token key, so none is added.
+    expect(await store.addSigningKeyForAlg(key('rs0', t0, 'RS256'))).toBe(false);
+    await store.addFirstSigningKey(key('k1', t0));
+    expect(await store.addSigningKeyForAlg(key('es', t0 + 1, 'ES256'))).toBe(false);
+    // A key generated before the access-token key was made is refused (a rotation came in between).
+    expect(await store.addSigningKeyForAlg(key('rs-old', t0 - 1, 'RS256'))).toBe(false);
+    expect(await store.addSigningKeyForAlg(key('rs1', t0 + 1, 'RS256'))).toBe(true);
+    expect(await store.addSigningKeyForAlg(key('rs2', t0 + 2, 'RS256'))).toBe(false);
+    expect(await store.addSigningKeyForAlg(key('ed1', t0 + 2, 'EdDSA'))).toBe(true);
+    expect((await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt])).toEqual([
+      ['ed1', null],
+      ['rs1', null],
+      ['k1', null],
+    ]);
+    // A rotation retires every active key, of every algorithm.
+    await store.rotateSigningKey(key('k2', t0 + 10));
+    expect((await store.listSigningKeys()).filter((k) => k.retiredAt === null).map((k) => k.kid)).toEqual(['k2']);
+    expect(await store.addSigningKeyForAlg(key('rs3', t0 + 11, 'RS256'))).toBe(true);
+  });
+
+  it('of 20 keys of one algorithm added at once by two instances, exactly one is stored', async () => {
+    await store.addFirstSigningKey(key('k1', t0));
+    const other = await openStore(url);
+    try {
+      const stores = [store, other];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          stores[i % 2]?.addSigningKeyForAlg(key(`racer-${i}`, t0 + 1 + i, 'RS256')),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const rsa = (await store.listSigningKeys()).filter((k) => k.alg === 'RS256');
+      expect(rsa.map((k) => k.kid)).toEqual([`racer-${results.indexOf(true)}`]);
+    } finally {
+      await other.close();
+    }
   });
 });
