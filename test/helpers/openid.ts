@@ -106,8 +106,9 @@ export async function openIdTokens(
   app: FastifyInstance,
   client: { client: ClientRecord; secret: string },
   query: Record<string, string | undefined> = {},
+  options: Omit<PageFlowOptions, 'query'> = {},
 ): Promise<OpenIdTokens> {
-  const res = await redeem(app, client, await openIdCode(app, client.client, query));
+  const res = await redeem(app, client, await openIdCode(app, client.client, query, options));
   if (res.statusCode !== 200) throw new Error(`token request failed: ${res.statusCode} ${res.body}`);
   return res.json() as OpenIdTokens;
 }
