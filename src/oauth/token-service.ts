@@ -104,11 +104,16 @@ export function tokenService(
 
   /** The response with its ID token appended (after PKB's fields) when one is due. */
   async function withIdToken(response: TokenResponse, request: MintRequest, access: AccessTokenRecord) {
-    const { openId, scope } = request;
+    const { openId, grant, scope, client, issuer, now } = request;
     if (idTokens === undefined || openId === undefined || !isOpenIdRequest(parseScope(scope))) return response;
     const idToken = await idTokens.issue({
-      ...request,
+      grant,
+      scope,
+      client,
       subject: openId,
+      issuer,
+      now,
+      // As long as the access token beside it: the keys' retention covers both.
       expiresAt: access.expiresAt,
       accessToken: response.access_token,
     });
