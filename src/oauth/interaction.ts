@@ -6,6 +6,9 @@
  * establishes whether the resource owner grants or denies the client's access request").
  * This module decides what comes next — sign-in, consent, or done — and makes every
  * store call on the way; the HTTP routes only render its answers and carry its cookies.
+ * A browser that signed in before keeps a session (stored, so any instance serves any
+ * step) that skips the sign-in page; OpenID Connect's `prompt`, `max_age` and
+ * `id_token_hint` and the client's skip-consent decide the rest (interactionPolicy).
  * Where a person goes after signing in comes only from the stored request: there is no
  * `next` URL to tamper with.
  */
