@@ -19,7 +19,7 @@ import { invalidRequest } from './errors.js';
 import { readIdTokenHint, type IdTokenHint } from './id-token-hint.js';
 import { endSession, signedIn, type InteractionDeps, type SignedIn } from './interaction.js';
 import { single, type Params } from './params.js';
-import type { ClientRecord } from '../store/store.js';
+import type { ClientRecord, Store } from '../store/store.js';
 
 /** The parameters of §2 this server acts on (`ui_locales` and `logout_hint` are accepted and ignored). */
 export interface LogoutRequest {
@@ -99,7 +99,7 @@ function withState(uri: string, state: string | undefined): string {
  * the hint's audience, is invalid_request.
  */
 export async function checkLogoutRequest(
-  deps: Pick<LogoutDeps, 'store' | 'issuer' | 'jwks'>,
+  deps: Pick<LogoutDeps, 'issuer' | 'jwks'> & { store: Pick<Store, 'getClient'> },
   request: LogoutRequest,
 ): Promise<CheckedLogout> {
   const hint =
