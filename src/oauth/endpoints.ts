@@ -6,13 +6,15 @@
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 
 export type EndpointName =
-  'authorization' | 'token' | 'introspection' | 'revocation' | 'resource' | 'discovery' | 'jwks';
+  'authorization' | 'token' | 'introspection' | 'revocation' | 'resource' | 'discovery' | 'jwks' | 'logout';
 
 export interface Endpoint {
   name: EndpointName;
   /** The paths it answers at; the first is the one metadata names. */
   paths: readonly string[];
   metadata?(issuer: string): Record<string, unknown>;
+  /** Lines only the OpenID Provider document has (Discovery 1.0 §3), not RFC 8414's. */
+  openidMetadata?(issuer: string): Record<string, unknown>;
 }
 
 /** RFC 6749 §3.1; RFC 9207 (every authorization response carries `iss`). */
@@ -72,4 +74,15 @@ export const jwksEndpoint: Endpoint = {
   name: 'jwks',
   paths: ['/.well-known/jwks.json'],
   metadata: (issuer) => ({ jwks_uri: `${issuer}/.well-known/jwks.json` }),
+};
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0 §2, §2.1 (logout.ts): ends the browser's session
+ * at Tessera. `end_session_endpoint` is an OpenID Provider line: the RFC 8414 document
+ * stays as PKB clients know it.
+ */
+export const logoutEndpoint: Endpoint = {
+  name: 'logout',
+  paths: ['/oauth2/logout'],
+  openidMetadata: (issuer) => ({ end_session_endpoint: `${issuer}/oauth2/logout` }),
 };
