@@ -39,6 +39,10 @@ export interface ServerConfigInput {
   logLevel?: string;
   /** Seconds; the absolute lifetime of an authorization session (refresh tokens stop with it). */
   sessionLifetime?: string | number;
+  /** Seconds; a browser session at Tessera ends this long after it was last used. */
+  sessionIdle?: string | number;
+  /** Seconds; a browser session at Tessera ends this long after the person signed in, at the latest. */
+  sessionMax?: string | number;
   /** `true`/`false`, a hop count, or a comma-separated list of addresses and CIDR ranges; a bare flag is `true`. */
   trustProxy?: string | boolean;
 }
@@ -144,6 +148,23 @@ export function defaultIssuer(host: string, port: number): string {
   return `http://${urlHost(shown)}:${port}`;
 }
 
+/**
+ * The browser session's idle and absolute ends (`--session-idle`, `--session-max`): an idle
+ * end past the absolute one could never be reached, so it is refused rather than ignored.
+ */
+function sessionLifetimes(input: ServerConfigInput): Pick<Lifetimes, 'sessionIdle' | 'sessionMax'> {
+  const sessionIdle =
+    input.sessionIdle !== undefined ? parseSeconds(input.sessionIdle, 'session idle') : DEFAULT_LIFETIMES.sessionIdle;
+  const sessionMax =
+    input.sessionMax !== undefined ? parseSeconds(input.sessionMax, 'session max') : DEFAULT_LIFETIMES.sessionMax;
+  if (sessionIdle > sessionMax) {
+    throw new InvalidInputError(
+      `session idle (${sessionIdle} seconds) must not be longer than session max (${sessionMax} seconds)`,
+    );
+  }
+  return { sessionIdle, sessionMax };
+}
+
 export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   const host = (input.host ?? '127.0.0.1').trim();
   if (host === '' || /[\s/]/.test(host))
@@ -160,6 +181,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     lifetimes: {
       ...DEFAULT_LIFETIMES,
       ...(input.sessionLifetime !== undefined && { grant: parseSeconds(input.sessionLifetime, 'session lifetime') }),
+      ...sessionLifetimes(input),
     },
     trustProxy: parseTrustProxy(input.trustProxy ?? false),
   };

@@ -33,6 +33,8 @@ interface ServeOptions {
   demo?: boolean;
   logLevel?: string;
   sessionLifetime?: string;
+  sessionIdle?: string;
+  sessionMax?: string;
   trustProxy?: string | boolean;
   dbPoolSize: string;
   dbWait: string;
@@ -48,6 +50,8 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     demo: options.demo,
     logLevel: options.logLevel,
     sessionLifetime: options.sessionLifetime,
+    sessionIdle: options.sessionIdle,
+    sessionMax: options.sessionMax,
     trustProxy: options.trustProxy,
   });
   const poolSize = parsePoolSize(options.dbPoolSize);
@@ -177,6 +181,22 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       )
         .env('TESSERA_SESSION_LIFETIME')
         .default(String(30 * 24 * 3600)),
+    )
+    .addOption(
+      new Option(
+        '--session-idle <seconds>',
+        'a browser session at Tessera ends after this long unused (signing in again is then needed)',
+      )
+        .env('TESSERA_SESSION_IDLE')
+        .default(String(30 * 60)),
+    )
+    .addOption(
+      new Option(
+        '--session-max <seconds>',
+        'a browser session at Tessera ends this long after signing in, at the latest',
+      )
+        .env('TESSERA_SESSION_MAX')
+        .default(String(12 * 3600)),
     )
     .addOption(
       new Option('--db-pool-size <n>', 'PostgreSQL connections per instance (1-1000)')

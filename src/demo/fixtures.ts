@@ -12,24 +12,37 @@ export const DEMO_API_CLIENT_ID = 'tessera-demo-api';
 export const DEMO_PASSWORD = 'tessera-demo';
 
 export const DEMO_PEOPLE = [
-  { username: 'alice', name: 'Alice Patel', roles: ['PATIENT'] },
-  { username: 'bob', name: 'Dr Bob Chen', roles: ['CLINICIAN'] },
-  { username: 'carol', name: 'Carol Diaz', roles: ['TEAMCOORD'] },
-  { username: 'dana', name: 'Dr Dana Reyes', roles: ['CLINICIAN', 'PATIENT'] },
+  { username: 'alice', name: 'Alice Patel', roles: ['PATIENT'], email: 'alice@example.org' },
+  { username: 'bob', name: 'Dr Bob Chen', roles: ['CLINICIAN'], email: 'bob@example.org' },
+  { username: 'carol', name: 'Carol Diaz', roles: ['TEAMCOORD'], email: 'carol@example.org' },
+  { username: 'dana', name: 'Dr Dana Reyes', roles: ['CLINICIAN', 'PATIENT'], email: 'dana@example.org' },
 ] as const;
 
+/** "Sign in with Tessera": the OpenID scopes the demo apps are enabled for and ask for. */
+export const DEMO_OPENID_SCOPES = ['openid', 'profile', 'email'] as const;
+
 /**
- * The demo's redirect URIs: the issuer's, and for a loopback issuer the same address
+ * Where the demo may be opened: the issuer, and for a loopback issuer the same address
  * under the other loopback name, so that the demo works whether the person opens
  * http://localhost:9000 or http://127.0.0.1:9000 (its cookies belong to one host name).
  */
-export function demoRedirectUris(issuer: string): string[] {
+function demoOrigins(issuer: string): string[] {
   const url = new URL(issuer);
   const alias = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname === '127.0.0.1' ? 'localhost' : undefined;
   const origins = [issuer];
   if (alias && url.protocol === 'http:')
     origins.push(`http://${alias}${url.port ? `:${url.port}` : ''}${url.pathname.replace(/\/$/, '')}`);
-  return origins.map((origin) => `${origin}/demo/callback`);
+  return origins;
+}
+
+/** The demo's redirect URIs, one per address it may be opened at. */
+export function demoRedirectUris(issuer: string): string[] {
+  return demoOrigins(issuer).map((origin) => `${origin}/demo/callback`);
+}
+
+/** Where Tessera's logout may send the browser back to (RP-Initiated Logout 1.0 §3.1). */
+export function demoPostLogoutUris(issuer: string): string[] {
+  return demoOrigins(issuer).map((origin) => `${origin}/demo/signed-out`);
 }
 
 /**

@@ -12,6 +12,13 @@
  *   POST /demo/refresh   step 5: refresh_token grant, tokens rotated
  *   POST /demo/introspect beside step 4: the demo's API asks Tessera about the token
  *                        (RFC 7662), as an API that receives an opaque token does
+ *   POST /demo/userinfo  "Sign in with Tessera": the UserInfo endpoint with the token
+ *   GET  /demo/signed-out where Tessera's logout sends the browser back (state checked)
+ *
+ * "Sign in with Tessera" (OpenID Connect) is the same walk with `openid profile email`
+ * added to the scope and a nonce: the token response then carries an ID token, whose
+ * header and claims are shown, and a "Sign out" link goes through Tessera's logout
+ * (RP-Initiated Logout 1.0) with the ID token as `id_token_hint` and back to the demo.
  *
  * The person picks the access-token format: the demo app `tessera-demo` gets opaque
  * tokens, its twin `tessera-demo-jwt` RFC 9068 JWTs, whose header and claims are shown.
@@ -29,6 +36,7 @@ import {
   DEMO_API_CLIENT_ID,
   DEMO_CLIENT_ID,
   DEMO_JWT_CLIENT_ID,
+  DEMO_OPENID_SCOPES,
   DEMO_PASSWORD,
   DEMO_PEOPLE,
   demoApiSecret,
@@ -45,9 +53,11 @@ import {
   demoIntroPage,
   demoIntrospectPage,
   demoRefreshPage,
+  demoSignedOutPage,
   demoStartOverPage,
   demoStartPage,
   demoUnavailablePage,
+  demoUserInfoPage,
   type DemoCallbackView,
   type DecodedJwt,
   type ParamRow,
@@ -68,6 +78,8 @@ const TOKEN_PATH = '/apiToken.action';
 const AUTHORIZE_PATH = '/apiAuthorize.action';
 const RESOURCE_PATH = '/api/v1/me';
 const INTROSPECTION_PATH = '/oauth2/introspect';
+const USERINFO_PATH = '/oauth2/userinfo';
+const LOGOUT_PATH = '/oauth2/logout';
 /** Opaque tokens are 43 characters and JWTs well under 2 KiB; anything longer is not kept. */
 const MAX_TOKEN_LENGTH = 2048;
 
@@ -82,6 +94,10 @@ interface DemoSession {
   jwt?: true;
   accessToken?: string;
   refreshToken?: string;
+  /** "Sign in with Tessera": the nonce sent, which the ID token must carry back. */
+  nonce?: string;
+  /** The last ID token, sent back to Tessera as `id_token_hint` on sign-out. */
+  idToken?: string;
 }
 
 const BASE64URL_43 = /^[A-Za-z0-9_-]{43}$/;
@@ -123,6 +139,14 @@ function decodeSession(value: string): DemoSession | undefined {
   if (o.refreshToken !== undefined) {
     if (!isShortString(o.refreshToken)) return undefined;
     session.refreshToken = o.refreshToken;
+  }
+  if (o.nonce !== undefined) {
+    if (typeof o.nonce !== 'string' || !BASE64URL_43.test(o.nonce)) return undefined;
+    session.nonce = o.nonce;
+  }
+  if (o.idToken !== undefined) {
+    if (!isShortString(o.idToken)) return undefined;
+    session.idToken = o.idToken;
   }
   return session;
 }
@@ -186,6 +210,17 @@ function decodedJwt(token: string): DecodedJwt | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The ID token's header and claims, and whether it carries back the nonce this session sent. */
+function decodedIdToken(
+  token: unknown,
+  nonce: string | undefined,
+): (DecodedJwt & { nonceMatches: boolean }) | undefined {
+  const decoded = isShortString(token) ? decodedJwt(token) : undefined;
+  if (!decoded) return undefined;
+  const claims = decodeJwt(token as string);
+  return { ...decoded, nonceMatches: nonce !== undefined && sameSecret(String(claims.nonce ?? ''), nonce) };
 }
 
 /** Which demo app a session uses. */
@@ -338,6 +373,21 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     };
   }
 
+  /**
+   * Tessera's logout (RP-Initiated Logout 1.0 §2) for this session: the ID token as
+   * `id_token_hint` when there is one (else `client_id`), and the demo's registered
+   * post-logout URI with the session's state.
+   */
+  function signOutUrl(request: FastifyRequest, session: DemoSession, idToken: unknown): string {
+    const query = new URLSearchParams({
+      ...(isShortString(idToken) ? { id_token_hint: idToken } : { client_id: clientIdOf(session) }),
+      // Registered for every address origin() answers (fixtures.ts: demoPostLogoutUris).
+      post_logout_redirect_uri: `${origin(request)}/demo/signed-out`,
+      state: session.state,
+    });
+    return `${origin(request)}${LOGOUT_PATH}?${query.toString()}`;
+  }
+
   function errorOf(json: Record<string, unknown> | undefined): { error?: string; errorDescription?: string } {
     return {
       ...(typeof json?.error === 'string' && { error: json.error }),
@@ -398,13 +448,21 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       return startOver(reply, 'Choose one scope', `The scope must be one of ${ROLES.join(', ')}, or none.`);
     }
 
+    const oidcValues = query.get('oidc') ?? [];
+    if (oidcValues.length > 1 || !['', 'on'].includes(oidcValues[0] ?? '')) {
+      return startOver(reply, 'Sign in with Tessera', 'Tick the box to sign in with Tessera, or leave it empty.');
+    }
+    const oidc = oidcValues[0] === 'on';
+
     const session: DemoSession = {
       csrf: clientRandom(),
       state: clientRandom(),
       verifier: clientRandom(),
       ...(scope && { scope }),
       ...(jwt && { jwt }),
+      ...(oidc && { nonce: clientRandom() }),
     };
+    const scopeValue = [...(scope ? [scope] : []), ...(oidc ? DEMO_OPENID_SCOPES : [])].join(' ');
     saveSession(reply, session);
 
     const challenge = pkceChallenge(session.verifier);
@@ -412,8 +470,9 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       ['response_type', 'code'],
       ['client_id', client.id],
       ['redirect_uri', redirectUri(request)],
-      ...(scope ? [['scope', scope] as [string, string]] : []),
+      ...(scopeValue ? [['scope', scopeValue] as [string, string]] : []),
       ['state', session.state],
+      ...(session.nonce ? [['nonce', session.nonce] as [string, string]] : []),
       ['code_challenge', challenge],
       ['code_challenge_method', 'S256'],
     ];
@@ -423,7 +482,11 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
       client_id: `Which app is asking: ${client.name}. It is a public client, so it has no secret to prove who it is.`,
       redirect_uri:
         'Where Tessera sends the browser back. It must be exactly one of the addresses registered for the app.',
-      scope: `The role the app asks for (${scope ? ROLE_LABELS[scope] : ''}). Only someone holding it can say yes, and the token will carry it.`,
+      scope: oidc
+        ? `${scope ? `The role the app asks for (${ROLE_LABELS[scope]}), and ` : ''}openid: "Sign in with Tessera" (OpenID Connect) — the app wants to know who you are, as an ID token; profile and email: your name and e-mail address.`
+        : `The role the app asks for (${scope ? ROLE_LABELS[scope] : ''}). Only someone holding it can say yes, and the token will carry it.`,
+      nonce:
+        'A random value the app keeps. Tessera puts it in the ID token, so the app can tell the ID token was made for this very sign-in, not replayed from another.',
       state:
         'A random value the app keeps. Tessera sends it back unchanged; if it does not match, the answer was not for this browser (CSRF protection).',
       code_challenge:
@@ -541,12 +604,14 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     const call = await send(request, 'POST', TOKEN_PATH, [], new URLSearchParams(form).toString());
     const json = call.json;
     const ok = call.response.status === 200 && isShortString(json?.access_token);
+    const idToken = ok ? decodedIdToken(json?.id_token, session.nonce) : undefined;
     if (ok) {
-      const { accessToken: _a, refreshToken: _r, ...rest } = session;
+      const { accessToken: _a, refreshToken: _r, idToken: _i, ...rest } = session;
       saveSession(reply, {
         ...rest,
         accessToken: json?.access_token as string,
         ...(isShortString(json?.refresh_token) && { refreshToken: json.refresh_token }),
+        ...(idToken && { idToken: json?.id_token as string }),
       });
     }
     return sendPage(
@@ -580,6 +645,8 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         ...(ok && { csrf: session.csrf }),
         accessTokenLifetime: config.lifetimes.accessToken,
         ...(ok && { jwt: decodedJwt(json?.access_token as string) }),
+        ...(idToken && { idToken }),
+        ...(ok && session.nonce !== undefined && { signOutUrl: signOutUrl(request, session, json?.id_token) }),
       }),
     );
   });
@@ -700,5 +767,38 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
         hasRefreshToken: session.refreshToken !== undefined,
       }),
     );
+  });
+
+  // ------------------------------------------------------------ Sign in with Tessera
+
+  app.post('/demo/userinfo', async (request, reply) => {
+    const session = sessionWithToken(request, reply, 'asking for UserInfo');
+    if (!session) return reply;
+    const call = await send(request, 'GET', USERINFO_PATH, [['Authorization', `Bearer ${session.accessToken}`]]);
+    const ok = call.response.status === 200 && typeof call.json?.sub === 'string';
+    return sendPage(
+      reply,
+      200,
+      demoUserInfoPage({
+        request: call.request,
+        response: call.response,
+        params: [],
+        ok,
+        ...errorOf(call.json),
+        csrf: session.csrf,
+        hasRefreshToken: session.refreshToken !== undefined,
+        ...(session.nonce !== undefined && { signOutUrl: signOutUrl(request, session, session.idToken) }),
+      }),
+    );
+  });
+
+  app.get('/demo/signed-out', async (request, reply) => {
+    const session = readSession(request);
+    const query = queryParams(request);
+    const state = query.get('state') ?? [];
+    const stateMatches = session !== undefined && state.length === 1 && sameSecret(state[0], session.state);
+    // The demo app forgets its tokens too: signing out of Tessera does not revoke them.
+    if (stateMatches) reply.clearCookie(DEMO_COOKIE, { path: DEMO_COOKIE_PATH });
+    return sendPage(reply, stateMatches ? 200 : 400, demoSignedOutPage({ stateMatches }));
   });
 };

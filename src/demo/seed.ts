@@ -1,21 +1,25 @@
 /**
  * The demo's clients and people, created on the first `serve --demo`. The demo apps are
  * public and use PKCE, as a browser or mobile app should — one with opaque access tokens,
- * one with JWT access tokens; their redirect URIs follow the issuer, so they are
+ * one with JWT access tokens — and may "Sign in with Tessera" (OpenID Connect), with a
+ * post-logout URI back to the demo; their redirect URIs follow the issuer, so they are
  * re-registered when the issuer changes. The demo API is a resource server whose secret
  * follows the server's secret.
  */
 import { findClient, registerClient, removeClient, type NewClient } from '../services/clients.js';
 import { addPerson, findPerson } from '../services/people.js';
+import { ROLES } from '../oauth/role-scope.js';
 import { hashSecret } from '../oauth/tokens.js';
 import type { ClientRecord, Store } from '../store/store.js';
 import {
   DEMO_API_CLIENT_ID,
   DEMO_CLIENT_ID,
   DEMO_JWT_CLIENT_ID,
+  DEMO_OPENID_SCOPES,
   DEMO_PASSWORD,
   DEMO_PEOPLE,
   demoApiSecret,
+  demoPostLogoutUris,
   demoRedirectUris,
 } from './fixtures.js';
 
@@ -36,8 +40,14 @@ async function ensureClient(
 
 export async function seedDemo(store: Store, issuer: string, serverSecret: string, now: number): Promise<void> {
   const redirectUris = demoRedirectUris(issuer);
-  const follows = (client: ClientRecord) => redirectUris.every((uri) => client.redirectUris.includes(uri));
-  const app = { redirectUris, public: true };
+  const postLogoutRedirectUris = demoPostLogoutUris(issuer);
+  const scopes = [...ROLES, ...DEMO_OPENID_SCOPES];
+  // Registered anew when the issuer changed, or when it predates "Sign in with Tessera".
+  const follows = (client: ClientRecord) =>
+    redirectUris.every((uri) => client.redirectUris.includes(uri)) &&
+    postLogoutRedirectUris.every((uri) => client.postLogoutRedirectUris.includes(uri)) &&
+    scopes.every((scope) => client.scopes.includes(scope));
+  const app = { redirectUris, postLogoutRedirectUris, scopes, public: true };
   await ensureClient(store, { ...app, id: DEMO_CLIENT_ID, name: 'Tessera Demo App' }, follows, now);
   await ensureClient(
     store,
@@ -56,7 +66,13 @@ export async function seedDemo(store: Store, issuer: string, serverSecret: strin
     if (await findPerson(store, person.username)) continue;
     await addPerson(
       store,
-      { username: person.username, password: DEMO_PASSWORD, roles: [...person.roles], name: person.name },
+      {
+        username: person.username,
+        password: DEMO_PASSWORD,
+        roles: [...person.roles],
+        name: person.name,
+        email: person.email,
+      },
       now,
     );
   }

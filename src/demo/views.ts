@@ -220,6 +220,13 @@ ${v.scopes.map(
 <label for="format-jwt">JWT: signed claims an API checks with Tessera's public keys (the app <code>${v.jwtClientId}</code>)</label>
 </div>
 </fieldset>
+<fieldset class="choices">
+<legend>Sign in with Tessera</legend>
+<div class="choice">
+<input type="checkbox" name="oidc" id="oidc" value="on">
+<label for="oidc">Also ask who you are (OpenID Connect: <code>openid profile email</code>): the app gets an ID token, can ask for your name and e-mail address, and can sign you out of Tessera</label>
+</div>
+</fieldset>
 <div class="actions">
 <button type="submit" class="button button-primary">Start</button>
 </div>
@@ -338,12 +345,45 @@ export interface DemoExchangeView extends DemoHttpView {
   accessTokenLifetime: number;
   /** The access token's header and claims when it is a JWT. */
   jwt?: DecodedJwt;
+  /** "Sign in with Tessera": the ID token's header and claims, and whether its nonce is the one sent. */
+  idToken?: DecodedJwt & { nonceMatches: boolean };
+  /** "Sign in with Tessera": Tessera's logout for this sign-in. */
+  signOutUrl?: string;
+}
+
+function idTokenBlock(idToken: (DecodedJwt & { nonceMatches: boolean }) | undefined): SafeHtml | undefined {
+  if (idToken === undefined) return undefined;
+  return html`<section class="step" aria-labelledby="id-token-heading">
+<h2 id="id-token-heading">Who signed in: the ID token</h2>
+<p>"Sign in with Tessera" added an <code>id_token</code> to the response: a JWT that tells the app who signed in, signed by Tessera. The app checks the signature with Tessera's public keys (<a href="/.well-known/jwks.json"><code>/.well-known/jwks.json</code></a>), that <code>iss</code> is Tessera, that <code>aud</code> is itself, and that <code>nonce</code> is the one it sent.</p>
+<h3>Header</h3>
+<pre class="demo-response demo-jwt"><code>${idToken.header}</code></pre>
+<h3>Claims</h3>
+<pre class="demo-response demo-jwt"><code>${idToken.claims}</code></pre>
+${
+  idToken.nonceMatches
+    ? html`<div class="alert alert-info" role="status"><p>The <code>nonce</code> is the one the app sent in step 1: this ID token was made for this sign-in.</p></div>`
+    : html`<div class="alert alert-error" role="alert"><p>The <code>nonce</code> is not the one the app sent in step 1: a real app would refuse this ID token.</p></div>`
+}
+<p class="note"><code>sub</code> is your stable id at Tessera, <code>auth_time</code> when you entered your password, <code>sid</code> your session at Tessera; <code>name</code>, <code>preferred_username</code> and <code>email</code> come with the <code>profile</code> and <code>email</code> scopes.</p>
+</section>`;
+}
+
+/** "Sign in with Tessera": UserInfo, and signing out of Tessera. */
+function openIdActions(csrf: string | undefined, signOutUrl: string | undefined): SafeHtml | undefined {
+  if (signOutUrl === undefined) return undefined;
+  return html`<div class="demo-actions">
+${csrf !== undefined ? postButton('/demo/userinfo', 'Ask for UserInfo', csrf, false) : undefined}
+<a class="button button-secondary" href="${signOutUrl}">Sign out</a>
+</div>
+<p class="note">Sign out goes to Tessera's <code>/oauth2/logout</code> with the ID token as <code>id_token_hint</code> and comes back to the demo: it ends your session at Tessera, not the app's tokens.</p>`;
 }
 
 export function demoExchangePage(v: DemoExchangeView): string {
   const result = v.ok
     ? html`<div class="alert alert-info" role="status"><p><strong>The app has its tokens.</strong> The access token opens the API for ${v.accessTokenLifetime} seconds; the refresh token gets a new access token after that, without asking you again. The code is now used up: sending it again would fail and revoke every token issued from it.</p></div>
-${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}`
+${v.csrf !== undefined ? nextSteps(v.csrf, true) : undefined}
+${openIdActions(v.csrf, v.signOutUrl)}`
     : failure(
         v,
         'A code works once and only for a short time, and only with the code_verifier of the request that asked for it. Start over to get a new one.',
@@ -356,6 +396,7 @@ ${v.ok ? secretsNote() : undefined}`;
 ${paramTable('The form parameters of the token request', v.params)}
 </section>
 ${exchangeBlock(v.request, v.response, note)}
+${idTokenBlock(v.idToken)}
 ${jwtBlock(v.jwt)}
 ${resultBlock(result)}`;
   return demoPage('Step 3', 3, content);
@@ -445,6 +486,44 @@ ${exchangeBlock(v.request, v.response, undefined)}
 ${resultBlock(html`${verdict}
 ${v.csrf !== undefined ? nextSteps(v.csrf, true, v.hasRefreshToken) : undefined}`)}`;
   return demoPage('Introspection', 4, content);
+}
+
+// ---------------------------------------------------------------- Sign in with Tessera
+
+export interface DemoUserInfoView extends DemoHttpView {
+  hasRefreshToken: boolean;
+  signOutUrl?: string;
+}
+
+export function demoUserInfoPage(v: DemoUserInfoView): string {
+  const verdict = v.ok
+    ? html`<div class="alert alert-info" role="status"><p><strong>Tessera says who you are.</strong> <code>sub</code> is the same as in the ID token; the other claims are those of the scopes you allowed (<code>profile</code>: name and username; <code>email</code>: e-mail address).</p></div>`
+    : failure(v, 'UserInfo answers only an access token that is live and holds the openid scope.');
+  const content = html`<h1>Beside step 4: ask Tessera who signed in</h1>
+<section class="step">
+<p class="lead">The app calls Tessera's UserInfo endpoint (OpenID Connect Core §5.3) with the access token, as it would call any API.</p>
+</section>
+${exchangeBlock(v.request, v.response, undefined)}
+${resultBlock(html`${verdict}
+${v.csrf !== undefined ? nextSteps(v.csrf, true, v.hasRefreshToken) : undefined}
+${openIdActions(undefined, v.signOutUrl)}`)}`;
+  return demoPage('UserInfo', 4, content);
+}
+
+export function demoSignedOutPage(v: { stateMatches: boolean }): string {
+  const content = v.stateMatches
+    ? html`<h1>Signed out of Tessera</h1>
+<section class="step">
+<div class="alert alert-info" role="status"><p><strong>Tessera ended your session and sent you back.</strong> The <code>state</code> is the one the app sent with the sign-out, so this is the answer to its own request. The app forgot its tokens too; tokens it kept would still work until they expire or are revoked, because signing out of Tessera ends the session, not the app's grant.</p></div>
+<p>Start again and Tessera will ask for your password.</p>
+<div class="actions"><a class="button button-primary" href="/demo">Start over</a></div>
+</section>`
+    : html`<h1>Not the answer to this app's sign-out</h1>
+<section class="step">
+<div class="alert alert-error" role="alert"><p>The <code>state</code> in this address is not the one this browser's demo sent with its sign-out (or the demo's cookie is gone), so the app ignores it.</p></div>
+<div class="actions"><a class="button button-primary" href="/demo">Start over</a></div>
+</section>`;
+  return demoPage('Signed out', 0, content);
 }
 
 // ---------------------------------------------------------------- trouble

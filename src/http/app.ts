@@ -25,6 +25,7 @@ import { discoveryRoutes, openIdDiscoveryRoutes } from './routes/discovery.js';
 import { homeRoutes } from './routes/home.js';
 import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoutes } from './routes/jwks.js';
+import { logoutRoutes } from './routes/logout.js';
 import { resourceRoutes } from './routes/resource.js';
 import { revokeRoutes } from './routes/revoke.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -122,6 +123,7 @@ const ENDPOINT_ROUTES: Record<EndpointName, FastifyPluginAsync<RouteContext>[]> 
   jwks: [jwksRoutes],
   userinfo: [userinfoRoutes],
   'openid-discovery': [openIdDiscoveryRoutes],
+  logout: [logoutRoutes],
 };
 
 export async function buildApp(config: AppConfig, store: Store, options: BuildOptions = {}): Promise<FastifyInstance> {

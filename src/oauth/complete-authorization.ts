@@ -4,7 +4,7 @@
  * created, its response type issues what the response carries, and the redirect that
  * carries it back is built. Or the person said no (§4.1.2.1 access_denied).
  */
-import { accessDenied, serverError } from './errors.js';
+import { accessDenied, serverError, type OAuthError } from './errors.js';
 import { buildRedirect, errorRedirect, type AuthorizationRequest, type ResponseMode } from './authorize.js';
 import type { ResponseTypeDeps, ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
 import { tokenScope, type Role } from './role-scope.js';
@@ -67,8 +67,22 @@ export function denyAuthorization(
   issuer: string,
   registry: ResponseTypeRegistry,
 ): string {
+  return refuseAuthorization(request, accessDenied('The person denied the request'), issuer, registry);
+}
+
+/**
+ * Ends the request with an error for the client, with `state` and `iss` like every
+ * authorization error (RFC 6749 §4.1.2.1; OpenID Connect Core 1.0 §3.1.2.6 for
+ * `login_required`, `consent_required`, `interaction_required`).
+ */
+export function refuseAuthorization(
+  request: AuthorizationRequest,
+  error: OAuthError,
+  issuer: string,
+  registry: ResponseTypeRegistry,
+): string {
   return errorRedirect(
-    accessDenied('The person denied the request'),
+    error,
     { redirectUri: request.redirectUri, mode: modeOf(request, registry), state: request.state },
     issuer,
   );

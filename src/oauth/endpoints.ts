@@ -14,13 +14,16 @@ export type EndpointName =
   | 'discovery'
   | 'jwks'
   | 'userinfo'
-  | 'openid-discovery';
+  | 'openid-discovery'
+  | 'logout';
 
 export interface Endpoint {
   name: EndpointName;
   /** The paths it answers at; the first is the one metadata names. */
   paths: readonly string[];
   metadata?(issuer: string): Record<string, unknown>;
+  /** Lines only the OpenID Provider document has (Discovery 1.0 §3), not RFC 8414's. */
+  openidMetadata?(issuer: string): Record<string, unknown>;
 }
 
 /** RFC 6749 §3.1; RFC 9207 (every authorization response carries `iss`). */
@@ -93,4 +96,15 @@ export const userinfoEndpoint: Endpoint = {
 export const openIdDiscoveryEndpoint: Endpoint = {
   name: 'openid-discovery',
   paths: ['/.well-known/openid-configuration'],
+};
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0 §2, §2.1 (logout.ts): ends the browser's session
+ * at Tessera. `end_session_endpoint` is an OpenID Provider line: the RFC 8414 document
+ * stays as PKB clients know it.
+ */
+export const logoutEndpoint: Endpoint = {
+  name: 'logout',
+  paths: ['/oauth2/logout'],
+  openidMetadata: (issuer) => ({ end_session_endpoint: `${issuer}/oauth2/logout` }),
 };

@@ -6,11 +6,21 @@
  * establishes whether the resource owner grants or denies the client's access request").
  * This module decides what comes next — sign-in, consent, or done — and makes every
  * store call on the way; the HTTP routes only render its answers and carry its cookies.
+ * A browser that signed in before keeps a session (stored, so any instance serves any
+ * step) that skips the sign-in page; OpenID Connect's `prompt`, `max_age` and
+ * `id_token_hint` and the client's skip-consent decide the rest (interactionPolicy).
  * Where a person goes after signing in comes only from the stored request: there is no
  * `next` URL to tamper with.
  */
 import type { AuthorizationRequest } from './authorize.js';
-import { allowAuthorization, denyAuthorization, type CompletionDeps } from './complete-authorization.js';
+import {
+  allowAuthorization,
+  denyAuthorization,
+  refuseAuthorization,
+  type CompletionDeps,
+} from './complete-authorization.js';
+import { consentRequired, interactionRequired, loginRequired, type OAuthError } from './errors.js';
+import type { IdTokenHint } from './id-token-hint.js';
 import { authenticatePerson } from './authenticate.js';
 import { eligibleRoles, parseRole, type Role } from './role-scope.js';
 import { admitSignInAttempt, noteSignInSuccess, type ThrottlePolicy } from './sign-in-throttle.js';
@@ -35,6 +45,7 @@ export interface InteractionDeps {
     | 'getPersonByUsername'
     | 'createSignInSession'
     | 'getSignInSession'
+    | 'touchSignInSession'
     | 'deleteSignInSession'
     | 'recordSignInAttempt'
     | 'clearSignInFailures'
@@ -51,23 +62,23 @@ export interface Interaction {
   request: AuthorizationRequest;
 }
 
-/** Keeps a validated request on the server, bound to the browser (by its cookie's hash); returns its id. */
+/** Keeps a validated request on the server, bound to the browser (by its cookie's hash). */
 export async function startInteraction(
   deps: InteractionDeps,
   request: AuthorizationRequest,
   browserHash: string,
-): Promise<string> {
-  const id = newSecret();
-  await deps.store.createPendingAuthorization({
-    id,
+): Promise<Interaction> {
+  const pending: PendingAuthorizationRecord = {
+    id: newSecret(),
     clientId: request.clientId,
     request: JSON.stringify(request),
     browserHash,
     personId: null,
     createdAt: deps.now,
     expiresAt: deps.now + deps.lifetimes.pendingAuthorization * 1000,
-  });
-  return id;
+  };
+  await deps.store.createPendingAuthorization(pending);
+  return { pending, request };
 }
 
 /** The pending authorization `id` names, while it lasts. */
@@ -131,24 +142,139 @@ export async function describeRequestedScopes(
   });
 }
 
+/**
+ * What comes next for a pending authorization, decided from what is known — the pure
+ * part of the interaction policy (OpenID Connect Core 1.0 §3.1.2.3, §3.1.2.4):
+ * - `login`: the password is needed (no usable session, `prompt=login`, `max_age`), or the
+ *   signed-in person holds no role the request may use (`problem: 'role'`);
+ * - `consent`: the consent page (always, unless the client skips consent and the role is
+ *   unambiguous; `prompt=consent` asks for it even then);
+ * - `complete`: no page at all — the authorization completes with this role;
+ * - `refuse`: the client gets this error (`prompt=none` where a page would be needed,
+ *   §3.1.2.6; an `id_token_hint` that is not valid or names someone else).
+ */
+export type PolicyStep =
+  | { show: 'login'; problem?: 'role' }
+  | { show: 'consent' }
+  | { show: 'complete'; role: Role }
+  | { show: 'refuse'; error: OAuthError };
+
+export interface PolicyInput {
+  request: Pick<AuthorizationRequest, 'prompt' | 'maxAge'>;
+  /** When the pending authorization was made: a sign-in since then was made for this very request. */
+  pendingCreatedAt: number;
+  skipConsent: boolean;
+  /** The browser's live session with its enabled person, if any. */
+  who?: SignedIn;
+  /** The roles that person may use for this request. */
+  roles: readonly Role[];
+  /** What the `id_token_hint` said: absent when none was sent, `invalid` when it is no ID token of this server. */
+  hint?: { sub: string } | 'invalid';
+}
+
+export function interactionPolicy(input: PolicyInput): PolicyStep {
+  const prompts = input.request.prompt ?? [];
+  const none = prompts.includes('none');
+  // §3.1.2.6: with prompt=none, whatever would need a page is an error for the client instead.
+  const refuse = (error: OAuthError): PolicyStep => ({ show: 'refuse', error });
+  const page = (step: PolicyStep, error: () => OAuthError): PolicyStep => (none ? refuse(error()) : step);
+  const signInAgain = () => loginRequired('The person must sign in');
+
+  if (input.hint === 'invalid')
+    return refuse(loginRequired('The id_token_hint is not a valid ID token of this server'));
+  const { who } = input;
+  if (!who) return page({ show: 'login' }, signInAgain);
+  // prompt=login (select_account: there is no account chooser, so the same) and max_age
+  // (§3.1.2.1) want a sign-in no older than the request (max_age: than that many seconds
+  // before it). Measured against the request's arrival, a sign-in made for this very
+  // request always satisfies them, however long the consent page then takes.
+  const reauthenticate = prompts.includes('login') || prompts.includes('select_account');
+  const maxAge = reauthenticate ? 0 : input.request.maxAge;
+  if (maxAge !== undefined && who.session.createdAt < input.pendingCreatedAt - maxAge * 1000) {
+    return page({ show: 'login' }, signInAgain);
+  }
+  // §3.1.2.1 id_token_hint: "If the End-User identified by the ID Token is logged in or is
+  // logged in by the request, then the Authorization Server returns a positive response;
+  // otherwise, it SHOULD return an error, such as login_required."
+  if (input.hint !== undefined && input.hint.sub !== who.person.id) {
+    return refuse(loginRequired('The person signed in is not the one the id_token_hint names'));
+  }
+  if (input.roles.length === 0) {
+    return page({ show: 'login', problem: 'role' }, () =>
+      loginRequired('The person signed in holds no role this client may use'),
+    );
+  }
+  if (!input.skipConsent || prompts.includes('consent')) {
+    return page({ show: 'consent' }, () => consentRequired('The person must allow this client'));
+  }
+  const [role] = input.roles;
+  if (input.roles.length > 1 || role === undefined) {
+    return page({ show: 'consent' }, () => interactionRequired('The person must choose a role'));
+  }
+  return { show: 'complete', role };
+}
+
 /** What the browser must be shown next. */
-export type NextStep = { show: 'login'; problem?: 'role' } | ({ show: 'consent'; roles: Role[] } & SignedIn);
+export type NextStep =
+  | { show: 'login'; problem?: 'role' }
+  | ({ show: 'consent'; roles: Role[] } & SignedIn)
+  /** Finished without a page (completed, or refused): the browser goes to the client. */
+  | { show: 'client'; location: string }
+  /** The pending authorization was finished meanwhile (another tab, a form posted twice). */
+  | { show: 'expired' };
+
+/** Reads an `id_token_hint` (id-token-hint.ts, with the server's issuer and published keys). */
+export type HintReader = (hint: string) => Promise<IdTokenHint | undefined>;
+
+export type StepDeps = InteractionDeps &
+  CompletionDeps & {
+    readHint: HintReader;
+  };
 
 /**
- * Consent needs the person who signed in for this very request, still signed in on this
- * browser and holding a role the request may use; anything else goes back to sign-in.
+ * Runs the interaction policy for this browser and acts on it: a usable session is
+ * recorded on the pending authorization (its person is who consents) and its idle end
+ * moves on; an authorization that needs no page is completed or refused at once.
+ * Called when the request arrives and again on the consent page, so a session that ended
+ * or changed meanwhile is noticed.
  */
 export async function nextStep(
-  deps: InteractionDeps,
+  deps: StepDeps,
   interaction: Interaction,
   client: ClientRecord,
   sessionValue: string | undefined,
 ): Promise<NextStep> {
+  const { request, pending } = interaction;
   const who = await signedIn(deps, sessionValue);
-  if (!who || who.person.id !== interaction.pending.personId) return { show: 'login' };
-  const roles = rolesFor(who.person, interaction, client);
-  if (roles.length === 0) return { show: 'login', problem: 'role' };
-  return { show: 'consent', roles, ...who };
+  const roles = who ? rolesFor(who.person, interaction, client) : [];
+  const hinted = request.idTokenHint !== undefined ? await deps.readHint(request.idTokenHint) : undefined;
+  const step = interactionPolicy({
+    request,
+    pendingCreatedAt: pending.createdAt,
+    skipConsent: client.skipConsent,
+    ...(who && { who }),
+    roles,
+    ...(request.idTokenHint !== undefined && { hint: hinted ?? 'invalid' }),
+  });
+  if (step.show === 'login') return step;
+  if (step.show === 'refuse') {
+    if (!(await deps.store.takePendingAuthorization(pending.id, deps.now))) return { show: 'expired' };
+    return { show: 'client', location: refuseAuthorization(request, step.error, deps.issuer, deps.responseTypes) };
+  }
+  const signedInPerson = who as SignedIn;
+  await deps.store.touchSignInSession(
+    signedInPerson.session.hash,
+    deps.now,
+    deps.now + deps.lifetimes.sessionIdle * 1000,
+  );
+  if (step.show === 'consent') {
+    if (pending.personId !== signedInPerson.person.id) {
+      await deps.store.setPendingAuthorizationPerson(pending.id, signedInPerson.person.id);
+    }
+    return { show: 'consent', roles, ...signedInPerson };
+  }
+  if (!(await deps.store.takePendingAuthorization(pending.id, deps.now))) return { show: 'expired' };
+  return { show: 'client', location: await allowAuthorization(request, signedInPerson, step.role, client, deps) };
 }
 
 export type SignInResult =
@@ -199,7 +325,7 @@ export type ConsentResult =
       decision: 'allow' | 'deny';
       /** Where the browser goes: the client's redirect URI. */ location: string;
     }
-  | { done: false; problem: 'choose-role' | 'allow-or-deny' | 'expired' };
+  | { done: false; problem: 'choose-role' | 'allow-or-deny' | 'expired' | 'person-changed' };
 
 /**
  * The person's answer on the consent page: `allow` with one of the offered roles (chosen,
@@ -213,6 +339,9 @@ export async function decide(
   who: SignedIn & { roles: Role[] },
   answer: { decision: string | undefined; role: string | undefined },
 ): Promise<ConsentResult> {
+  // The page named the person recorded on the pending authorization; if another person has
+  // signed in on this browser since, they must see the page for themselves first.
+  if (interaction.pending.personId !== who.person.id) return { done: false, problem: 'person-changed' };
   const { decision } = answer;
   const role = answer.role !== undefined ? parseRole(answer.role) : who.roles.length === 1 ? who.roles[0] : undefined;
   if (decision !== 'deny' && (decision !== 'allow' || !role || !who.roles.includes(role))) {

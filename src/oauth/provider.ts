@@ -12,6 +12,7 @@ import {
   introspectionEndpoint,
   jwksEndpoint,
   openIdDiscoveryEndpoint,
+  logoutEndpoint,
   resourceEndpoint,
   revocationEndpoint,
   tokenEndpoint,
@@ -101,6 +102,7 @@ export function composeProvider(parts: ProviderParts): Provider {
   function openIdMetadata(issuer: string, apiScopes: readonly string[] = []): Record<string, unknown> {
     return {
       ...metadata(issuer, apiScopes),
+      ...Object.assign({}, ...parts.endpoints.map((e) => e.openidMetadata?.(issuer) ?? {})),
       scopes_supported: [...parts.scopes, ...OPENID_SCOPES, ...apiScopes],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [...ID_TOKEN_SIGNING_ALGS],
@@ -149,7 +151,7 @@ export function defaultProvider(lifetimes: Lifetimes, jwt?: JwtSigning): Provide
       revocationEndpoint,
       resourceEndpoint,
       discoveryEndpoint,
-      ...(jwt ? [jwksEndpoint, userinfoEndpoint, openIdDiscoveryEndpoint] : []),
+      ...(jwt ? [jwksEndpoint, userinfoEndpoint, openIdDiscoveryEndpoint, logoutEndpoint] : []),
     ],
     scopes: ROLES,
     accessTokens: [opaqueAccessTokens, ...(jwt ? [jwtAccessTokens(jwt.keys, jwt.audience)] : [])],

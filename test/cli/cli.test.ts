@@ -414,6 +414,101 @@ describe.concurrent('tessera client add', SLOW, () => {
   });
 });
 
+describe.concurrent('tessera client add and user add for OpenID Connect', SLOW, () => {
+  it('--id-token-alg, --skip-consent and --post-logout-redirect-uri are stored and shown; defaults RS256, asked, none', async () => {
+    const { db } = freshDb();
+    const plain = await addClient(db);
+    expect(plain).toMatchObject({
+      id_token_signed_response_alg: 'RS256',
+      skip_consent: false,
+      post_logout_redirect_uris: [],
+    });
+    const app = await addClient(
+      db,
+      '--scope',
+      'openid',
+      '--scope',
+      'profile',
+      '--id-token-alg',
+      'EdDSA',
+      '--skip-consent',
+      '--post-logout-redirect-uri',
+      'https://app.example/bye',
+      '--post-logout-redirect-uri',
+      'https://app.example/bye',
+      '--post-logout-redirect-uri',
+      'http://localhost:3000/signed-out',
+    );
+    expect(app).toMatchObject({
+      scope: 'openid profile',
+      id_token_signed_response_alg: 'EdDSA',
+      skip_consent: true,
+      post_logout_redirect_uris: ['https://app.example/bye', 'http://localhost:3000/signed-out'],
+    });
+    const shown = await tesseraJson(['client', 'show', app.client_id as string, ...db]);
+    expect(shown).toMatchObject({ id_token_signed_response_alg: 'EdDSA', skip_consent: true });
+    const human = await tessera(['client', 'show', app.client_id as string, ...db]);
+    expect(human.stdout).toMatch(/ID tokens:\s+EdDSA/);
+    expect(human.stdout).toMatch(/consent:\s+skipped/);
+    expect(human.stdout).toMatch(/post-logout URIs:\s+https:\/\/app\.example\/bye http:\/\/localhost:3000\/signed-out/);
+  });
+
+  it('refuses an ID token algorithm or a post-logout redirect URI it would not accept, with one line and exit 2', async () => {
+    const { db } = freshDb();
+    const base = ['client', 'add', ...db, '--name', 'App', '--redirect-uri', 'https://app.example/cb'];
+    for (const alg of ['HS256', 'none', 'rs256', 'PS256']) {
+      expectRefused(
+        await tessera([...base, '--id-token-alg', alg]),
+        `tessera: --id-token-alg must be one of RS256, ES256, EdDSA, not '${alg}'`,
+      );
+    }
+    for (const uri of ['https://app.example/bye#x', 'javascript:alert(1)', 'http://app.example/bye', 'not a uri']) {
+      expectRefused(
+        await tessera([...base, '--post-logout-redirect-uri', uri]),
+        /^tessera: invalid post-logout redirect URI '.*': /,
+      );
+    }
+    expect(JSON.parse((await tessera(['client', 'list', ...db, '--json'])).stdout)).toEqual([]);
+  });
+
+  it('user add --email stores the address, user show prints it; a malformed address is exit 2', async () => {
+    const { db } = freshDb();
+    const alice = await addUser(db, 'alice', '--email', 'alice@example.org');
+    expect(alice.email).toBe('alice@example.org');
+    expect((await tesseraJson(['user', 'show', 'alice', ...db])).email).toBe('alice@example.org');
+    expect((await tessera(['user', 'show', 'alice', ...db])).stdout).toMatch(/email:\s+alice@example\.org/);
+    expect((await tessera(['user', 'show', (await addUser(db, 'bob')).username as string, ...db])).stdout).toMatch(
+      /email:\s+-/,
+    );
+    for (const email of [
+      'alice',
+      'alice@',
+      '@example.org',
+      'a b@example.org',
+      'alice@example',
+      `${'a'.repeat(250)}@example.org`,
+    ]) {
+      expectRefused(
+        await tessera([
+          'user',
+          'add',
+          ...db,
+          '--username',
+          'carol',
+          '--password',
+          'correct horse battery',
+          '--role',
+          'PATIENT',
+          '--email',
+          email,
+        ]),
+        /^tessera: --email must be an e-mail address like name@example\.org, not '/,
+      );
+    }
+    expect((await tessera(['user', 'show', 'carol', ...db])).status).toBe(2);
+  });
+});
+
 describe.concurrent('tessera client add for resource servers and service clients', SLOW, () => {
   it('--resource-server makes a confidential client with no grants or redirect URI, which may introspect any access token', async () => {
     const { db, url } = freshDb();
@@ -584,7 +679,8 @@ describe.concurrent('tessera user', SLOW, () => {
       roles: ['PATIENT', 'CLINICIAN'],
       disabled: false,
     });
-    expect(Object.keys(person).sort()).toEqual(['created_at', 'disabled', 'id', 'name', 'roles', 'username']);
+    expect(Object.keys(person).sort()).toEqual(['created_at', 'disabled', 'email', 'id', 'name', 'roles', 'username']);
+    expect(person.email).toBeNull();
 
     const hash = await storedPasswordHash(url, 'alice');
     expect(await verifyPassword('correct horse battery', hash as string)).toBe(true);

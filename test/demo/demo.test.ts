@@ -92,10 +92,11 @@ describe('the demo client', () => {
   /** Steps through /demo/start and the sign-in and consent pages; returns the callback Location. */
   async function signInThrough(
     b: Browser,
-    options: { scope?: string; username?: string; decision?: 'allow' | 'deny'; format?: 'jwt' } = {},
+    options: { scope?: string; username?: string; decision?: 'allow' | 'deny'; format?: 'jwt'; oidc?: true } = {},
   ): Promise<{ location: string; authUrl: URL }> {
     const format = options.format ? `&format=${options.format}` : '';
-    const start = await b.get(`/demo/start?scope=${options.scope ?? 'PATIENT'}${format}`);
+    const oidc = options.oidc ? '&oidc=on' : '';
+    const start = await b.get(`/demo/start?scope=${options.scope ?? 'PATIENT'}${format}${oidc}`);
     expect(start.statusCode).toBe(200);
     const authUrl = authorizationLink(start.body);
     const toLogin = await b.get(authUrl.toString());
@@ -471,6 +472,126 @@ describe('the demo client', () => {
     const bad = await b.get('/demo/start?scope=ADMIN');
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('Choose one scope');
+  });
+
+  describe('Sign in with Tessera', () => {
+    /** The exchange page's "Sign out" link. */
+    function signOutLink(body: string): URL {
+      const m = /<a class="button button-secondary" href="([^"]*)">Sign out<\/a>/.exec(body);
+      if (!m) throw new Error('no Sign out link on the page');
+      return new URL(unescape(m[1] as string));
+    }
+
+    it('offers it on the introduction and asks for openid profile email with a nonce', async () => {
+      const b = new Browser(t);
+      const intro = await b.get('/demo');
+      expect(intro.body).toContain('<input type="checkbox" name="oidc" id="oidc" value="on">');
+      const start = await b.get('/demo/start?scope=PATIENT&oidc=on');
+      const authUrl = authorizationLink(start.body);
+      expect(authUrl.searchParams.get('scope')).toBe('PATIENT openid profile email');
+      expect(authUrl.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(start.body).toContain('<code>nonce</code>');
+      const noRole = await b.get('/demo/start?scope=&oidc=on');
+      expect(authorizationLink(noRole.body).searchParams.get('scope')).toBe('openid profile email');
+      const plain = await b.get('/demo/start?scope=PATIENT');
+      expect(authorizationLink(plain.body).searchParams.has('nonce')).toBe(false);
+      const bad = await b.get('/demo/start?oidc=yes');
+      expect(bad.statusCode).toBe(400);
+    });
+
+    it('seeds apps enabled for it, with a post-logout URI back to the demo, and people with e-mail addresses', async () => {
+      for (const id of ['tessera-demo', 'tessera-demo-jwt']) {
+        const client = await t.store.getClient(id);
+        expect(client?.scopes).toEqual(expect.arrayContaining(['openid', 'profile', 'email']));
+        expect(client?.postLogoutRedirectUris).toEqual([
+          `${ISSUER}/demo/signed-out`,
+          'http://127.0.0.1:9000/demo/signed-out',
+        ]);
+      }
+      expect((await t.store.getPersonByUsername('alice'))?.email).toBe('alice@example.org');
+    });
+
+    it('registers anew a demo app seeded before it', async () => {
+      const old = (await t.store.getClient('tessera-demo')) as NonNullable<
+        Awaited<ReturnType<TestApp['store']['getClient']>>
+      >;
+      await t.store.removeClient('tessera-demo');
+      await t.store.createClient({ ...old, scopes: ['PATIENT', 'CLINICIAN', 'TEAMCOORD'], postLogoutRedirectUris: [] });
+      await seedDemo(t.store, t.config.issuer, t.config.secret, Date.now());
+      const client = await t.store.getClient('tessera-demo');
+      expect(client?.scopes).toContain('openid');
+      expect(client?.postLogoutRedirectUris).toContain(`${ISSUER}/demo/signed-out`);
+    });
+
+    it('signs in, shows the ID token when the response has one, asks UserInfo, and signs out of Tessera back to the demo', async () => {
+      const b = new Browser(t);
+      const { location, authUrl } = await signInThrough(b, { oidc: true });
+      const callback = await b.get(location);
+      const csrf = hiddenValue(callback.body, 'csrf');
+      const exchange = await b.post('/demo/exchange', { csrf, code: hiddenValue(callback.body, 'code') });
+      expect(exchange.statusCode).toBe(200);
+      const tokens = shownResponseJson(exchange.body);
+      expect(tokens.scope).toBe('PATIENT openid profile email');
+
+      // The ID token comes with the tokens branch; when it is there, it is shown decoded and its nonce checked.
+      const idToken = typeof tokens.id_token === 'string' ? tokens.id_token : undefined;
+      if (idToken) {
+        expect(exchange.body).toContain('Who signed in: the ID token');
+        expect(exchange.body).toContain('this ID token was made for this sign-in');
+        expect(decodeJwt(idToken).nonce).toBe(authUrl.searchParams.get('nonce'));
+      } else {
+        expect(exchange.body).not.toContain('Who signed in: the ID token');
+      }
+
+      // UserInfo: the request is the app's bearer call; the answer is whatever Tessera says.
+      const userinfo = await b.post('/demo/userinfo', { csrf });
+      expect(userinfo.statusCode).toBe(200);
+      const userinfoRequest = shownRequest(userinfo.body);
+      expect(userinfoRequest).toMatch(/^GET \/oauth2\/userinfo HTTP\/1\.1\n/);
+      expect(userinfoRequest).toContain(`Authorization: Bearer ${tokens.access_token as string}`);
+      if (userinfo.body.includes('HTTP/1.1 200 OK')) {
+        expect(shownResponseJson(userinfo.body)).toMatchObject({ email: 'alice@example.org' });
+      }
+
+      // Sign out: Tessera's logout with the hint (or client_id) and the demo's registered URI.
+      const link = signOutLink(exchange.body);
+      expect(`${link.origin}${link.pathname}`).toBe(`${ISSUER}/oauth2/logout`);
+      const state = authUrl.searchParams.get('state') as string;
+      expect(link.searchParams.get('post_logout_redirect_uri')).toBe(`${ISSUER}/demo/signed-out`);
+      expect(link.searchParams.get('state')).toBe(state);
+      expect(link.searchParams.get(idToken ? 'id_token_hint' : 'client_id')).toBe(idToken ?? 'tessera-demo');
+
+      let answer = await b.get(link.toString());
+      if (!idToken) {
+        // Without a hint Tessera asks first.
+        expect(answer.body).toContain('Sign out of Tessera?');
+        answer = await b.post('/oauth2/logout', {
+          csrf: hiddenValue(answer.body, 'csrf'),
+          client_id: hiddenValue(answer.body, 'client_id'),
+          post_logout_redirect_uri: hiddenValue(answer.body, 'post_logout_redirect_uri'),
+          state: hiddenValue(answer.body, 'state'),
+          confirm: 'yes',
+        });
+      }
+      expect(answer.statusCode).toBe(303);
+      expect(answer.headers.location).toBe(`${ISSUER}/demo/signed-out?state=${state}`);
+      expect(b.jar.get('tessera_session')).toBeUndefined();
+
+      const signedOut = await b.get(String(answer.headers.location));
+      expect(signedOut.statusCode).toBe(200);
+      expect(signedOut.body).toContain('Signed out of Tessera');
+      expect(b.jar.get('tessera_demo')).toBeUndefined();
+      for (const res of b.seen) expectNoActiveContent(res.body);
+    });
+
+    it('ignores a sign-out answer whose state is not its own', async () => {
+      const b = new Browser(t);
+      await b.get('/demo/start?oidc=on');
+      const res = await b.get('/demo/signed-out?state=someone-elses');
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toContain('Not the answer');
+      expect(b.jar.get('tessera_demo')).toBeDefined();
+    });
   });
 
   it('says plainly when the demo app is not registered', async () => {

@@ -30,7 +30,7 @@ export const PASSWORD = 'correct horse battery';
 export const TEST_ENGINE = process.env.TESSERA_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
 
 /** A fresh, empty PostgreSQL schema in the test database: tests never see each other's rows. */
-async function tempPostgresUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function tempPostgresUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.TESSERA_TEST_POSTGRES_URL;
   if (!base) throw new Error('TESSERA_TEST_ENGINE=postgres needs TESSERA_TEST_POSTGRES_URL');
   const schema = `t_${randomBytes(8).toString('hex')}`;

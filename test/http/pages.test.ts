@@ -587,7 +587,13 @@ describe('security headers and cookies', () => {
       first.jar,
     );
     const oldSession = a.cookies.find((c) => c.name === 'tessera_session')?.value;
-    const second = await openLogin(t.app, { response_type: 'code', client_id: clientId }, first.jar);
+    // With a live session the sign-in page is skipped; prompt=login asks for the password again.
+    const oidc = await addClient(t.store, { name: 'Sign-in App', redirectUris: [CB], scopes: ['PATIENT', 'openid'] });
+    const second = await openLogin(
+      t.app,
+      { response_type: 'code', client_id: oidc.client.id, scope: 'openid', prompt: 'login' },
+      first.jar,
+    );
     const b = await postPage(
       t.app,
       '/login',

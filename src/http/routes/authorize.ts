@@ -1,20 +1,22 @@
 /**
  * GET/POST /apiAuthorize.action (alias /oauth2/authorize): validates the request, then
  * keeps it on the server as a pending authorization bound to this browser and sends the
- * person to sign in. Where they go afterwards comes only from that stored request.
+ * person where the interaction policy says: to sign in, to the consent page (a live
+ * session), or straight back to the client (no page needed, or `prompt=none`). Where
+ * they go afterwards comes only from that stored request.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { validateAuthorizationRequest } from '../../oauth/authorize.js';
 import { authorizationEndpoint } from '../../oauth/endpoints.js';
 import { invalidRequest } from '../../oauth/errors.js';
-import { startInteraction } from '../../oauth/interaction.js';
+import { nextStep, startInteraction } from '../../oauth/interaction.js';
 import { hashSecret } from '../../oauth/tokens.js';
-import { browserBinding } from '../browser.js';
+import { browserBinding, sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { issuerFor } from '../issuer.js';
 import { sendAuthorizationError, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
-import { interactionDeps } from './pending.js';
+import { redirectTo, stepDeps } from './pending.js';
 
 export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { store } = ctx;
@@ -33,8 +35,11 @@ export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
       return sendAuthorizationError(request, reply, err, issuerFor(ctx, request));
     }
     const browserHash = hashSecret(browserBinding(request, reply, ctx.cookies));
-    const id = await startInteraction(interactionDeps(ctx), validated.request, browserHash);
-    return reply.redirect(`/login?request=${encodeURIComponent(id)}`, 302);
+    const deps = stepDeps(ctx, request);
+    const interaction = await startInteraction(deps, validated.request, browserHash);
+    // The policy decides from the browser's session: sign in, consent, or no page at all.
+    const step = await nextStep(deps, interaction, validated.client, sessionCookieValue(request));
+    return redirectTo(reply, interaction.pending.id, step, 302);
   }
 
   for (const url of authorizationEndpoint.paths) {

@@ -11,23 +11,33 @@ import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, type Role } from '../../oauth/role-scope.js';
 import { sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
-import { issuerFor } from '../issuer.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { consentPage } from '../views/consent.js';
 import { errorPage } from '../views/error.js';
-import { interactionDeps, loadPending, loginUrl, type PendingContext } from './pending.js';
+import {
+  consentUrl,
+  expiredPage,
+  interactionDeps,
+  loadPending,
+  redirectTo,
+  stepDeps,
+  type PendingContext,
+} from './pending.js';
 
-/** The signed-in person who started this sign-in, or undefined after redirecting to sign in. */
+/**
+ * The signed-in person the consent page is for, or undefined after sending the browser
+ * where the interaction policy says instead (sign-in, or the client when no page is needed).
+ */
 async function consentingPerson(
   ctx: RouteContext,
   request: FastifyRequest,
   reply: FastifyReply,
   flow: PendingContext,
 ): Promise<(SignedIn & { roles: Role[] }) | undefined> {
-  const step = await nextStep(interactionDeps(ctx), flow, flow.client, sessionCookieValue(request));
-  if (step.show === 'login') {
-    reply.redirect(loginUrl(flow.pending.id, step.problem), 303);
+  const step = await nextStep(stepDeps(ctx, request), flow, flow.client, sessionCookieValue(request));
+  if (step.show !== 'consent') {
+    redirectTo(reply, flow.pending.id, step, 303);
     return undefined;
   }
   return step;
@@ -74,22 +84,15 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     const who = await consentingPerson(ctx, request, reply, flow);
     if (!who) return reply;
 
-    const result = await decide(
-      {
-        ...interactionDeps(ctx),
-        store: ctx.store,
-        tokens: ctx.provider.tokens,
-        responseTypes: ctx.provider.responseTypes,
-        issuer: issuerFor(ctx, request),
-      },
-      flow,
-      flow.client,
-      who,
-      { decision: form.get('decision')?.[0], role: form.get('scope')?.[0] },
-    );
+    const result = await decide(stepDeps(ctx, request), flow, flow.client, who, {
+      decision: form.get('decision')?.[0],
+      role: form.get('scope')?.[0],
+    });
     if (!result.done) {
       // Completed meanwhile (a form posted twice): the page that says the sign-in is over.
-      if (result.problem === 'expired') return loadPending(ctx, request, reply, undefined).then(() => reply);
+      if (result.problem === 'expired') return expiredPage(reply) ?? reply;
+      // Someone else signed in on this browser since the page was shown: show it to them.
+      if (result.problem === 'person-changed') return reply.redirect(consentUrl(flow.pending.id), 303);
       return sendPage(reply, 400, errorPage(PROBLEM_PAGES[result.problem]));
     }
     request.log.info(

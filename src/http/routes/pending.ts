@@ -4,12 +4,21 @@
  * started it, and (for form posts) the CSRF token is right. Failures become a page.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { findInteraction, interactionClient, type Interaction, type InteractionDeps } from '../../oauth/interaction.js';
+import { readIdTokenHint } from '../../oauth/id-token-hint.js';
+import {
+  findInteraction,
+  interactionClient,
+  type Interaction,
+  type InteractionDeps,
+  type NextStep,
+  type StepDeps,
+} from '../../oauth/interaction.js';
 import { single, type Params } from '../../oauth/params.js';
 import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
 import type { ClientRecord } from '../../store/store.js';
 import { BROWSER_COOKIE, csrfMatches, csrfToken, isSameBrowser } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { issuerFor } from '../issuer.js';
 import { sendPage } from '../replies.js';
 import { errorPage } from '../views/error.js';
 
@@ -92,6 +101,52 @@ export function interactionDeps(ctx: RouteContext): InteractionDeps {
 }
 
 /**
+ * What the interaction policy needs from a route besides interactionDeps: how to complete
+ * an authorization, and how to read an `id_token_hint` (this server's issuer as the
+ * request reached it, and the keys it publishes).
+ */
+export function stepDeps(ctx: RouteContext, request: FastifyRequest): StepDeps {
+  const issuer = issuerFor(ctx, request);
+  return {
+    ...interactionDeps(ctx),
+    store: ctx.store,
+    tokens: ctx.provider.tokens,
+    responseTypes: ctx.provider.responseTypes,
+    issuer,
+    readHint: async (hint) => readIdTokenHint(hint, issuer, await ctx.keys.jwks()),
+  };
+}
+
+/** The page for a pending authorization that is over (expired, or finished meanwhile). */
+export function expiredPage(reply: FastifyReply): undefined {
+  return problemPage(
+    reply,
+    400,
+    'This sign-in has expired',
+    'This sign-in link is no longer valid: it has expired or was already used. Go back to the app and start again.',
+  );
+}
+
+/**
+ * Sends the browser where the interaction policy says (oauth/interaction.ts nextStep):
+ * the sign-in page, the consent page, or the client; `status` is the redirect's (302 from
+ * the authorization endpoint, 303 after a form post).
+ */
+export function redirectTo(reply: FastifyReply, requestId: string, step: NextStep, status: 302 | 303): FastifyReply {
+  switch (step.show) {
+    case 'login':
+      return reply.redirect(loginUrl(requestId, step.problem), status);
+    case 'consent':
+      return reply.redirect(consentUrl(requestId), status);
+    case 'client':
+      return reply.redirect(step.location, status);
+    case 'expired':
+      expiredPage(reply);
+      return reply;
+  }
+}
+
+/**
  * The pending authorization named by `requestId`, or undefined after sending the page
  * that explains why the person cannot go on. With `form`, the CSRF token is checked too.
  */
@@ -104,14 +159,7 @@ export async function loadPending(
 ): Promise<PendingContext | undefined> {
   const deps = interactionDeps(ctx);
   const interaction = await findInteraction(deps, requestId);
-  if (!interaction) {
-    return problemPage(
-      reply,
-      400,
-      'This sign-in has expired',
-      'This sign-in link is no longer valid: it has expired or was already used. Go back to the app and start again.',
-    );
-  }
+  if (!interaction) return expiredPage(reply);
   const { pending } = interaction;
   if (!isSameBrowser(request, pending.browserHash)) {
     const cause = missingCookieCause(ctx, request);

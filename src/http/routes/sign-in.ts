@@ -4,7 +4,7 @@
  * no `next` URL: the way on comes only from the pending authorization on the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { endSession, signIn } from '../../oauth/interaction.js';
+import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
 import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
@@ -13,7 +13,7 @@ import type { RouteContext } from '../context.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { loginPage } from '../views/login.js';
-import { consentUrl, interactionDeps, loadPending, loginUrl, type PendingContext } from './pending.js';
+import { interactionDeps, loadPending, loginUrl, redirectTo, stepDeps, type PendingContext } from './pending.js';
 
 function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
   if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
@@ -54,6 +54,8 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
         csrf: flow.csrf,
         clientName: flow.client.name,
         ...(message && { message }),
+        // OpenID Connect Core 1.0 §3.1.2.1 login_hint: the username the client expects.
+        ...(flow.request.loginHint !== undefined && { username: flow.request.loginHint }),
       }),
     );
   });
@@ -76,9 +78,11 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       }
       return reply.redirect(loginUrl(id, result.problem), 303);
     }
+    // The cookie lives no longer than the session's absolute end.
     setSessionCookie(reply, result.session, ctx.config.lifetimes.sessionMax, ctx.cookies);
     request.log.info({ event: 'signed_in', person: result.person.id }, 'signed in');
-    return reply.redirect(consentUrl(id), 303);
+    // On to consent, or, where the policy needs no page (a client that skips consent), to the client.
+    return redirectTo(reply, id, await nextStep(stepDeps(ctx, request), flow, flow.client, result.session), 303);
   });
 
   /** "Sign in as someone else": ends the session and goes back to the sign-in page. */

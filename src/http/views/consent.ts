@@ -70,7 +70,7 @@ ${scopeList(v)}<div class="actions">
 <form method="post" action="/login/switch" class="form form-switch">
 <input type="hidden" name="request" value="${v.requestId}">
 <input type="hidden" name="csrf" value="${v.csrf}">
-<button type="submit" class="button button-link">Sign in as someone else</button>
+<p>Not you? <button type="submit" class="button button-link">Sign in as someone else</button></p>
 </form>
 </section>`;
 
