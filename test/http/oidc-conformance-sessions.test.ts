@@ -8,6 +8,7 @@ import { hashSecret } from '../../src/oauth/tokens.js';
 import {
   addClient,
   addTestUser,
+  basic,
   authorizeThroughPages,
   CookieJar,
   getPage,
@@ -15,11 +16,12 @@ import {
   ISSUER,
   PASSWORD,
   postPage,
+  postToken,
   responseParams,
   testApp,
   type TestApp,
 } from '../helpers/harness.js';
-import { answerConsent, authorizeIn, serverSignedIdToken, signedInBrowser } from '../helpers/sessions.js';
+import { answerConsent, authorizeIn, signedInBrowser } from '../helpers/sessions.js';
 
 const CB = 'https://rp.example/cb';
 let t: TestApp;
@@ -122,11 +124,22 @@ describe('OpenID Connect conformance: sessions and prompts', () => {
   });
 
   it('oidcc-id-token-hint: the ID token of the first login as hint, prompt=none: a code for the same person', async () => {
-    const firstParty = (
-      await addClient(t.store, { name: 'RP', redirectUris: [CB], scopes: ['PATIENT', 'openid'], skipConsent: true })
-    ).client.id;
-    const { jar } = await signedInBrowser(t.app, { query: request({ client_id: firstParty }) });
-    const hint = await serverSignedIdToken(t.store, { iss: ISSUER, sub: aliceId, aud: firstParty });
+    const rp = await addClient(t.store, {
+      name: 'RP',
+      redirectUris: [CB],
+      scopes: ['PATIENT', 'openid'],
+      skipConsent: true,
+    });
+    const firstParty = rp.client.id;
+    const { jar, location } = await signedInBrowser(t.app, { query: request({ client_id: firstParty }) });
+    // The hint is the ID token the first login gave.
+    const redeemed = await postToken(
+      t.app,
+      { grant_type: 'authorization_code', code: responseParams(location).get('code') ?? '' },
+      { authorization: basic(firstParty, rp.secret as string) },
+    );
+    const hint = (redeemed.json() as { id_token: string }).id_token;
+    expect(hint).toMatch(/^eyJ/);
     const res = await authorizeIn(t.app, request({ client_id: firstParty, prompt: 'none', id_token_hint: hint }), jar);
     expect((await grantFrom(String(res.headers.location))).personId).toBe(aliceId);
   });
