@@ -42,3 +42,13 @@ export function scopeClaims(
     ...(scopes.includes('email') && person.email !== null && { email: person.email, email_verified: false }),
   };
 }
+
+/**
+ * What each OpenID Connect scope lets the app learn, in the words the consent page shows
+ * (RFC 6819 §5.2.4.2: the person should understand what they allow).
+ */
+export const OPENID_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  openid: 'Who you are: the account you sign in with here',
+  profile: 'Your name and username',
+  email: 'Your e-mail address',
+};

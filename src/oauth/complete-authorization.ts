@@ -7,7 +7,7 @@
 import { accessDenied, serverError, type OAuthError } from './errors.js';
 import { buildRedirect, errorRedirect, type AuthorizationRequest, type ResponseMode } from './authorize.js';
 import type { ResponseTypeDeps, ResponseTypeHandler, ResponseTypeRegistry } from './response-types/response-type.js';
-import { tokenScope, type Role } from './role-scope.js';
+import { tokenScope, type GrantRole } from './role-scope.js';
 import { newId, type Lifetimes } from './tokens.js';
 import type { ClientRecord, GrantRecord, PersonRecord, SignInSessionRecord } from '../store/store.js';
 
@@ -35,7 +35,7 @@ function modeOf(request: AuthorizationRequest, registry: ResponseTypeRegistry): 
 export async function allowAuthorization(
   request: AuthorizationRequest,
   who: { person: PersonRecord; session: Pick<SignInSessionRecord, 'hash' | 'createdAt'> },
-  role: Role,
+  role: GrantRole,
   client: ClientRecord,
   deps: CompletionDeps,
 ): Promise<string> {

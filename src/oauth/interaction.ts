@@ -22,7 +22,8 @@ import {
 import { consentRequired, interactionRequired, loginRequired, type OAuthError } from './errors.js';
 import type { IdTokenHint } from './id-token-hint.js';
 import { authenticatePerson } from './authenticate.js';
-import { eligibleRoles, parseRole, type Role } from './role-scope.js';
+import { OPENID_SCOPE_DESCRIPTIONS } from './claims.js';
+import { eligibleRoles, parseRole, usesRoles, type GrantRole } from './role-scope.js';
 import { admitSignInAttempt, noteSignInSuccess, type ThrottlePolicy } from './sign-in-throttle.js';
 import { hashSecret, newSecret, type Lifetimes } from './tokens.js';
 import type {
@@ -110,8 +111,12 @@ export async function signedIn(deps: InteractionDeps, sessionValue: string | und
   return person && person.disabledAt === null ? { person, session } : undefined;
 }
 
-/** The roles a person may use for this request (role-scope.ts). */
-export function rolesFor(person: PersonRecord, interaction: Interaction, client: ClientRecord): Role[] {
+/**
+ * The roles a person may use for this request (role-scope.ts); `[null]` for a client
+ * enabled for no role: any enabled person may use it, and the grant carries no role.
+ */
+export function rolesFor(person: PersonRecord, interaction: Interaction, client: ClientRecord): GrantRole[] {
+  if (!usesRoles(client.scopes)) return [null];
   return eligibleRoles(person.roles, client.scopes, interaction.request.role);
 }
 
@@ -125,9 +130,9 @@ export interface ScopeOnConsent {
 /**
  * The values the request asks for besides its role, in request order, each described as
  * registered: the person should understand what access they grant before allowing it
- * (RFC 6819 §5.2.4.2, informed decisions based on transparency). A value with no
- * registered description — an OpenID scope, or an API scope removed since the request
- * was made — comes without one; the page still names it.
+ * (RFC 6819 §5.2.4.2, informed decisions based on transparency). OpenID scopes have
+ * fixed words (claims.ts). A value with no description — an API scope removed since the
+ * request was made — comes without one; the page still names it.
  */
 export async function describeRequestedScopes(
   deps: InteractionDeps,
@@ -135,7 +140,10 @@ export async function describeRequestedScopes(
 ): Promise<ScopeOnConsent[]> {
   const asked = interaction.request.scopes ?? [];
   if (asked.length === 0) return [];
-  const registered = new Map((await deps.store.listApiScopes()).map((s) => [s.name, s.description]));
+  const registered = new Map([
+    ...Object.entries(OPENID_SCOPE_DESCRIPTIONS),
+    ...(await deps.store.listApiScopes()).map((s) => [s.name, s.description] as const),
+  ]);
   return asked.map((name) => {
     const description = registered.get(name);
     return description === undefined ? { name } : { name, description };
@@ -156,7 +164,7 @@ export async function describeRequestedScopes(
 export type PolicyStep =
   | { show: 'login'; problem?: 'role' }
   | { show: 'consent' }
-  | { show: 'complete'; role: Role }
+  | { show: 'complete'; role: GrantRole }
   | { show: 'refuse'; error: OAuthError };
 
 export interface PolicyInput {
@@ -167,7 +175,7 @@ export interface PolicyInput {
   /** The browser's live session with its enabled person, if any. */
   who?: SignedIn;
   /** The roles that person may use for this request. */
-  roles: readonly Role[];
+  roles: readonly GrantRole[];
   /** What the `id_token_hint` said: absent when none was sent, `invalid` when it is no ID token of this server. */
   hint?: { sub: string } | 'invalid';
 }
@@ -217,7 +225,7 @@ export function interactionPolicy(input: PolicyInput): PolicyStep {
 /** What the browser must be shown next. */
 export type NextStep =
   | { show: 'login'; problem?: 'role' }
-  | ({ show: 'consent'; roles: Role[] } & SignedIn)
+  | ({ show: 'consent'; roles: GrantRole[] } & SignedIn)
   /** Finished without a page (completed, or refused): the browser goes to the client. */
   | { show: 'client'; location: string }
   /** The pending authorization was finished meanwhile (another tab, a form posted twice). */
@@ -336,15 +344,16 @@ export async function decide(
   deps: InteractionDeps & CompletionDeps,
   interaction: Interaction,
   client: ClientRecord,
-  who: SignedIn & { roles: Role[] },
+  who: SignedIn & { roles: GrantRole[] },
   answer: { decision: string | undefined; role: string | undefined },
 ): Promise<ConsentResult> {
   // The page named the person recorded on the pending authorization; if another person has
   // signed in on this browser since, they must see the page for themselves first.
   if (interaction.pending.personId !== who.person.id) return { done: false, problem: 'person-changed' };
   const { decision } = answer;
-  const role = answer.role !== undefined ? parseRole(answer.role) : who.roles.length === 1 ? who.roles[0] : undefined;
-  if (decision !== 'deny' && (decision !== 'allow' || !role || !who.roles.includes(role))) {
+  const role: GrantRole | undefined =
+    answer.role !== undefined ? parseRole(answer.role) : who.roles.length === 1 ? who.roles[0] : undefined;
+  if (decision !== 'deny' && (decision !== 'allow' || role === undefined || !who.roles.includes(role))) {
     return { done: false, problem: decision === 'allow' ? 'choose-role' : 'allow-or-deny' };
   }
   const taken = await deps.store.takePendingAuthorization(interaction.pending.id, deps.now);
@@ -352,6 +361,6 @@ export async function decide(
   if (decision === 'deny') {
     return { done: true, decision, location: denyAuthorization(interaction.request, deps.issuer, deps.responseTypes) };
   }
-  const location = await allowAuthorization(interaction.request, who, role as Role, client, deps);
+  const location = await allowAuthorization(interaction.request, who, role as GrantRole, client, deps);
   return { done: true, decision, location };
 }

@@ -76,6 +76,18 @@ export function requestedScope(
   return role === undefined ? { others } : { role, others };
 }
 
+/**
+ * What a grant acts as: one of PKB's roles, or `null` for a client enabled for no role at
+ * all — an OpenID Connect app that only signs people in, or an app of the operator's own
+ * API scopes — whose tokens carry no role and which any enabled person may use.
+ */
+export type GrantRole = Role | null;
+
+/** Whether a client is enabled for any role (PKB's rule applies to it). */
+export function usesRoles(clientScopes: readonly string[]): boolean {
+  return clientScopes.some((s) => (ROLES as readonly string[]).includes(s));
+}
+
 /** The roles a person may use with a client: the requested one, or all the client allows. */
 export function eligibleRoles(
   personRoles: readonly string[],
@@ -86,9 +98,9 @@ export function eligibleRoles(
   return ROLES.filter((r) => wanted.includes(r) && personRoles.includes(r));
 }
 
-/** A token's scope: its one role first, then the other granted values. */
-export function tokenScope(role: Role, others: readonly string[] = []): string {
-  return formatScope([role, ...others.filter((v) => v !== role)]);
+/** A token's scope: its one role first (when it has one), then the other granted values. */
+export function tokenScope(role: GrantRole, others: readonly string[] = []): string {
+  return role === null ? formatScope(others) : formatScope([role, ...others.filter((v) => v !== role)]);
 }
 
 /**

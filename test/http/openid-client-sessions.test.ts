@@ -11,7 +11,17 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PersonRecord } from '../../src/store/store.js';
-import { CookieJar, getPage, responseParams, testApp, type TestApp } from '../helpers/harness.js';
+import { addPerson } from '../../src/services/people.js';
+import {
+  CookieJar,
+  getPage,
+  hiddenValue,
+  PASSWORD,
+  postPage,
+  responseParams,
+  testApp,
+  type TestApp,
+} from '../helpers/harness.js';
 import { addOpenIdClient, addOpenIdPerson, CB } from '../helpers/openid.js';
 import { signedInBrowser } from '../helpers/sessions.js';
 
@@ -159,5 +169,81 @@ describe('sign in once, authenticate silently, sign out — with openid-client',
     const silent = await authorizationUrl(config, { prompt: 'none' });
     const answer = await getPage(t.app, local(silent.url), jar);
     expect(responseParams(String(answer.headers.location)).get('error')).toBe('login_required');
+  });
+});
+
+describe('an app enabled for the OpenID scopes only (no role)', () => {
+  async function roleless(skipConsent: boolean) {
+    const rp = await addOpenIdClient(t.store, { scopes: ['openid', 'profile', 'email'], skipConsent });
+    const config = await oidc.discovery(
+      new URL(base),
+      rp.client.id,
+      { redirect_uris: [CB] },
+      oidc.ClientSecretBasic(rp.secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    return { rp, config };
+  }
+
+  it('signs a person in: the consent page names what it gets in plain words, the tokens carry no role', async () => {
+    const { config } = await roleless(false);
+    const first = await authorizationUrl(config);
+    const jar = new CookieJar();
+    const start = await getPage(t.app, local(first.url), jar);
+    const login = await getPage(t.app, String(start.headers.location), jar);
+    const signedIn = await postPage(
+      t.app,
+      '/login',
+      {
+        request: hiddenValue(login.body, 'request'),
+        csrf: hiddenValue(login.body, 'csrf'),
+        username: 'alice',
+        password: PASSWORD,
+      },
+      jar,
+    );
+    const consent = await getPage(t.app, String(signedIn.headers.location), jar);
+    expect(consent.statusCode).toBe(200);
+    expect(consent.body).not.toContain('name="scope"');
+    expect(consent.body).not.toMatch(/act for you as/);
+    expect(consent.body).toContain('asks for');
+    expect(consent.body).toContain('Your name and username');
+    expect(consent.body).toContain('Your e-mail address');
+    const allowed = await postPage(
+      t.app,
+      '/consent',
+      { request: hiddenValue(consent.body, 'request'), csrf: hiddenValue(consent.body, 'csrf'), decision: 'allow' },
+      jar,
+    );
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(String(allowed.headers.location)), {
+      ...first.check,
+      idTokenExpected: true,
+    });
+    expect(tokens.scope).toBe('openid profile email');
+    expect(tokens.claims()).toMatchObject({ sub: alice.id, preferred_username: 'alice', email: 'alice@example.org' });
+    expect(await oidc.fetchUserInfo(config, tokens.access_token, alice.id)).toMatchObject({ name: 'alice Example' });
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
+    expect(refreshed.scope).toBe('openid profile email');
+    expect(decodeJwt(refreshed.id_token as string).sub).toBe(alice.id);
+  });
+
+  it('with --skip-consent, a person of any role goes straight back to the app', async () => {
+    await addPerson(t.store, { username: 'carl', password: PASSWORD, roles: ['CLINICIAN'] }, Date.now());
+    const { config } = await roleless(true);
+    const first = await authorizationUrl(config);
+    const { location } = await signedInBrowser(t.app, {
+      query: Object.fromEntries(first.url.searchParams),
+      username: 'carl',
+    });
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(location), first.check);
+    expect(tokens.claims()?.preferred_username).toBe('carl');
+    expect(tokens.scope).toBe('openid profile email');
+  });
+
+  it('still refuses a role it is not enabled for', async () => {
+    const { config } = await roleless(false);
+    const first = await authorizationUrl(config, { scope: 'openid PATIENT' });
+    const answer = await getPage(t.app, local(first.url), new CookieJar());
+    expect(responseParams(String(answer.headers.location)).get('error')).toBe('invalid_scope');
   });
 });

@@ -8,7 +8,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { decide, describeRequestedScopes, nextStep, type SignedIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
-import { ROLE_LABELS, type Role } from '../../oauth/role-scope.js';
+import { ROLE_LABELS, type GrantRole } from '../../oauth/role-scope.js';
 import { sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { sendPage, sendPageFailure } from '../replies.js';
@@ -34,7 +34,7 @@ async function consentingPerson(
   request: FastifyRequest,
   reply: FastifyReply,
   flow: PendingContext,
-): Promise<(SignedIn & { roles: Role[] }) | undefined> {
+): Promise<(SignedIn & { roles: GrantRole[] }) | undefined> {
   const step = await nextStep(stepDeps(ctx, request), flow, flow.client, sessionCookieValue(request));
   if (step.show !== 'consent') {
     redirectTo(reply, flow.pending.id, step, 303);
@@ -71,7 +71,7 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
         clientName: flow.client.name,
         personName: who.person.displayName,
         username: who.person.username,
-        roles: who.roles.map((r) => ({ value: r, label: ROLE_LABELS[r] })),
+        roles: who.roles.flatMap((r) => (r === null ? [] : [{ value: r, label: ROLE_LABELS[r] }])),
         scopes,
       }),
     );

@@ -23,7 +23,8 @@ function withArticle(label: string): string {
  */
 function scopeList(v: ConsentView): SafeHtml | undefined {
   if (!v.scopes || v.scopes.length === 0) return undefined;
-  return html`<h2 class="scopes-heading">${v.clientName} also asks for</h2>
+  const heading = v.roles.length === 0 ? html`${v.clientName} asks for` : html`${v.clientName} also asks for`;
+  return html`<h2 class="scopes-heading">${heading}</h2>
 <ul class="scopes">
 ${v.scopes.map((s) =>
   s.description === undefined
@@ -38,8 +39,11 @@ ${v.scopes.map((s) =>
 /** The consent page: the person allows or denies the client, picking a role if needed. */
 export function consentPage(v: ConsentView): string {
   const [first] = v.roles;
-  let roleChoice: SafeHtml;
-  if (v.roles.length === 1 && first) {
+  let roleChoice: SafeHtml | undefined;
+  if (v.roles.length === 0) {
+    // A client enabled for no role: its tokens act in none, the list below says what it gets.
+    roleChoice = undefined;
+  } else if (v.roles.length === 1 && first) {
     roleChoice = html`<p class="role-statement"><strong class="client-name">${v.clientName}</strong> will be able to act for you as ${withArticle(first.label)}.</p>
 <input type="hidden" name="scope" value="${first.value}">`;
   } else {
