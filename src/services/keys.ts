@@ -99,28 +99,47 @@ export async function listKeys(
  * algorithm differs get a new key of their own on demand. With no key yet, this is the first.
  */
 export async function rotateKey(
-  store: Pick<Store, 'rotateSigningKey'>,
+  store: Pick<Store, 'rotateSigningKey' | 'addSigningKeyForAlg' | 'listClients'>,
   alg: string | undefined,
   sealer: KeySealer,
   now: number,
 ): Promise<KeyInfo> {
   const key = await newSigningKey(parseSigningAlg(alg), sealer, now);
   await store.rotateSigningKey(key);
+  // The ID token keys the clients need are made now too (after the new signing key, so
+  // never older than it), published beside it from the start.
+  for (const idAlg of await idTokenAlgsInUse(store)) {
+    if (idAlg !== key.alg) await store.addSigningKeyForAlg(await newSigningKey(idAlg, sealer, now + 1));
+  }
   return describeKey(key);
 }
 
 /**
- * The server's key store, ready to sign: the first key is made when none exists and the
- * signing key is unsealed now, so that a key sealed under another secret (or under a
+ * The ID token algorithms of the enabled clients that may ask for `openid`. Their keys are
+ * made ahead — when the server starts and when keys rotate — rather than at the first ID
+ * token, so that a relying party that fetched the JWK Set a moment before already finds
+ * the key (JWKS clients such as jose's refetch an unknown `kid` only after a cooldown).
+ */
+async function idTokenAlgsInUse(store: Pick<Store, 'listClients'>): Promise<SigningAlg[]> {
+  const algs = (await store.listClients())
+    .filter((c) => c.disabledAt === null && c.scopes.includes('openid'))
+    .map((c) => c.idTokenAlg);
+  return [...new Set(algs)].filter(isSigningAlg);
+}
+
+/**
+ * The server's key store, ready to sign: the first key is made when none exists, so are
+ * the ID token keys the clients need, and the signing keys are unsealed now, so that a key sealed under another secret (or under a
  * secret that is not set) stops the server before it listens, with one line.
  */
 export async function prepareKeyStore(
-  store: Pick<Store, 'listSigningKeys' | 'addFirstSigningKey' | 'addSigningKeyForAlg'>,
+  store: Pick<Store, 'listSigningKeys' | 'addFirstSigningKey' | 'addSigningKeyForAlg' | 'listClients'>,
   options: KeyStoreOptions,
 ): Promise<KeyStore> {
   const keys = keyStore(store, options);
   try {
     await keys.signingKey();
+    for (const alg of await idTokenAlgsInUse(store)) await keys.signingKeyFor(alg);
   } catch (err) {
     if (err instanceof KeySealError) throw new InvalidInputError(err.message);
     throw err;

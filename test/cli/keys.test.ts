@@ -155,6 +155,44 @@ describe('tessera serve and signing keys', () => {
     expect(meta.jwks_uri).toBe(`${server.baseUrl}/.well-known/jwks.json`);
   });
 
+  it('makes the ID token keys of the OpenID clients at start and at every rotation, before any ID token', async () => {
+    const { db } = temp();
+    const add = (name: string, ...extra: string[]) =>
+      cli(['client', 'add', '--name', name, '--redirect-uri', 'https://app.example/cb', ...extra], db);
+    expect((await add('Plain')).status).toBe(0);
+    expect((await add('Sign-in', '--scope', 'openid')).status).toBe(0);
+    expect((await add('Sign-in EdDSA', '--scope', 'openid', '--id-token-alg', 'EdDSA')).status).toBe(0);
+    // A client not enabled for openid needs no ID token key: ES256 here is only the signing key.
+    expect((await add('Plain ES256', '--id-token-alg', 'ES256')).status).toBe(0);
+
+    const running = await startServer({ db, env: WITH_SECRET });
+    server = running;
+    const published = async () =>
+      ((await (await fetch(`${running.baseUrl}/.well-known/jwks.json`)).json()) as { keys: KeyJson[] }).keys
+        .map((k) => k.alg)
+        .sort();
+    const active = async () =>
+      (JSON.parse((await cli(['keys', 'list', '--json'], db)).stdout) as KeyJson[])
+        .filter((k) => k.state === 'active')
+        .map((k) => k.alg)
+        .sort();
+    expect(await active()).toEqual(['ES256', 'EdDSA', 'RS256']);
+    expect(await published()).toEqual(['ES256', 'EdDSA', 'RS256']);
+
+    const rotated = JSON.parse((await cli(['keys', 'rotate', '--alg', 'RS256', '--json'], db)).stdout) as KeyJson;
+    expect(rotated).toMatchObject({ alg: 'RS256', state: 'active' });
+    // The new signing key (RS256, which the first client's ID tokens use too) and a new EdDSA key.
+    expect(await active()).toEqual(['EdDSA', 'RS256']);
+    const keys = JSON.parse((await cli(['keys', 'list', '--json'], db)).stdout) as KeyJson[];
+    expect(
+      keys
+        .filter((k) => k.state === 'previous')
+        .map((k) => k.alg)
+        .sort(),
+    ).toEqual(['ES256', 'EdDSA', 'RS256']);
+    expect(await published()).toEqual(['ES256', 'EdDSA', 'EdDSA', 'RS256', 'RS256']);
+  });
+
   it('with TESSERA_SECRET makes a sealed first key and says nothing about it', async () => {
     server = await startServer({ env: WITH_SECRET });
     expect(server.stderr()).not.toMatch(/TESSERA_SECRET/);
