@@ -10,6 +10,7 @@
  */
 import { hashSecret } from './tokens.js';
 import type { Store } from '../store/store.js';
+import { usernameKey } from '../store/username-key.js';
 
 export interface ThrottlePolicy {
   failures: number;
@@ -20,9 +21,13 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = { failures: 20, windowSeconds: 1
 
 type ThrottleStore = Pick<Store, 'recordSignInAttempt' | 'clearSignInFailures'>;
 
-/** Usernames are compared as typed, but counted without regard to case so `Alice` and `alice` share a count. */
+/**
+ * Counted by the username's comparison form, the one sign-in looks people up by, so that
+ * `Alice`, `alice` and `ALICE` (or `é` typed two ways) share one count: varying the case
+ * must not buy a guesser a fresh allowance.
+ */
 function keyFor(username: string): string {
-  return hashSecret(`sign-in:${username.toLowerCase()}`);
+  return hashSecret(`sign-in:${usernameKey(username)}`);
 }
 
 /** Counts an attempt; false when it is over the limit (the password must then not be checked). */

@@ -60,7 +60,7 @@ function parseRoles(values: string[]): Role[] {
 }
 
 export async function addPerson(
-  store: Pick<Store, 'createPerson'>,
+  store: Pick<Store, 'createPerson' | 'getPersonByUsername'>,
   input: NewPerson,
   now: number,
 ): Promise<PersonRecord> {
@@ -80,7 +80,15 @@ export async function addPerson(
     disabledAt: null,
     email: input.email === undefined ? null : checkEmail(input.email),
   };
-  if (!(await store.createPerson(person))) throw new InvalidInputError(`user '${username}' already exists`);
+  if (!(await store.createPerson(person))) {
+    // Usernames match without regard to case or Unicode form: `eve` is refused beside `Eve`.
+    const existing = await store.getPersonByUsername(username);
+    const twin =
+      existing && existing.username !== username
+        ? ` as '${existing.username}' (usernames match without regard to case)`
+        : '';
+    throw new InvalidInputError(`user '${username}' already exists${twin}`);
+  }
   return person;
 }
 

@@ -30,6 +30,8 @@ export interface PeopleTable {
   created_at: number | string | bigint;
   disabled_at: number | string | bigint | null;
   email: string | null;
+  /** The username's comparison form (username-key.ts), unique: lookups by username use it. */
+  username_key: string | null;
 }
 
 export interface GrantsTable {

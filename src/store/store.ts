@@ -202,8 +202,8 @@ export interface Store {
   removeClient(id: string): Promise<boolean>;
   setClientSecret(id: string, secretHash: string): Promise<boolean>;
 
-  // people
-  /** False when the username is taken. */
+  // people: every `username` argument matches without regard to case or Unicode form (username-key.ts)
+  /** False when the username is taken, or a twin of it (`Eve` beside `eve`). */
   createPerson(person: PersonRecord): Promise<boolean>;
   getPerson(id: string): Promise<PersonRecord | undefined>;
   getPersonByUsername(username: string): Promise<PersonRecord | undefined>;

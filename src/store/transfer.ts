@@ -94,6 +94,7 @@ const TABLES = {
       created_at: 'integer',
       disabled_at: 'integer',
       email: 'text',
+      username_key: 'text',
     },
   },
   grants: {
@@ -200,7 +201,7 @@ const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
     skip_consent: '0007_openid_connect',
     post_logout_redirect_uris: '0007_openid_connect',
   },
-  people: { email: '0007_openid_connect' },
+  people: { email: '0007_openid_connect', username_key: '0008_username_key' },
   grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects', nonce: '0007_openid_connect' },
   sign_in_sessions: { max_expires_at: '0007_openid_connect' },
   access_tokens: { format: '0004_grant_subjects', jti: '0004_grant_subjects', created_at: '0004_grant_subjects' },

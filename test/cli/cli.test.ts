@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, readPassword } from '../../src/cli/common.js';
 import { runCli } from '../../src/cli/run.js';
@@ -792,6 +793,35 @@ describe.concurrent('tessera user', SLOW, () => {
       "tessera: user 'alice' already exists",
     );
     expect(await storedPasswordHash(url, 'alice')).toBe(before);
+  });
+
+  it('matches usernames without regard to case: a twin is refused, every command finds the person', async () => {
+    const { db } = freshDb();
+    await addUser(db, 'Eve');
+    expectRefused(
+      await tessera(['user', 'add', ...db, '--username', 'eve', '--password', 'long enough pw', '--role', 'PATIENT']),
+      "tessera: user 'eve' already exists as 'Eve' (usernames match without regard to case)",
+    );
+    expect(await tesseraJson(['user', 'show', 'EVE', ...db])).toMatchObject({ username: 'Eve' });
+    expect(await tesseraJson(['user', 'disable', 'eve', ...db])).toMatchObject({ username: 'Eve', disabled: true });
+    expect(await tesseraJson(['user', 'enable', 'eVE', ...db])).toMatchObject({ username: 'Eve', disabled: false });
+    const r = await tessera(['user', 'set-password', 'eve', ...db, '--password', 'brand new password']);
+    expect(r.status, r.stderr).toBe(0);
+    expect((await tessera(['user', 'remove', 'EVE', ...db])).status).toBe(0);
+    expect(await tesseraJson<unknown[]>(['user', 'list', ...db])).toEqual([]);
+  });
+
+  it('migrate refuses a database whose people would become twins, naming them, in one line', async () => {
+    const { db, url } = freshDb();
+    const store = await openStore(url, { migrate: false });
+    await store.migrations((m) => m.migrateTo('0007_openid_connect'));
+    await sql`insert into people (id, username, display_name, password_hash, roles, created_at, disabled_at, email)
+      values ('p1', 'Eve', 'Eve', 'x', '["PATIENT"]', 1, null, null), ('p2', 'eve', 'eve', 'x', '["PATIENT"]', 1, null, null)`.execute(
+      store.db,
+    );
+    await store.close();
+    expectRefused(await tessera(['migrate', ...db]), /^tessera: cannot migrate database: .*'Eve' and 'eve'/);
+    expectRefused(await tessera(['user', 'list', ...db]), /^tessera: cannot open the database: .*'Eve' and 'eve'/);
   });
 
   it('set-password changes the password (from --password or stdin) and never prints it', async () => {

@@ -62,6 +62,14 @@ describe('sign-in throttle', () => {
     expect((await attempt('bob', PASSWORD)).location).toMatch(/^\/consent\?/);
   });
 
+  it('signs alice in as ALICE, and Zoë registered precomposed as ZOË typed decomposed', async () => {
+    expect((await attempt('ALICE', PASSWORD)).location).toMatch(/^\/consent\?/);
+    expect((await attempt('Alice', 'wrong password')).location).toMatch(/error=credentials$/);
+    await addTestUser(t.store, 'Zo\u00eb', ['PATIENT']);
+    expect((await attempt('ZOE\u0308', PASSWORD)).location).toMatch(/^\/consent\?/);
+    expect((await t.store.getPersonByUsername('zoe\u0308'))?.username).toBe('Zo\u00eb');
+  });
+
   it('starts counting afresh after a successful sign-in', async () => {
     for (let i = 0; i < DEFAULT_THROTTLE.failures - 1; i++) await attempt('alice', 'wrong password');
     expect((await attempt('alice', PASSWORD)).location).toMatch(/^\/consent\?/);

@@ -11,6 +11,7 @@ import * as m0004 from './0004_grant_subjects.js';
 import * as m0005 from './0005_resource_servers.js';
 import * as m0006 from './0006_one_signing_key.js';
 import * as m0007 from './0007_openid_connect.js';
+import * as m0008 from './0008_username_key.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0005_resource_servers': m0005,
   '0006_one_signing_key': m0006,
   '0007_openid_connect': m0007,
+  '0008_username_key': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@
 import { changes, first, rows } from '../executor.js';
 import { prepare, statement } from '../prepared.js';
 import type { ClientRecord, PersonRecord, Store } from '../store.js';
+import { usernameKey } from '../username-key.js';
 import { toClient, toPerson, type StoreContext } from './rows.js';
 
 export type ClientsAndPeople = Pick<
@@ -27,7 +28,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
 
   /** The person's id, for the writes that change what belongs to them. */
   const personId = (username: string) =>
-    first(statement(db.selectFrom('people').select('id').where('username', '=', username)));
+    first(statement(db.selectFrom('people').select('id').where('username_key', '=', usernameKey(username))));
 
   return {
     async createClient(c: ClientRecord) {
@@ -94,6 +95,8 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
                 created_at: p.createdAt,
                 disabled_at: p.disabledAt,
                 email: p.email,
+                // Unique: a twin of a registered username (`Eve` beside `eve`) is refused.
+                username_key: usernameKey(p.username),
               }),
             ),
           );
@@ -112,7 +115,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
 
     async getPersonByUsername(username) {
       const row = await exec.read(() =>
-        first(statement(db.selectFrom('people').selectAll().where('username', '=', username))),
+        first(statement(db.selectFrom('people').selectAll().where('username_key', '=', usernameKey(username)))),
       );
       return row && toPerson(row);
     },
@@ -123,7 +126,9 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
     },
 
     async removePerson(username) {
-      const n = await exec.write(() => changes(statement(db.deleteFrom('people').where('username', '=', username))));
+      const n = await exec.write(() =>
+        changes(statement(db.deleteFrom('people').where('username_key', '=', usernameKey(username)))),
+      );
       return n > 0;
     },
 
