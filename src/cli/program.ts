@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerGrantCommands } from './grant-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIo): Command {
   registerClientCommands(program, io);
   registerScopeCommands(program, io);
   registerUserCommands(program, io);
+  registerGrantCommands(program, io);
   registerKeysCommands(program, io);
   registerTransferCommands(program, io);
   return program;

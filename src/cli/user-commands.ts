@@ -42,7 +42,7 @@ interface AddOptions extends DbOptions, PasswordOptions {
   email?: string;
 }
 
-type SetPasswordOptions = DbOptions & PasswordOptions;
+type SetPasswordOptions = DbOptions & PasswordOptions & { revokeGrants?: boolean };
 
 function personFields(person: PersonRecord): Array<[string, string]> {
   return [
@@ -99,8 +99,15 @@ async function removeUser(username: string, options: DbOptions, io: CliIo): Prom
 async function setPassword(username: string, options: SetPasswordOptions, io: CliIo): Promise<void> {
   // Checked before the database is opened, as every other argument is.
   const password = checkPassword(await readPassword(options, io.stdin));
-  const person = await withStore(options.db, (store) => setPersonPassword(store, username, password));
-  printPerson(person, options, `changed the password of user '${username}' and ended their sign-in sessions`, io);
+  const revoke = options.revokeGrants === true;
+  const person = await withStore(options.db, (store) =>
+    setPersonPassword(store, username, password, revoke ? Date.now() : null),
+  );
+  const headline = revoke
+    ? `changed the password of user '${username}', ended their sign-in sessions and revoked their grants (every app must ask them again)`
+    : `changed the password of user '${username}' and ended their sign-in sessions (their grants are kept)`;
+  if (options.json) printJson(io.stdout, { ...describePerson(person), grants_revoked: revoke });
+  else printPerson(person, options, headline, io);
 }
 
 async function setDisabled(username: string, disable: boolean, options: DbOptions, io: CliIo): Promise<void> {
@@ -159,8 +166,12 @@ export function registerUserCommands(program: Command, io: CliIo): void {
   addPasswordOptions(
     user
       .command('set-password')
-      .description("set a person's password (ends their sign-in sessions)")
-      .argument('<username>'),
+      .description("set a person's password (ends their sign-in sessions; keeps their grants unless --revoke-grants)")
+      .argument('<username>')
+      .option(
+        '--revoke-grants',
+        'also revoke every grant of theirs, so all their tokens stop. Without it a new password does not end the apps the person allowed; add --revoke-grants when the old password may have been stolen',
+      ),
   )
     .addOption(jsonOption())
     .addOption(dbOption())

@@ -133,15 +133,20 @@ export async function removePerson(store: Pick<Store, 'removePerson'>, username:
   if (!(await store.removePerson(username))) throw noUser(username);
 }
 
-/** Sets a person's password (checked first; the store ends their sign-in sessions); returns them as they are now. */
+/**
+ * Sets a person's password (checked first; the store ends their sign-in sessions); returns
+ * them as they are now. With `revokeGrantsAt`, every grant of theirs is revoked too (the
+ * old password may have been stolen, and the apps signed in with it kept).
+ */
 export async function setPassword(
   store: Pick<Store, 'getPersonByUsername' | 'setPassword'>,
   username: string,
   password: string,
+  revokeGrantsAt: number | null = null,
 ): Promise<PersonRecord> {
   const checked = checkPassword(password);
   await getPerson(store, username);
-  if (!(await store.setPassword(username, await hashPassword(checked)))) throw noUser(username);
+  if (!(await store.setPassword(username, await hashPassword(checked), revokeGrantsAt))) throw noUser(username);
   return getPerson(store, username);
 }
 

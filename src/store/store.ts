@@ -150,6 +150,23 @@ export interface SignInSessionRecord {
   maxExpiresAt: number;
 }
 
+/** A live grant as an operator sees it: with its person's username and its client's name. */
+export interface GrantListing {
+  grant: GrantRecord;
+  /** Null for a client's own grant (no person). */
+  username: string | null;
+  clientName: string;
+}
+
+/** Which grants to list: every live one, or only a person's, a client's, or both. */
+export interface GrantFilter {
+  personId?: string;
+  clientId?: string;
+}
+
+/** How an operator's revocation of one grant ended. */
+export type RevokeGrantResult = 'revoked' | 'already-revoked' | 'missing';
+
 /** How a conditional "use it once" write ended: won, lost to an earlier use, or nothing there. */
 export type UseOnceResult = 'ok' | 'replayed' | 'missing';
 
@@ -210,8 +227,11 @@ export interface Store {
   listPeople(): Promise<PersonRecord[]>;
   /** Deletes the person, their sessions and everything issued to them. */
   removePerson(username: string): Promise<boolean>;
-  /** Sets the password and ends the person's sign-in sessions. */
-  setPassword(username: string, passwordHash: string): Promise<boolean>;
+  /**
+   * Sets the password and ends the person's sign-in sessions; with `revokeGrantsAt`, also
+   * revokes every grant of theirs at that time, in the same transaction.
+   */
+  setPassword(username: string, passwordHash: string, revokeGrantsAt?: number | null): Promise<boolean>;
   /** Disabling also ends sign-in sessions and revokes the person's grants. */
   setPersonDisabled(username: string, disabledAt: number | null): Promise<boolean>;
 
@@ -272,6 +292,13 @@ export interface Store {
   findAccessToken(hash: string): Promise<AccessTokenLookup | undefined>;
   /** Revokes the grant: every code, access token and refresh token of it stops working. */
   revokeGrant(grantId: string, now: number): Promise<void>;
+  /**
+   * Revokes the grant unless it is revoked already (one conditional update), telling which;
+   * for an operator, who is told when the id is wrong.
+   */
+  revokeGrantOnce(grantId: string, now: number): Promise<RevokeGrantResult>;
+  /** The live grants (not revoked, not past their absolute end) matching `filter`, newest first. */
+  listGrants(filter: GrantFilter, now: number): Promise<GrantListing[]>;
   /** Ends one access token (RFC 7009 §2.1); false when there was none. */
   revokeAccessToken(hash: string): Promise<boolean>;
 

@@ -892,6 +892,176 @@ describe.concurrent('tessera user', SLOW, () => {
   );
 });
 
+describe.concurrent('tessera grant, and user set-password --revoke-grants', SLOW, () => {
+  /** A grant of `personId` (null: the client's own) to `clientId`, written straight into the database. */
+  async function storeGrant(
+    url: string,
+    personId: string | null,
+    clientId: string,
+    createdAt: number,
+  ): Promise<string> {
+    const store = await openStore(url);
+    try {
+      const id = `grant-${createdAt}`;
+      await store.createGrantWithAccessToken(
+        {
+          id,
+          personId,
+          clientId,
+          scope: personId === null ? 'records.read' : 'PATIENT',
+          authTime: null,
+          sessionId: null,
+          createdAt,
+          expiresAt: createdAt + 3_600_000,
+          revokedAt: null,
+          nonce: null,
+        },
+        {
+          hash: `hash-${createdAt}`,
+          grantId: id,
+          scope: 'PATIENT',
+          format: 'opaque',
+          jti: null,
+          createdAt,
+          expiresAt: createdAt + 600_000,
+        },
+      );
+      return id;
+    } finally {
+      await store.close();
+    }
+  }
+
+  it.each([['grant'], ['grant', 'list'], ['grant', 'revoke']])(
+    '%s --help exits 0 with usage on stdout',
+    async (...command) => {
+      const r = await tessera([...command, '--help']);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain(`Usage: tessera ${command.join(' ')}`);
+      if (command.length === 2) expect(r.stdout).toContain('--json');
+    },
+  );
+
+  it('user set-password --help says that grants are kept unless --revoke-grants, and why', async () => {
+    const r = await tessera(['user', 'set-password', '--help']);
+    expect(r.status).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--revoke-grants');
+    expect(help).toContain('a new password does not end the apps the person allowed');
+    expect(help).toContain('when the old password may have been stolen');
+  });
+
+  it('lists live grants as a table and as JSON, newest first; a client’s own grant has user -', async () => {
+    const { db, url } = freshDb();
+    const client = await addClient(db);
+    const alice = await addUser(db, 'alice');
+    expect((await tessera(['grant', 'list', ...db])).stdout).toBe('no live grants\n');
+    expect(await tesseraJson(['grant', 'list', ...db])).toEqual([]);
+
+    const now = Date.now();
+    const older = await storeGrant(url, alice.id as string, client.client_id as string, now - 1000);
+    const own = await storeGrant(url, null, client.client_id as string, now);
+    const r = await tessera(['grant', 'list', ...db]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ID +USER +CLIENT +CLIENT NAME +SCOPE +CREATED +EXPIRES$/);
+    expect(lines[1]!.split(/ {2,}/)).toEqual([
+      own,
+      '-',
+      client.client_id,
+      'App',
+      'records.read',
+      new Date(now).toISOString(),
+      new Date(now + 3_600_000).toISOString(),
+    ]);
+    expect(lines[2]).toMatch(new RegExp(`^${older} +alice `));
+    expect(await tesseraJson(['grant', 'list', ...db, '--user', 'alice'])).toEqual([
+      {
+        id: older,
+        username: 'alice',
+        client_id: client.client_id,
+        client_name: 'App',
+        scope: 'PATIENT',
+        created_at: new Date(now - 1000).toISOString(),
+        expires_at: new Date(now - 1000 + 3_600_000).toISOString(),
+      },
+    ]);
+    const byClient = await tesseraJson<Array<{ id: string }>>([
+      'grant',
+      'list',
+      ...db,
+      '--client',
+      client.client_id as string,
+    ]);
+    expect(byClient.map((g) => g.id)).toEqual([own, older]);
+
+    const revoked = await tessera(['grant', 'revoke', older, ...db]);
+    expect(revoked).toEqual({
+      status: 0,
+      stdout: `revoked grant '${older}': its codes, access tokens and refresh tokens no longer work\n`,
+      stderr: '',
+    });
+    expect(await tesseraJson(['grant', 'list', ...db, '--user', 'alice'])).toEqual([]);
+  });
+
+  it('refuses an unknown or revoked grant, an unknown user or client, a missing id: one line, exit 2', async () => {
+    const { db, url } = freshDb();
+    const client = await addClient(db);
+    const alice = await addUser(db, 'alice');
+    const id = await storeGrant(url, alice.id as string, client.client_id as string, Date.now());
+    expect(await tesseraJson(['grant', 'revoke', id, ...db])).toEqual({ id, revoked: true });
+    expectRefused(await tessera(['grant', 'revoke', id, ...db]), `tessera: grant '${id}' is already revoked`);
+    expectRefused(await tessera(['grant', 'revoke', 'nope', ...db]), "tessera: no grant 'nope'");
+    expectRefused(await tessera(['grant', 'revoke', ...db]), /missing required argument 'id'/);
+    expectRefused(await tessera(['grant', 'list', ...db, '--user', 'bob']), "tessera: no user 'bob'");
+    expectRefused(await tessera(['grant', 'list', ...db, '--client', 'nope']), "tessera: no client 'nope'");
+    expectRefused(await tessera(['grant', 'list', ...db, '--user']), /--user/);
+    expectRefused(await tessera(['grant']), /'tessera grant' needs a command: list, revoke/);
+    expectRefused(await tessera(['grant', 'frobnicate']), /unknown command 'tessera grant frobnicate'/);
+  });
+
+  it('set-password keeps grants by default and says so; --revoke-grants revokes them all', async () => {
+    const { db, url } = freshDb();
+    const client = await addClient(db);
+    const alice = await addUser(db, 'alice');
+    const now = Date.now();
+    await storeGrant(url, alice.id as string, client.client_id as string, now - 1);
+    await storeGrant(url, alice.id as string, client.client_id as string, now);
+
+    const kept = await tessera(['user', 'set-password', 'alice', ...db, '--password', 'brand new password']);
+    expect(kept.status).toBe(0);
+    expect(kept.stdout.split('\n')[0]).toBe(
+      "changed the password of user 'alice' and ended their sign-in sessions (their grants are kept)",
+    );
+    expect(await tesseraJson(['grant', 'list', ...db, '--user', 'alice'])).toHaveLength(2);
+
+    const ended = await tessera([
+      'user',
+      'set-password',
+      'alice',
+      ...db,
+      '--password',
+      'another new pw',
+      '--revoke-grants',
+    ]);
+    expect(ended.status).toBe(0);
+    expect(ended.stdout.split('\n')[0]).toMatch(/revoked their grants/);
+    expect(await tesseraJson(['grant', 'list', ...db, '--user', 'alice'])).toEqual([]);
+    expect(await verifyPassword('another new pw', (await storedPasswordHash(url, 'alice')) as string)).toBe(true);
+
+    expect(
+      await tesseraJson(['user', 'set-password', 'alice', ...db, '--password', 'third new pw', '--revoke-grants']),
+    ).toMatchObject({ username: 'alice', grants_revoked: true });
+    expectRefused(
+      await tessera(['user', 'set-password', 'nobody', ...db, '--password', 'long enough pw', '--revoke-grants']),
+      "tessera: no user 'nobody'",
+    );
+  });
+});
+
 describe.concurrent('the database', SLOW, () => {
   it.each([
     ['sqlite:/proc/nope/x.db', /cannot open SQLite database/],

@@ -77,6 +77,8 @@ export interface TestApp {
   app: FastifyInstance;
   store: KyselyStore;
   config: AppConfig;
+  /** The database URL, for a command run against the same database. */
+  url: string;
   /** Moves the app's clock forward (ms). */
   advance: (ms: number) => void;
   close: () => Promise<void>;
@@ -96,7 +98,7 @@ export async function testApp(
     logger?: FastifyBaseLogger;
   } = {},
 ): Promise<TestApp> {
-  const { store, cleanup } = await tempStore();
+  const { store, url, cleanup } = await tempStore();
   const config: AppConfig = {
     issuer: options.issuer ?? ISSUER,
     demo: options.demo ?? false,
@@ -115,6 +117,7 @@ export async function testApp(
     app,
     store,
     config,
+    url,
     advance: (ms) => {
       offset += ms;
     },

@@ -132,7 +132,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
       return n > 0;
     },
 
-    setPassword(username, passwordHash) {
+    setPassword(username, passwordHash, revokeGrantsAt = null) {
       return exec.transaction(function* () {
         const person = yield* personId(username);
         if (!person) return false;
@@ -140,6 +140,19 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
           statement(db.updateTable('people').set({ password_hash: passwordHash }).where('id', '=', person.id)),
         );
         yield* changes(statement(db.deleteFrom('sign_in_sessions').where('person_id', '=', person.id)));
+        // Together with the password: no moment where the new password is set but an app
+        // holding tokens got with the stolen one still works.
+        if (revokeGrantsAt !== null) {
+          yield* changes(
+            statement(
+              db
+                .updateTable('grants')
+                .set({ revoked_at: revokeGrantsAt })
+                .where('person_id', '=', person.id)
+                .where('revoked_at', 'is', null),
+            ),
+          );
+        }
         return true;
       });
     },

@@ -4,13 +4,14 @@
  * updates (`… where consumed_at is null`) make every use-once operation single-winner on
  * both engines.
  */
-import { changes, first, type Operation } from '../executor.js';
+import { changes, first, rows, type Operation } from '../executor.js';
 import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
   AccessTokenRecord,
   AuthorizationCodeRecord,
   GrantRecord,
+  GrantListing,
   RefreshTokenRecord,
   Store,
   UseOnceResult,
@@ -36,6 +37,8 @@ export type GrantsAndTokens = Pick<
   | 'rotateRefreshToken'
   | 'findAccessToken'
   | 'revokeGrant'
+  | 'revokeGrantOnce'
+  | 'listGrants'
   | 'revokeAccessToken'
 >;
 
@@ -268,6 +271,37 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
 
     async revokeGrant(grantId, now) {
       await exec.write(() => changes(revoke.bind({ id: grantId, now })));
+    },
+
+    revokeGrantOnce(grantId, now) {
+      return exec.transaction(function* () {
+        if ((yield* changes(revoke.bind({ id: grantId, now }))) === 1) return 'revoked';
+        const found = yield* first(statement(db.selectFrom('grants').select('id').where('id', '=', grantId)));
+        return found ? 'already-revoked' : 'missing';
+      });
+    },
+
+    async listGrants(filter, now) {
+      // An operator's look-up, not a hot path: built per call. LEFT JOIN people: a client's
+      // own grant (client_credentials) has no person.
+      let query = db
+        .selectFrom('grants')
+        .leftJoin('people', 'people.id', 'grants.person_id')
+        .innerJoin('clients', 'clients.id', 'grants.client_id')
+        .select(grantColumns)
+        .select(['people.username as p_username', 'clients.name as c_name'])
+        .where('grants.revoked_at', 'is', null)
+        .where('grants.expires_at', '>', now);
+      if (filter.personId !== undefined) query = query.where('grants.person_id', '=', filter.personId);
+      if (filter.clientId !== undefined) query = query.where('grants.client_id', '=', filter.clientId);
+      const list = await exec.read(() =>
+        rows(statement(query.orderBy('grants.created_at', 'desc').orderBy('grants.id', 'desc'))),
+      );
+      return list.map((row): GrantListing => ({
+        grant: joinedGrant(row),
+        username: row.p_username,
+        clientName: row.c_name,
+      }));
     },
 
     async revokeAccessToken(hash) {
