@@ -4,6 +4,7 @@ import {
   describeClient,
   getClient,
   listClients as listAllClients,
+  operatorClientChoices,
   pkceWarning,
   registerClient,
   removeClient as removeOneClient,
@@ -50,15 +51,21 @@ function clientJson(client: ClientRecord): Record<string, unknown> {
   return warning ? { ...describeClient(client), warning } : describeClient(client);
 }
 
+/** PKCE concerns only authorization codes (RFC 7636 §1): a client without that grant has nothing to say about it. */
+function usesCodes(client: ClientRecord): boolean {
+  return client.grantTypes.includes('authorization_code');
+}
+
 function clientType(client: ClientRecord): string {
   if (client.secretHash !== null) return 'confidential (client_secret_basic or client_secret_post)';
+  if (!usesCodes(client)) return 'public (no secret: the implicit grant never uses one)';
   return client.pkceRequired
     ? 'public (no secret; PKCE required)'
     : 'public (no secret; PKCE optional: weaker, legacy PKB mode)';
 }
 
 function clientFields(client: ClientRecord): Array<[string, string]> {
-  return [
+  const fields: Array<[string, string]> = [
     ['client_id', client.id],
     ['name', client.name],
     ['type', clientType(client)],
@@ -74,6 +81,7 @@ function clientFields(client: ClientRecord): Array<[string, string]> {
     ['created', new Date(client.createdAt).toISOString()],
     ['status', client.disabledAt === null ? 'enabled' : 'disabled'],
   ];
+  return usesCodes(client) ? fields : fields.filter(([label]) => label !== 'PKCE');
 }
 
 /** The PKCE-optional warning goes to stderr, so it is seen even when stdout is piped or JSON. */
@@ -83,25 +91,20 @@ function warnIfWeak(client: ClientRecord, io: CliIo): void {
 }
 
 async function addClient(options: AddOptions, io: CliIo): Promise<void> {
-  const { client, secret } = await withStore(options.db, (store) =>
-    registerClient(
-      store,
-      {
-        name: options.name,
-        redirectUris: options.redirectUri ?? [],
-        scopes: options.scope,
-        grants: options.grant,
-        public: options.public ?? false,
-        pkce: options.pkce,
-        accessTokenFormat: options.accessTokenFormat,
-        resourceServer: options.resourceServer ?? false,
-        idTokenAlg: options.idTokenAlg,
-        skipConsent: options.skipConsent ?? false,
-        postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
-      },
-      Date.now(),
-    ),
-  );
+  const input = operatorClientChoices({
+    name: options.name,
+    redirectUris: options.redirectUri ?? [],
+    scopes: options.scope,
+    grants: options.grant,
+    public: options.public ?? false,
+    pkce: options.pkce,
+    accessTokenFormat: options.accessTokenFormat,
+    resourceServer: options.resourceServer ?? false,
+    idTokenAlg: options.idTokenAlg,
+    skipConsent: options.skipConsent ?? false,
+    postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
+  });
+  const { client, secret } = await withStore(options.db, (store) => registerClient(store, input, Date.now()));
   if (options.json) {
     printJson(io.stdout, secret === undefined ? clientJson(client) : { ...clientJson(client), client_secret: secret });
   } else {
@@ -185,11 +188,14 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     )
     .option(
       '--grant <grant>',
-      'authorization_code, refresh_token, implicit or client_credentials (repeatable; replaces the default: authorization_code and refresh_token, none for --resource-server)',
+      'authorization_code, refresh_token, implicit or client_credentials. Repeatable; the grants given REPLACE the defaults (authorization_code and refresh_token; none for --resource-server), so list every grant the client needs. implicit alone makes a public client (it never uses a secret)',
       collectList,
     )
     .option('--public', 'a public client (no secret; PKCE required unless --pkce optional)')
-    .option('--pkce <mode>', "'required' or 'optional' (optional for a public client is PKB's weaker legacy mode)")
+    .option(
+      '--pkce <mode>',
+      "'required' or 'optional', with the authorization_code grant (optional only with --public: PKB's weaker legacy mode; a confidential client may skip PKCE already)",
+    )
     .option(
       '--access-token-format <format>',
       "'opaque' (default) or 'jwt' (RFC 9068: verifiable by an API with the JWKS)",

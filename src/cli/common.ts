@@ -232,11 +232,38 @@ export function describeError(err: unknown): { exitCode: number; message: string
   return { exitCode: EXIT_INTERNAL, message: oneLine(`unexpected error: ${text || 'unknown failure'}`) };
 }
 
-/** Writes the error's one line (`tessera: …`) on stderr and returns the exit code to use. */
-export function reportError(err: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+/**
+ * Writes the error's one line on stderr and returns the exit code to use: `tessera: …`,
+ * or `{"error":"…"}` when the command was asked for `--json`, so that a script reading
+ * JSON gets JSON on failure too.
+ */
+export function reportError(
+  err: unknown,
+  stderr: NodeJS.WritableStream = process.stderr,
+  options: { json?: boolean } = {},
+): number {
   const { exitCode, message } = describeError(err);
-  if (message !== undefined) stderr.write(`tessera: ${message}\n`);
+  if (message === undefined) return exitCode;
+  stderr.write(options.json ? `${JSON.stringify({ error: message })}\n` : `tessera: ${message}\n`);
   return exitCode;
+}
+
+/**
+ * Whether the command `argv` names was given `--json`, even when it then failed. The
+ * command is found by walking the subcommand names from the program; commander has set
+ * the options it parsed before any failure, so `--json` given as another option's value
+ * (`--name --json`) does not count, and neither does `--json` to a command without it.
+ */
+export function jsonRequested(program: Command, argv: readonly string[]): boolean {
+  let command = program;
+  for (const arg of argv) {
+    if (arg === '--') break;
+    if (arg.startsWith('-')) continue;
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    command = sub;
+  }
+  return command.options.some((o) => o.long === '--json') && command.getOptionValue('json') === true;
 }
 
 /** Reports the error as one line on stderr and exits with its code (2 for input, 1 otherwise). */

@@ -5,7 +5,8 @@
  * Node.js start per command. It never exits the process: the caller does, from the code.
  */
 import { Readable, Writable } from 'node:stream';
-import { reportError, type CliIo } from './common.js';
+import type { Command } from 'commander';
+import { jsonRequested, reportError, type CliIo } from './common.js';
 import { buildProgram } from './program.js';
 
 export interface RunOptions {
@@ -52,10 +53,12 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
     env: options.env ?? process.env,
   };
   let code = 0;
+  let program: Command | undefined;
   try {
-    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    program = buildProgram(io);
+    await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    code = reportError(error, io.stderr);
+    code = reportError(error, io.stderr, { json: program !== undefined && jsonRequested(program, argv) });
   }
   return { code, stdout: out.text(), stderr: err.text() };
 }

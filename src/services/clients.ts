@@ -124,6 +124,43 @@ function parsePkce(value: string | undefined, isPublic: boolean): boolean {
   throw new InvalidInputError(`--pkce must be 'required' or 'optional', not '${value}'`);
 }
 
+/**
+ * What `tessera client add` asks of an operator beyond what registration needs: it refuses
+ * choices that would do nothing, and makes an implicit-only client public. Direct callers
+ * of registerClient (the demo, tests) are not held to it.
+ *
+ * - A client with only the implicit grant gets no secret: the implicit grant never
+ *   authenticates the client (RFC 6749 §4.2), so a secret could never be used. A resource
+ *   server or a client_credentials client keeps its secret: it authenticates with it.
+ * - `--pkce` needs the authorization_code grant: PKCE binds a code to its redeemer
+ *   (RFC 7636 §1) and no other grant has a code.
+ * - `--pkce optional` needs `--public`: a confidential client may already redeem its codes
+ *   without PKCE, authenticating with its secret instead (RFC 6749 §4.1.3).
+ */
+export function operatorClientChoices(input: NewClient): NewClient {
+  const isPublic = input.public ?? false;
+  const resourceServer = input.resourceServer ?? false;
+  if (isPublic && resourceServer) return input; // registerClient refuses it with its own line
+  const grants = parseGrants(input.grants, isPublic, resourceServer);
+  if (input.pkce !== undefined) {
+    parsePkce(input.pkce, isPublic);
+    if (!grants.includes('authorization_code')) {
+      throw new InvalidInputError(
+        '--pkce needs the authorization_code grant: PKCE protects authorization codes and no other grant has one',
+      );
+    }
+    if (input.pkce === 'optional' && !isPublic) {
+      throw new InvalidInputError(
+        '--pkce optional is for public clients only (add --public): a confidential client may already skip PKCE, since its secret authenticates it',
+      );
+    }
+  }
+  const implicitOnly =
+    grants.includes('implicit') && !grants.includes('authorization_code') && !grants.includes('client_credentials');
+  if (implicitOnly && !resourceServer && !isPublic) return { ...input, public: true };
+  return input;
+}
+
 function checkRedirectUris(uris: string[], grants: GrantType[]): string[] {
   const unique = [...new Set(uris)];
   for (const uri of unique) {

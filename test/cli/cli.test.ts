@@ -661,7 +661,7 @@ describe.concurrent('tessera client list, show, remove, rotate-secret', SLOW, ()
   it.each([['show'], ['remove'], ['rotate-secret']])('client %s of an unknown id is exit 2', async (command) => {
     const { db } = freshDb();
     expectRefused(await tessera(['client', command, 'nope', ...db]), "tessera: no client 'nope'");
-    expectRefused(await tessera(['client', command, 'nope', ...db, '--json']), "tessera: no client 'nope'");
+    expectJsonRefused(await tessera(['client', command, 'nope', ...db, '--json']), /^no client 'nope'$/);
   });
 
   it('client show without an id is exit 2', async () => {
@@ -1059,6 +1059,145 @@ describe.concurrent('tessera grant, and user set-password --revoke-grants', SLOW
       await tessera(['user', 'set-password', 'nobody', ...db, '--password', 'long enough pw', '--revoke-grants']),
       "tessera: no user 'nobody'",
     );
+  });
+});
+
+/** A refusal asked for --json: exit 2, nothing on stdout, one `{"error":"…"}` line on stderr. */
+function expectJsonRefused(r: Run, message: RegExp): void {
+  expect(r.status, `stderr: ${r.stderr}`).toBe(2);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n');
+  expect(lines, `stderr: ${JSON.stringify(r.stderr)}`).toHaveLength(2);
+  expect(lines[1]).toBe('');
+  const body = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error).toMatch(message);
+  expect(body.error).not.toMatch(/^tessera:/);
+}
+
+describe.concurrent('tessera client add: choices that make no sense, and --json errors', SLOW, () => {
+  const cb = ['--name', 'X', '--redirect-uri', 'https://a.example/cb'];
+
+  it('makes a client with the implicit grant alone public: it could never use a secret', async () => {
+    const { db } = freshDb();
+    const client = await tesseraJson(['client', 'add', ...db, ...cb, '--grant', 'implicit']);
+    expect(client).toMatchObject({ grant_types: ['implicit'], token_endpoint_auth_method: 'none' });
+    expect(client).not.toHaveProperty('client_secret');
+    expect(client).not.toHaveProperty('warning');
+
+    const human = await tessera(['client', 'add', ...db, ...cb, '--grant', 'implicit']);
+    expect(human.status).toBe(0);
+    expect(human.stderr).toBe('');
+    expect(human.stdout).toMatch(/^type: +public \(no secret: the implicit grant never uses one\)$/m);
+    expect(human.stdout).not.toMatch(/client_secret|PKCE/);
+    const shown = await tessera(['client', 'show', client.client_id as string, ...db]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).not.toMatch(/PKCE/);
+  });
+
+  it('keeps the secret of a client that can use it, and the PKCE line of one with codes', async () => {
+    const { db } = freshDb();
+    const both = await tesseraJson(['client', 'add', ...db, ...cb, '--grant', 'authorization_code,implicit']);
+    expect(both).toMatchObject({ token_endpoint_auth_method: 'client_secret_basic', pkce_required: false });
+    expect(both.client_secret).toEqual(expect.any(String));
+    const service = await tesseraJson(['client', 'add', ...db, '--name', 'S', '--grant', 'client_credentials']);
+    expect(service.client_secret).toEqual(expect.any(String));
+    const shown = await tessera(['client', 'show', service.client_id as string, ...db]);
+    expect(shown.stdout).not.toMatch(/PKCE/);
+    const api = await tesseraJson(['client', 'add', ...db, ...cb, '--resource-server', '--grant', 'implicit']);
+    expect(api.client_secret).toEqual(expect.any(String));
+    const strict = await tessera(['client', 'add', ...db, ...cb, '--pkce', 'required']);
+    expect(strict.status).toBe(0);
+    expect(strict.stdout).toMatch(/^type: +confidential/m);
+    expect(strict.stdout).toMatch(/^PKCE: +required$/m);
+  });
+
+  const refusals: Array<[string, string[], RegExp]> = [
+    [
+      '--pkce optional on a confidential client',
+      [...cb, '--pkce', 'optional'],
+      /--pkce optional is for public clients only/,
+    ],
+    [
+      '--pkce optional on a confidential client with its grants spelt out',
+      [...cb, '--grant', 'authorization_code', '--pkce', 'optional'],
+      /--pkce optional is for public clients only/,
+    ],
+    [
+      '--pkce without the code grant',
+      [...cb, '--grant', 'implicit', '--pkce', 'required'],
+      /--pkce needs the authorization_code grant/,
+    ],
+    [
+      '--pkce on a public implicit client',
+      [...cb, '--grant', 'implicit', '--public', '--pkce', 'optional'],
+      /--pkce needs the authorization_code grant/,
+    ],
+    [
+      '--pkce on a service client',
+      ['--name', 'S', '--grant', 'client_credentials', '--pkce', 'required'],
+      /--pkce needs the authorization_code grant/,
+    ],
+    [
+      '--pkce on a resource server',
+      ['--name', 'R', '--resource-server', '--pkce', 'required'],
+      /--pkce needs the authorization_code grant/,
+    ],
+  ];
+
+  it.each(refusals)('refuses %s with one line and exit 2, creating nothing', async (_, args, message) => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['client', 'add', ...db, ...args]), message);
+    expectJsonRefused(await tessera(['client', 'add', ...db, ...args, '--json']), message);
+    expect(JSON.parse((await tessera(['client', 'list', ...db, '--json'])).stdout)).toEqual([]);
+  });
+
+  it('--grant help says that the grants replace the defaults and that it is repeatable', async () => {
+    const help = await tessera(['client', 'add', '--help']);
+    expect(help.status).toBe(0);
+    const text = help.stdout.replace(/\s+/g, ' ');
+    expect(text).toMatch(/Repeatable; the grants given REPLACE the defaults \(authorization_code and refresh_token/);
+  });
+
+  it('with --json, errors are one JSON line on stderr, exit 2 and nothing on stdout', async () => {
+    const { db } = freshDb();
+    expectJsonRefused(await tessera(['client', 'add', ...db, '--name', 'X', '--json']), /at least one --redirect-uri/);
+    expectJsonRefused(
+      await tessera(['client', 'add', ...db, '--name', 'X', '--json', '--colour', 'blue']),
+      /unknown option '--colour'/,
+    );
+    expectJsonRefused(await tessera(['client', 'add', ...db, '--json']), /required option '--name <name>'/);
+    expectJsonRefused(await tessera(['client', 'show', 'nope', ...db, '--json']), /no client 'nope'/);
+    expectJsonRefused(await tessera(['user', 'show', 'nobody', ...db, '--json']), /no user 'nobody'/);
+    expectJsonRefused(await tessera(['scope', 'add', ...db, '--json']), /missing required argument/);
+    expectJsonRefused(
+      await tessera(['scope', 'add', 'records.read', '--description', 'Read', '--db', 'bogus:x', '--json']),
+      /./,
+    );
+  });
+
+  it('without --json, or with --json as another option value or to a command without it, errors stay plain', async () => {
+    const { db } = freshDb();
+    expectRefused(await tessera(['user', 'show', 'nobody', ...db]), "tessera: no user 'nobody'");
+    expectRefused(
+      await tessera(['client', 'add', ...db, '--name', '--json']),
+      'tessera: at least one --redirect-uri is required',
+    );
+    expectRefused(
+      await tessera([
+        'client',
+        'add',
+        ...db,
+        '--grant',
+        '--json',
+        '--name',
+        'X',
+        '--redirect-uri',
+        'https://a.example/cb',
+      ]),
+      /unknown grant '--json'/,
+    );
+    expectRefused(await tessera(['export', ...db, '--json']), /unknown option '--json'/);
   });
 });
 
