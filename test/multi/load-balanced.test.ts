@@ -436,7 +436,7 @@ describe.skipIf(!POSTGRES_URL || !NGINX)('three instances behind nginx on one Po
     await callback?.close().catch(() => undefined);
     agent.destroy();
     await dropDatabase?.().catch((err: unknown) => console.error(`could not drop the test database: ${String(err)}`));
-  }, 30_000);
+  }, 60_000);
 
   // -------------------------------------------------------------------------------------
   // A flow without a browser (for the races and the stream), through nginx

@@ -175,15 +175,24 @@ describe('SqliteConnection', () => {
    * Writes 4 000-byte rows for `ms` from `writers` loops of ten rows at a time, each
    * pausing `pauseMs` between its batches; returns the bytes written.
    */
-  async function writeFor(on: SqliteConnection, ms: number, { writers = 1, pauseMs = 5 } = {}): Promise<number> {
+  /** Writes for `ms`, and on a slow or busy machine on until `minBytes` are written (at most 20 s). */
+  async function writeFor(
+    on: SqliteConnection,
+    ms: number,
+    { writers = 1, pauseMs = 5, minBytes = 0 } = {},
+  ): Promise<number> {
     on.raw.exec('create table blobs (k integer primary key, v blob not null)');
     const group = new GroupCommit(on);
     const insert = on.statement('insert into blobs (v) values (?)');
     const payload = Buffer.alloc(4000, 7);
     let written = 0;
-    const until = performance.now() + ms;
+    const start = performance.now();
+    const going = () => {
+      const elapsed = performance.now() - start;
+      return elapsed < ms || (written < minBytes && elapsed < 20_000);
+    };
     const writer = async () => {
-      while (performance.now() < until) {
+      while (going()) {
         await Promise.all(Array.from({ length: 10 }, () => group.run(() => insert.run(payload))));
         written += 10 * payload.length;
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
@@ -207,7 +216,7 @@ describe('SqliteConnection', () => {
     connection.raw.close();
     connection = sqliteConnection(new SQLite(file), file, { walRestartBytes: 2 ** 20 });
     // Writers that never pause: a checkpoint beside them never finds the WAL fully copied.
-    const written = await writeFor(connection, 1000, { writers: 4, pauseMs: 0 });
+    const written = await writeFor(connection, 1000, { writers: 4, pauseMs: 0, minBytes: 4 * 2 ** 20 + 1 });
     // Without the pause for a full checkpoint the WAL would hold every page written.
     expect(written).toBeGreaterThan(4 * 2 ** 20);
     expect(statSync(`${file}-wal`).size).toBeLessThan(written / 2);
