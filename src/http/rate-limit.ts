@@ -156,7 +156,8 @@ export function limitRequestRate(
 ): void {
   if (!limiter) return;
   app.addHook('onRequest', (request, reply, done) => {
-    const decision = limiter.take(`${endpoint} ${addressKey(request.ip)}`);
+    // No address (the socket already gone): counted together rather than failing.
+    const decision = limiter.take(`${endpoint} ${addressKey(request.ip ?? '')}`);
     if (decision.allowed) return done();
     if (decision.first) logRefusal(request.log, request.ip, endpoint);
     answer(reply, decision.retryAfter);
