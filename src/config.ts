@@ -28,7 +28,37 @@ export interface ServerConfig {
   logLevel: LogLevel;
   lifetimes: Lifetimes;
   trustProxy: TrustProxy;
+  limits: Limits;
 }
+
+/**
+ * What one instance allows a slow or greedy client (each instance counts by itself, in
+ * memory). Timeouts in seconds; a count of 0 turns that limit off.
+ */
+export interface Limits {
+  /** The request line and headers must arrive within this (node:http `headersTimeout`). */
+  headerTimeout: number;
+  /** The whole request, body included, must arrive within this (node:http `requestTimeout`). */
+  requestTimeout: number;
+  /** Open connections from one client address (not counting trusted proxies'). */
+  connectionsPerAddress: number;
+  /** Open connections in all (node:net `maxConnections`). */
+  maxConnections: number;
+  /** Requests a minute from one client address at each browser endpoint that writes. */
+  rateLimit: number;
+}
+
+/**
+ * Generous: a clinic behind one NAT address opens far fewer connections, and sends far
+ * fewer than 600 authorization requests a minute; a slowloris is cut off within 30 s.
+ */
+export const DEFAULT_LIMITS: Limits = {
+  headerTimeout: 10,
+  requestTimeout: 30,
+  connectionsPerAddress: 200,
+  maxConnections: 10_000,
+  rateLimit: 1200,
+};
 
 export interface ServerConfigInput {
   host?: string;
@@ -45,6 +75,13 @@ export interface ServerConfigInput {
   sessionMax?: string | number;
   /** `true`/`false`, a hop count, or a comma-separated list of addresses and CIDR ranges; a bare flag is `true`. */
   trustProxy?: string | boolean;
+  /** Seconds; see Limits. */
+  headerTimeout?: string | number;
+  requestTimeout?: string | number;
+  /** Counts; 0 is off. See Limits. */
+  maxConnectionsPerAddress?: string | number;
+  maxConnections?: string | number;
+  rateLimit?: string | number;
 }
 
 export function parsePort(value: string | number): number {
@@ -165,6 +202,50 @@ function sessionLifetimes(input: ServerConfigInput): Pick<Lifetimes, 'sessionIdl
   return { sessionIdle, sessionMax };
 }
 
+function wholeNumber(value: string | number, what: string, min: number, max: number, unit: string): number {
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new InvalidInputError(`${what} must be a whole number from ${min} to ${max} (${unit}), not '${value}'`);
+  }
+  return Number(text);
+}
+
+/**
+ * `--header-timeout`, `--request-timeout`, `--max-connections-per-address`,
+ * `--max-connections`, `--rate-limit`. Node refuses a header timeout longer than the
+ * request timeout, and so does this, in words.
+ */
+export function parseLimits(input: ServerConfigInput): Limits {
+  const pick = <K extends keyof Limits>(
+    key: K,
+    raw: string | number | undefined,
+    parse: (v: string | number) => number,
+  ) => (raw === undefined ? DEFAULT_LIMITS[key] : parse(raw));
+  const limits: Limits = {
+    headerTimeout: pick('headerTimeout', input.headerTimeout, (v) =>
+      wholeNumber(v, 'header timeout', 1, 3600, 'seconds'),
+    ),
+    requestTimeout: pick('requestTimeout', input.requestTimeout, (v) =>
+      wholeNumber(v, 'request timeout', 1, 3600, 'seconds'),
+    ),
+    connectionsPerAddress: pick('connectionsPerAddress', input.maxConnectionsPerAddress, (v) =>
+      wholeNumber(v, 'max connections per address', 0, 1_000_000, '0: no cap'),
+    ),
+    maxConnections: pick('maxConnections', input.maxConnections, (v) =>
+      wholeNumber(v, 'max connections', 0, 1_000_000, '0: no cap'),
+    ),
+    rateLimit: pick('rateLimit', input.rateLimit, (v) =>
+      wholeNumber(v, 'rate limit', 0, 1_000_000, 'requests a minute; 0: no limit'),
+    ),
+  };
+  if (limits.headerTimeout > limits.requestTimeout) {
+    throw new InvalidInputError(
+      `header timeout (${limits.headerTimeout} seconds) must not be longer than request timeout (${limits.requestTimeout} seconds)`,
+    );
+  }
+  return limits;
+}
+
 export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   const host = (input.host ?? '127.0.0.1').trim();
   if (host === '' || /[\s/]/.test(host))
@@ -184,6 +265,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
       ...sessionLifetimes(input),
     },
     trustProxy: parseTrustProxy(input.trustProxy ?? false),
+    limits: parseLimits(input),
   };
 }
 

@@ -12,7 +12,14 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Option, type Command } from 'commander';
-import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
+import {
+  DEFAULT_LIMITS,
+  defaultIssuer,
+  LOG_LEVELS,
+  resolveServerConfig,
+  urlHostForListening,
+  type ServerConfig,
+} from '../config.js';
 import { demoBanner, seedDemo } from '../demo/seed.js';
 import type { AppConfig } from '../http/context.js';
 import { loopbackIssuers } from '../http/issuer.js';
@@ -39,6 +46,11 @@ interface ServeOptions {
   dbPoolSize: string;
   dbWait: string;
   sweepInterval: string;
+  headerTimeout: string;
+  requestTimeout: string;
+  maxConnectionsPerAddress: string;
+  maxConnections: string;
+  rateLimit: string;
 }
 
 async function serve(options: ServeOptions, io: CliIo): Promise<void> {
@@ -53,6 +65,11 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     sessionIdle: options.sessionIdle,
     sessionMax: options.sessionMax,
     trustProxy: options.trustProxy,
+    headerTimeout: options.headerTimeout,
+    requestTimeout: options.requestTimeout,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+    maxConnections: options.maxConnections,
+    rateLimit: options.rateLimit,
   });
   const poolSize = parsePoolSize(options.dbPoolSize);
   const waitSeconds = parseDbWait(options.dbWait);
@@ -97,7 +114,12 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     secret,
     ...(config.audience !== undefined && { audience: config.audience }),
   };
-  const app = await buildApp(appConfig, store, { logger, trustProxy: config.trustProxy, keys });
+  const app = await buildApp(appConfig, store, {
+    logger,
+    trustProxy: config.trustProxy,
+    keys,
+    limits: config.limits,
+  });
 
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -217,6 +239,37 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         'behind a reverse proxy: take the client address, scheme and host from X-Forwarded-For/-Proto/-Host ' +
           'sent by these proxies: true (any; a bare flag), false, a hop count, or a comma-separated list of addresses/CIDR ranges',
       ).env('TESSERA_TRUST_PROXY'),
+    )
+    .addOption(
+      new Option('--header-timeout <seconds>', "a request's line and headers must arrive within this (else 408)")
+        .env('TESSERA_HEADER_TIMEOUT')
+        .default(String(DEFAULT_LIMITS.headerTimeout)),
+    )
+    .addOption(
+      new Option('--request-timeout <seconds>', 'a whole request, body included, must arrive within this (else 408)')
+        .env('TESSERA_REQUEST_TIMEOUT')
+        .default(String(DEFAULT_LIMITS.requestTimeout)),
+    )
+    .addOption(
+      new Option(
+        '--max-connections-per-address <n>',
+        'open connections from one client address, trusted proxies not counted (0: no cap)',
+      )
+        .env('TESSERA_MAX_CONNECTIONS_PER_ADDRESS')
+        .default(String(DEFAULT_LIMITS.connectionsPerAddress)),
+    )
+    .addOption(
+      new Option('--max-connections <n>', 'open connections in all (0: no cap)')
+        .env('TESSERA_MAX_CONNECTIONS')
+        .default(String(DEFAULT_LIMITS.maxConnections)),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <n>',
+        'requests a minute from one client address at each sign-in endpoint (authorization, login, consent, logout); 0: no limit',
+      )
+        .env('TESSERA_RATE_LIMIT')
+        .default(String(DEFAULT_LIMITS.rateLimit)),
     )
     .action((options: ServeOptions) => serve(options, io));
 }

@@ -11,11 +11,13 @@ import { parseFormBody } from '../oauth/params.js';
 import { keySealer } from '../oauth/key-seal.js';
 import { defaultProvider, type Provider } from '../oauth/provider.js';
 import { keyStore, type KeyStore } from '../oauth/signing-keys.js';
-import type { TrustProxy } from '../config.js';
+import { DEFAULT_LIMITS, type Limits, type TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import { demoRoutes } from '../demo/routes.js';
 import type { AppConfig, RouteContext } from './context.js';
+import { capConnections, serverTimeouts } from './connection-limits.js';
 import { answerWhileClosing, clientErrorHandler, frameworkErrors } from './framework-errors.js';
+import { RateLimiter } from './rate-limit.js';
 import { errorHandler, sendJson, sendJsonError, sendPage } from './replies.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { assetRoutes } from './routes/assets.js';
@@ -53,6 +55,11 @@ export interface BuildOptions {
    * new private keys unsealed and reads the keys every 30 seconds.
    */
   keys?: KeyStore;
+  /**
+   * Timeouts, connection caps and rate limits (connection-limits.ts, rate-limit.ts);
+   * default DEFAULT_LIMITS, as `serve` has them.
+   */
+  limits?: Limits;
 }
 
 /**
@@ -127,6 +134,7 @@ const ENDPOINT_ROUTES: Record<EndpointName, FastifyPluginAsync<RouteContext>[]> 
 };
 
 export async function buildApp(config: AppConfig, store: Store, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -139,6 +147,14 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     // The framework's own answers (a bad URL, a request Node cannot parse) in our format.
     frameworkErrors,
     clientErrorHandler,
+    // A request that arrives too slowly is answered 408 by clientErrorHandler and closed.
+    ...serverTimeouts(limits),
+  });
+  capConnections(app.server, {
+    perAddress: limits.connectionsPerAddress,
+    total: limits.maxConnections,
+    log: app.log,
+    ...(options.trustProxy !== undefined && { trustProxy: options.trustProxy }),
   });
 
   const now = options.now ?? Date.now;
@@ -151,6 +167,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     keys,
     cookies: { secure: config.issuer.startsWith('https:') },
     now,
+    ...(limits.rateLimit > 0 && { rateLimiter: new RateLimiter({ perMinute: limits.rateLimit, now }) }),
   };
 
   await app.register(cookie, { secret: config.secret });

@@ -3,6 +3,7 @@ import type { Lifetimes } from '../oauth/tokens.js';
 import type { Provider } from '../oauth/provider.js';
 import type { KeyStore } from '../oauth/signing-keys.js';
 import type { Store } from '../store/store.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export interface AppConfig {
   issuer: string;
@@ -33,4 +34,6 @@ export interface RouteContext {
   cookies: { secure: boolean };
   /** The clock, in milliseconds; tests may fix it. */
   now: () => number;
+  /** Requests per client address at the browser endpoints that write (rate-limit.ts); none: no limit. */
+  rateLimiter?: RateLimiter;
 }

@@ -157,6 +157,23 @@ export const sendErrorPage: ErrorWriter = (request, reply, err) => {
   );
 };
 
+/**
+ * 429 (RFC 6585 §4) at a browser endpoint: a page, `Retry-After` in seconds (RFC 9110
+ * §10.2.3), never stored.
+ */
+export function sendRateLimitedPage(reply: FastifyReply, retryAfterSeconds: number): FastifyReply {
+  const wait = retryAfterSeconds === 1 ? '1 second' : `${retryAfterSeconds} seconds`;
+  return sendPage(
+    noStore(reply).header('retry-after', String(retryAfterSeconds)),
+    429,
+    errorPage({
+      status: 429,
+      title: 'Too many requests',
+      message: `Too many requests came from your network in a short time. Wait ${wait}, then try again.`,
+    }),
+  );
+}
+
 /** Authorization endpoint errors: redirected to the client when allowed, else a page. */
 export function sendAuthorizationError(
   request: FastifyRequest,

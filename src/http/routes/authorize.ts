@@ -13,6 +13,7 @@ import { nextStep, startInteraction } from '../../oauth/interaction.js';
 import { hashSecret } from '../../oauth/tokens.js';
 import { browserBinding, sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { limitRequestRate } from '../rate-limit.js';
 import { issuerFor } from '../issuer.js';
 import { sendAuthorizationError, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
@@ -22,6 +23,7 @@ export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
   const { store } = ctx;
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
+  limitRequestRate(app, ctx.rateLimiter, 'authorization');
 
   async function authorize(request: FastifyRequest, reply: FastifyReply) {
     const params = request.method === 'POST' ? formParams(request) : queryParams(request);

@@ -11,6 +11,7 @@ import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, type GrantRole } from '../../oauth/role-scope.js';
 import { sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { limitRequestRate } from '../rate-limit.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { consentPage } from '../views/consent.js';
@@ -55,6 +56,7 @@ const PROBLEM_PAGES = {
 export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
+  limitRequestRate(app, ctx.rateLimiter, 'consent');
 
   app.get('/consent', async (request, reply) => {
     const flow = await loadPending(ctx, request, reply, queryParams(request).get('request')?.[0]);

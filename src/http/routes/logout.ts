@@ -13,6 +13,7 @@ import { single, type Params } from '../../oauth/params.js';
 import { hashSecret } from '../../oauth/tokens.js';
 import { clearSessionCookie, csrfMatches, csrfToken, sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { limitRequestRate } from '../rate-limit.js';
 import { issuerFor } from '../issuer.js';
 import { sendErrorPage, sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
@@ -26,6 +27,7 @@ const CSRF_PURPOSE = 'logout';
 export const logoutRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
+  limitRequestRate(app, ctx.rateLimiter, 'logout');
 
   async function endSession(request: FastifyRequest, reply: FastifyReply) {
     let params: Params | undefined;

@@ -10,6 +10,7 @@ import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
 import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { limitRequestRate } from '../rate-limit.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { loginPage } from '../views/login.js';
@@ -40,6 +41,7 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
 export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // A failure no step answered (the database unreachable) is a page, never JSON.
   app.setErrorHandler(sendPageFailure);
+  limitRequestRate(app, ctx.rateLimiter, 'sign-in');
 
   app.get('/login', async (request, reply) => {
     const query = queryParams(request);

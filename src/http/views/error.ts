@@ -21,7 +21,9 @@ ${v.code ? html`<p class="error-code">Error code: <code>${v.code}</code></p>` : 
 ${
   v.status === 503
     ? html`<p>This is a passing problem at Tessera, not with the app. Wait a moment, then go back to the app and try again.</p>`
-    : html`<p>Tessera cannot send you back to the app that sent you here. Please go back to that app and tell its developer about this problem.</p>`
+    : v.status === 429
+      ? undefined
+      : html`<p>Tessera cannot send you back to the app that sent you here. Please go back to that app and tell its developer about this problem.</p>`
 }
 </section>`;
 
