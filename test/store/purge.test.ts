@@ -177,7 +177,7 @@ describe(`purging expired data on ${engineName}`, () => {
     const key = hashSecret(newSecret());
     await db()
       .insertInto('sign_in_failures')
-      .values({ key, window_started_at: windowStartedAt, failures: 3 })
+      .values({ key, window_started_at: windowStartedAt, failures: 3, user_key: key, wait_until: 0 })
       .execute();
     return key;
   }
@@ -341,7 +341,16 @@ describe(`purging expired data on ${engineName}`, () => {
       .execute();
     await db()
       .insertInto('sign_in_failures')
-      .values(range.map((i) => ({ key: hash(), window_started_at: now - WINDOW_MS - i, failures: 1 })))
+      // Addresses' counts (their user_key another row's key), where failure() makes usernames'.
+      .values(
+        range.map((i) => ({
+          key: hash(),
+          window_started_at: now - WINDOW_MS - i,
+          failures: 1,
+          user_key: 'a username',
+          wait_until: 0,
+        })),
+      )
       .execute();
     await db()
       .insertInto('authorization_codes')

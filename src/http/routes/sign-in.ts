@@ -23,13 +23,13 @@ function roughly(ms: number): string {
 }
 
 /**
- * The page after a refused attempt: `until` (seconds since the epoch, in the URL the POST
+ * The page after a refused attempt: `until` (ms since the epoch, in the URL the POST
  * redirected to) says how long to wait; the page answers 429 with Retry-After (RFC 6585
  * §4) while the wait lasts. A forged `until` only changes the words its sender sees.
  */
 function lockedPage(until: string | undefined, now: number): { status: number; retryAfter?: number; text: string } {
   const prefix = 'Too many failed sign-ins for this username.';
-  const end = until !== undefined && /^\d{1,12}$/.test(until) ? Number(until) * 1000 : undefined;
+  const end = until !== undefined && /^\d{1,15}$/.test(until) ? Number(until) : undefined;
   if (end === undefined) return { status: 429, text: `${prefix} Wait a few minutes, then try again.` };
   if (end <= now) return { status: 200, text: `${prefix} You may try again now.` };
   return {
@@ -97,7 +97,7 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       const attempt = { username: credentials.username.slice(0, 100), client: flow.client.id, address: request.ip };
       if (result.problem === 'locked') {
         request.log.info({ event: 'sign_in_throttled', ...attempt }, 'sign-in refused: wait after failed sign-ins');
-        return reply.redirect(`${loginUrl(id, 'locked')}&until=${Math.ceil(result.retryAt / 1000)}`, 303);
+        return reply.redirect(`${loginUrl(id, 'locked')}&until=${result.retryAt}`, 303);
       }
       if (result.problem === 'credentials') {
         request.log.info({ event: 'sign_in_failed', ...attempt }, 'sign-in failed');
