@@ -287,7 +287,11 @@ export async function nextStep(
 
 export type SignInResult =
   | { ok: true; person: PersonRecord; /** The new session cookie's value. */ session: string }
-  | { ok: false; problem: 'credentials' | 'role'; /** A failure that started a wait (a lockout), and until when. */ locks?: Locks }
+  | {
+      ok: false;
+      problem: 'credentials' | 'role';
+      /** A failure that started a wait (a lockout), and until when. */ locks?: Locks;
+    }
   | { ok: false; problem: 'locked'; /** When the attempt could be checked, roughly. */ retryAt: number };
 
 /** The waits a failed attempt started: for its address, for the username (null: none). */

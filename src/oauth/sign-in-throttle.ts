@@ -68,7 +68,10 @@ export type Admission =
       /** Whether a failure of this attempt starts a wait for its address, or for the username: a lockout to log. */
       locks: { address: number | null; username: number | null };
     }
-  | { admitted: false; /** When the attempt could be checked, as things stand (others may push the username's wait on). */ retryAt: number };
+  | {
+      admitted: false;
+      /** When the attempt could be checked, as things stand (others may push the username's wait on). */ retryAt: number;
+    };
 
 /**
  * The decision table: is an attempt with these counts checked, and what are the counts

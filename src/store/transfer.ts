@@ -163,7 +163,13 @@ const TABLES = {
   },
   sign_in_failures: {
     key: TOKEN_KINDS.sign_in_failures.key,
-    columns: { key: 'text', window_started_at: 'integer', failures: 'integer', user_key: 'text', wait_until: 'integer' },
+    columns: {
+      key: 'text',
+      window_started_at: 'integer',
+      failures: 'integer',
+      user_key: 'text',
+      wait_until: 'integer',
+    },
   },
   settings: {
     key: 'key',

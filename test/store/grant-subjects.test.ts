@@ -58,9 +58,7 @@ describe(`grants and tokens of migration 0004 on ${TEST_ENGINE}`, () => {
   });
 
   it('counts 60 parallel sign-in attempts as exactly 1..60', async () => {
-    const counts = await Promise.all(
-      Array.from({ length: 60 }, () => countSignInAttempt(store, 'burst', now, 60_000)),
-    );
+    const counts = await Promise.all(Array.from({ length: 60 }, () => countSignInAttempt(store, 'burst', now, 60_000)));
     expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(await store.countSignInFailures('burst', now, 60_000)).toBe(60);
     // A window that has passed starts over, this attempt included.

@@ -223,7 +223,7 @@ for (const engine of engines) {
       expect(await store.countSignInFailures('k', now + 12_000, 10_000)).toBe(0);
     });
 
-    it('reads, decides and writes both sign-in counts at once; lists and clears one username\'s', async () => {
+    it("reads, decides and writes both sign-in counts at once; lists and clears one username's", async () => {
       const keys = { address: 'alice from 192.0.2.1', username: 'alice' };
       const seen: unknown[] = [];
       // A refusal writes nothing.

@@ -230,9 +230,7 @@ export function interactions({ db, exec }: StoreContext): Interactions {
       // see updateSignInCounts for why.
       return exec.write(function* () {
         const addresses = yield* changes(
-          statement(
-            db.deleteFrom('sign_in_failures').where('user_key', '=', username).where('key', '<>', username),
-          ),
+          statement(db.deleteFrom('sign_in_failures').where('user_key', '=', username).where('key', '<>', username)),
         );
         const own = yield* changes(statement(db.deleteFrom('sign_in_failures').where('key', '=', username)));
         return addresses + own;
