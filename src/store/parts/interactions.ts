@@ -188,17 +188,22 @@ export function interactions({ db, exec }: StoreContext): Interactions {
     },
 
     async clearSignInFailures(key, username) {
-      // The address's count before the username's, as everywhere (updateSignInCounts).
-      await exec.write(function* () {
+      // The address's count before the username's, as everywhere (updateSignInCounts); one
+      // transaction, so that an attempt counted meanwhile is not taken back instead.
+      await exec.transaction(function* () {
         yield* changes(statement(db.deleteFrom('sign_in_failures').where('key', '=', key)));
         if (username === undefined) return;
+        // The attempt that succeeded was counted before its check: take it back, and let a
+        // count with no failure left go.
+        yield* changes(
+          statement(db.deleteFrom('sign_in_failures').where('key', '=', username).where('failures', '<=', 1)),
+        );
         yield* changes(
           statement(
             db
               .updateTable('sign_in_failures')
               .set((eb) => ({ failures: eb('failures', '-', 1) }))
-              .where('key', '=', username)
-              .where('failures', '>', 0),
+              .where('key', '=', username),
           ),
         );
       });

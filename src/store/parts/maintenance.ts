@@ -155,7 +155,9 @@ export function maintenance({ db, exec }: StoreContext): Maintenance {
           while (batches < maxBatches) {
             if (options.signal?.aborted) return counts;
             const deleted = await retried(() => exec.write(() => changes(statement(step()))));
-            batches += 1;
+            // A batch that found nothing ends its step without using up the allowance, so
+            // a kind purged in two steps is not cut short by an empty first one.
+            if (deleted > 0) batches += 1;
             counts[kind] += deleted;
             // Let requests in between batches: better-sqlite3 is synchronous.
             await nextTurn();
