@@ -1,5 +1,5 @@
 /**
- * `tessera user add|list|show|remove|set-password|disable|enable`: manage the
+ * `tessera user add|list|show|remove|set-password|disable|enable|unlock`: manage the
  * people who sign in. Never prints a password or a password hash.
  */
 import type { Command } from 'commander';
@@ -7,11 +7,14 @@ import {
   addPerson,
   checkPassword,
   describePerson,
-  getPerson,
+  describeSignInState,
+  getPersonWithSignIn,
   listPeople,
   removePerson,
   setPassword as setPersonPassword,
   setPersonDisabled,
+  signInStateJson,
+  unlockSignIn,
 } from '../services/people.js';
 import type { PersonRecord } from '../store/store.js';
 import {
@@ -85,9 +88,21 @@ async function listUsers(options: DbOptions, io: CliIo): Promise<void> {
 }
 
 async function showUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
-  const person = await withStore(options.db, (store) => getPerson(store, username));
-  if (options.json) printJson(io.stdout, describePerson(person));
-  else printLines(io.stdout, ...formatFields(personFields(person)));
+  const { person, signIn } = await withStore(options.db, (store) => getPersonWithSignIn(store, username, Date.now()));
+  if (options.json) printJson(io.stdout, { ...describePerson(person), sign_in: signInStateJson(signIn) });
+  else printLines(io.stdout, ...formatFields([...personFields(person), ['sign-in', describeSignInState(signIn)]]));
+}
+
+async function unlockUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
+  const { person, cleared } = await withStore(options.db, (store) => unlockSignIn(store, username));
+  if (options.json) printJson(io.stdout, { username: person.username, unlocked: true, counts_cleared: cleared });
+  else
+    printLines(
+      io.stdout,
+      cleared > 0
+        ? `unlocked user '${person.username}': forgot every failed sign-in counted for the username, from every address (${cleared} count${cleared === 1 ? '' : 's'})`
+        : `user '${person.username}' had no failed sign-ins counted: nothing to unlock`,
+    );
 }
 
 async function removeUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
@@ -184,6 +199,16 @@ export function registerUserCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(dbOption())
     .action((username: string, options: DbOptions) => setDisabled(username, true, options, io));
+
+  user
+    .command('unlock')
+    .description(
+      'forget every failed sign-in counted for a username, from every address, so that no attempt has to wait',
+    )
+    .argument('<username>')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: DbOptions) => unlockUser(username, options, io));
 
   user
     .command('enable')

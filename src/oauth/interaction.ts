@@ -48,7 +48,7 @@ export interface InteractionDeps {
     | 'getSignInSession'
     | 'touchSignInSession'
     | 'deleteSignInSession'
-    | 'recordSignInAttempt'
+    | 'updateSignInCounts'
     | 'clearSignInFailures'
     | 'listApiScopes'
   >;
@@ -287,26 +287,41 @@ export async function nextStep(
 
 export type SignInResult =
   | { ok: true; person: PersonRecord; /** The new session cookie's value. */ session: string }
-  | { ok: false; problem: 'locked' | 'credentials' | 'role' };
+  | {
+      ok: false;
+      problem: 'credentials' | 'role';
+      /** A failure that started a wait (a lockout), and until when. */ locks?: Locks;
+    }
+  | { ok: false; problem: 'locked'; /** When the attempt could be checked, roughly. */ retryAt: number };
+
+/** The waits a failed attempt started: for its address, for the username (null: none). */
+export interface Locks {
+  address: number | null;
+  username: number | null;
+}
 
 /**
- * Checks a username and password for this request. The attempt is counted before the
- * password is checked (sign-in-throttle.ts). On success a new browser session replaces
+ * Checks a username and password, sent from `address`, for this request. The attempt is
+ * counted before the password is checked (sign-in-throttle.ts). On success a new browser session replaces
  * the old one (no session fixation) and the request records who signed in.
  */
 export async function signIn(
   deps: InteractionDeps,
   interaction: Interaction,
   client: ClientRecord,
-  credentials: { username: string; password: string },
+  credentials: { username: string; password: string; address: string },
   oldSession: string | undefined,
 ): Promise<SignInResult> {
   const { store, now } = deps;
-  const { username, password } = credentials;
-  if (!(await admitSignInAttempt(store, username, now, deps.throttle))) return { ok: false, problem: 'locked' };
+  const { username, password, address } = credentials;
+  const admission = await admitSignInAttempt(store, username, address, now, deps.throttle);
+  if (!admission.admitted) return { ok: false, problem: 'locked', retryAt: admission.retryAt };
   const person = await authenticatePerson(store, username, password);
-  if (!person) return { ok: false, problem: 'credentials' };
-  await noteSignInSuccess(store, username);
+  if (!person) {
+    const { locks } = admission;
+    return { ok: false, problem: 'credentials', ...((locks.address ?? locks.username) !== null && { locks }) };
+  }
+  await noteSignInSuccess(store, username, address);
   if (rolesFor(person, interaction, client).length === 0) return { ok: false, problem: 'role' };
 
   if (oldSession) await store.deleteSignInSession(hashSecret(oldSession));

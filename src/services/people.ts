@@ -6,6 +6,7 @@
  */
 import { hashPassword } from '../oauth/passwords.js';
 import { parseRole, ROLES, type Role } from '../oauth/role-scope.js';
+import { clearSignInThrottle, signInThrottleState, type ThrottleState } from '../oauth/sign-in-throttle.js';
 import { newId } from '../oauth/tokens.js';
 import { InvalidInputError } from './errors.js';
 import type { PersonRecord, Store } from '../store/store.js';
@@ -165,4 +166,58 @@ export async function setPersonDisabled(
   if ((before.disabledAt !== null) === disable) return { person: before, changed: false };
   if (!(await store.setPersonDisabled(username, disable ? now : null))) throw noUser(username);
   return { person: await getPerson(store, username), changed: true };
+}
+
+/** A person and the sign-in throttle's state for their username (oauth/sign-in-throttle.ts). */
+export async function getPersonWithSignIn(
+  store: Pick<Store, 'getPersonByUsername' | 'listSignInCounts'>,
+  username: string,
+  now: number,
+): Promise<{ person: PersonRecord; signIn: ThrottleState }> {
+  const person = await getPerson(store, username);
+  return { person, signIn: await signInThrottleState(store, person.username, now) };
+}
+
+/** The throttle's state in words, for `user show`: `throttled from 2 addresses until …` or `not throttled`. */
+export function describeSignInState(state: ThrottleState): string {
+  const iso = (t: number) => new Date(t).toISOString();
+  const parts: string[] = [];
+  if (state.addressesUntil !== null) {
+    const n = state.throttledAddresses;
+    parts.push(`throttled from ${n} address${n === 1 ? '' : 'es'} until ${iso(state.addressesUntil)}`);
+  }
+  if (state.usernameUntil !== null) {
+    parts.push(`every address that failed waits until ${iso(state.usernameUntil)}`);
+  }
+  const failures =
+    state.failures > 0
+      ? ` (${state.failures} recent failure${state.failures === 1 ? '' : 's'} from ${state.addresses} address${state.addresses === 1 ? '' : 'es'})`
+      : '';
+  return `${parts.length > 0 ? parts.join('; ') : 'not throttled'}${failures}`;
+}
+
+/** The state as JSON, for `user show --json`. */
+export function signInStateJson(state: ThrottleState): Record<string, unknown> {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    throttled: state.addressesUntil !== null || state.usernameUntil !== null,
+    throttled_addresses: state.throttledAddresses,
+    throttled_until: iso(state.addressesUntil),
+    username_throttled_until: iso(state.usernameUntil),
+    failures: state.failures,
+    addresses_with_failures: state.addresses,
+  };
+}
+
+/**
+ * Forgets every sign-in throttle count of a username, from every address (the operator
+ * has checked that the person is who they say); how many counts there were. An unknown
+ * username is an InvalidInputError, as everywhere in `tessera user`.
+ */
+export async function unlockSignIn(
+  store: Pick<Store, 'getPersonByUsername' | 'clearSignInCounts'>,
+  username: string,
+): Promise<{ person: PersonRecord; cleared: number }> {
+  const person = await getPerson(store, username);
+  return { person, cleared: await clearSignInThrottle(store, person.username) };
 }

@@ -95,10 +95,19 @@ export interface SignInSessionsTable {
   max_expires_at: number | string | bigint;
 }
 
+/**
+ * The sign-in throttle's counts (oauth/sign-in-throttle.ts): a username's (`key` =
+ * `user_key`) or one client address's for that username (`key` a hash of both).
+ */
 export interface SignInFailuresTable {
   key: string;
+  /** When the count's window started: its last counted attempt (it lapses a window later). */
   window_started_at: number | string | bigint;
   failures: number;
+  /** A hash of the username's comparison form: every count of one username shares it. */
+  user_key: string;
+  /** No attempt is checked before this time (ms); 0 when there is no wait. */
+  wait_until: number | string | bigint;
 }
 
 export interface ApiScopesTable {

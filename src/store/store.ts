@@ -210,6 +210,31 @@ export interface PurgeOptions {
   signal?: AbortSignal;
 }
 
+/** A sign-in throttle count: failures counted in its window, and when the next attempt may be checked. */
+export interface SignInCount {
+  failures: number;
+  /** 0 when there is no wait. */
+  waitUntil: number;
+}
+
+/** The two counts one sign-in attempt is measured by. */
+export interface SignInCounts {
+  address: SignInCount;
+  username: SignInCount;
+}
+
+/** The keys (hashes) of those counts: the username's, and one address's for that username. */
+export interface SignInCountKeys {
+  address: string;
+  username: string;
+}
+
+export interface SignInCountRecord extends SignInCount {
+  /** True for an address's count, false for the username's own. */
+  address: boolean;
+  lastAttemptAt: number;
+}
+
 export interface Store {
   // clients
   createClient(client: ClientRecord): Promise<void>;
@@ -252,14 +277,29 @@ export interface Store {
   deleteSignInSession(hash: string): Promise<void>;
 
   /**
-   * Counts a sign-in attempt under `key` within a window that starts at the first attempt
-   * and lasts `windowMs`; returns the count in the current window, this attempt included.
-   * One upsert returning the count: of attempts racing, each gets its own number.
+   * The sign-in throttle's read-decide-write, atomic: reads the count of `keys.address`
+   * and of `keys.username` (a count whose last attempt is `windowMs` old or more reads as
+   * fresh: 0 failures, no wait), hands both to `decide`, and writes the counts it returns
+   * (stamped `now`), all in one transaction holding both rows, so of attempts racing on
+   * any number of instances each decides on the counts the one before it wrote.
    */
-  recordSignInAttempt(key: string, now: number, windowMs: number): Promise<number>;
-  /** Failed sign-ins under `key` in the current window (0 when it has passed). */
+  updateSignInCounts<T>(
+    keys: SignInCountKeys,
+    now: number,
+    windowMs: number,
+    decide: (counts: SignInCounts) => { write?: SignInCounts; result: T },
+  ): Promise<T>;
+  /** Failures counted under `key` in its current window (0 when it has lapsed). */
   countSignInFailures(key: string, now: number, windowMs: number): Promise<number>;
-  clearSignInFailures(key: string): Promise<void>;
+  /**
+   * Forgets the count under `key` (an address's, after the right password came from it);
+   * with `username`, also takes the attempt that succeeded back from that count.
+   */
+  clearSignInFailures(key: string, username?: string): Promise<void>;
+  /** Every count of one username (`keys.username`) still in its window: its own and its addresses'. */
+  listSignInCounts(username: string, now: number, windowMs: number): Promise<SignInCountRecord[]>;
+  /** Forgets every count of one username, its addresses' included; how many there were. */
+  clearSignInCounts(username: string): Promise<number>;
 
   // issuing
   /** Creates the grant and its code together. */

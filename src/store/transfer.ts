@@ -163,7 +163,13 @@ const TABLES = {
   },
   sign_in_failures: {
     key: TOKEN_KINDS.sign_in_failures.key,
-    columns: { key: 'text', window_started_at: 'integer', failures: 'integer' },
+    columns: {
+      key: 'text',
+      window_started_at: 'integer',
+      failures: 'integer',
+      user_key: 'text',
+      wait_until: 'integer',
+    },
   },
   settings: {
     key: 'key',
@@ -204,6 +210,7 @@ const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
   people: { email: '0007_openid_connect', username_key: '0008_username_key' },
   grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects', nonce: '0007_openid_connect' },
   sign_in_sessions: { max_expires_at: '0007_openid_connect' },
+  sign_in_failures: { user_key: '0010_sign_in_throttle', wait_until: '0010_sign_in_throttle' },
   access_tokens: { format: '0004_grant_subjects', jti: '0004_grant_subjects', created_at: '0004_grant_subjects' },
 };
 

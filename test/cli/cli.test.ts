@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError, readPassword } from '../../src/cli/common.js';
 import { runCli } from '../../src/cli/run.js';
 import { buildApp } from '../../src/http/app.js';
+import { admitSignInAttempt, DEFAULT_THROTTLE } from '../../src/oauth/sign-in-throttle.js';
 import { DEFAULT_LIFETIMES } from '../../src/oauth/tokens.js';
 import { InvalidInputError } from '../../src/services/errors.js';
 import { verifyPassword } from '../../src/oauth/passwords.js';
@@ -698,7 +699,11 @@ describe.concurrent('tessera user', SLOW, () => {
       expect(r.stdout).not.toContain(hash);
       expect(r.stdout).not.toMatch(/scrypt|password/i);
     }
-    expect(await tesseraJson(['user', 'show', 'alice', ...db])).toEqual(person);
+    // user show adds the sign-in throttle's state.
+    expect(await tesseraJson(['user', 'show', 'alice', ...db])).toEqual({
+      ...person,
+      sign_in: expect.objectContaining({ throttled: false }) as unknown,
+    });
     const human = await tessera([
       'user',
       'add',
@@ -866,6 +871,66 @@ describe.concurrent('tessera user', SLOW, () => {
     expect((await tessera(['user', 'list', ...db])).stdout).toMatch(/alice.*enabled/);
   });
 
+  it('user show tells the sign-in throttle state; user unlock forgets every count of the username', async () => {
+    const { db, url } = freshDb();
+    await addUser(db, 'alice');
+    await addUser(db, 'bob');
+    expect((await tessera(['user', 'show', 'alice', ...db])).stdout).toMatch(/^sign-in: +not throttled$/m);
+    expect(await tesseraJson(['user', 'show', 'alice', ...db])).toMatchObject({
+      sign_in: { throttled: false, throttled_addresses: 0, throttled_until: null, failures: 0 },
+    });
+    // Failed sign-ins as the server counts them: two addresses over their allowance, and bob once.
+    const store = await openStore(url);
+    const now = Date.now();
+    try {
+      for (const address of ['192.0.2.1', '192.0.2.2']) {
+        for (let i = 0; i < DEFAULT_THROTTLE.perAddress; i++) {
+          expect((await admitSignInAttempt(store, i % 2 ? 'ALICE' : 'alice', address, now)).admitted).toBe(true);
+        }
+      }
+      await admitSignInAttempt(store, 'bob', '192.0.2.1', now);
+    } finally {
+      await store.close();
+    }
+    const failures = 2 * DEFAULT_THROTTLE.perAddress;
+    expect((await tessera(['user', 'show', 'alice', ...db])).stdout).toMatch(
+      new RegExp(
+        `^sign-in: +throttled from 2 addresses until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(${failures} recent failures from 2 addresses\\)$`,
+        'm',
+      ),
+    );
+    const shown = await tesseraJson<{ sign_in: Record<string, unknown> }>(['user', 'show', 'alice', ...db]);
+    expect(shown.sign_in).toMatchObject({
+      throttled: true,
+      throttled_addresses: 2,
+      username_throttled_until: null,
+      failures,
+      addresses_with_failures: 2,
+    });
+    expect(Date.parse(String(shown.sign_in.throttled_until))).toBeGreaterThan(now);
+
+    const unlocked = await tessera(['user', 'unlock', 'Alice', ...db]);
+    expect(unlocked.status).toBe(0);
+    expect(unlocked.stderr).toBe('');
+    expect(unlocked.stdout).toBe(
+      "unlocked user 'alice': forgot every failed sign-in counted for the username, from every address (3 counts)\n",
+    );
+    expect((await tessera(['user', 'show', 'alice', ...db])).stdout).toMatch(/^sign-in: +not throttled$/m);
+    expect(await tesseraJson(['user', 'unlock', 'alice', ...db])).toEqual({
+      username: 'alice',
+      unlocked: true,
+      counts_cleared: 0,
+    });
+    expect((await tessera(['user', 'unlock', 'alice', ...db])).stdout).toBe(
+      "user 'alice' had no failed sign-ins counted: nothing to unlock\n",
+    );
+    // Bob's count is his own.
+    expect(await tesseraJson(['user', 'show', 'bob', ...db])).toMatchObject({
+      sign_in: { throttled: false, failures: 1, addresses_with_failures: 1 },
+    });
+    expectRefused(await tessera(['user', 'unlock', ...db]), /missing required argument 'username'/);
+  });
+
   it('remove deletes the person', async () => {
     const { db } = freshDb();
     await addUser(db, 'alice');
@@ -882,7 +947,7 @@ describe.concurrent('tessera user', SLOW, () => {
     await addUser(db, 'alice');
   });
 
-  it.each([['show'], ['remove'], ['disable'], ['enable'], ['set-password']])(
+  it.each([['show'], ['remove'], ['disable'], ['enable'], ['set-password'], ['unlock']])(
     'user %s of an unknown username is exit 2',
     async (command) => {
       const { db } = freshDb();

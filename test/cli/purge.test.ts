@@ -122,11 +122,24 @@ async function seed(db: string) {
     }
     await store.db
       .insertInto('sign_in_failures')
-      .values({ key: hashSecret(newSecret()), window_started_at: now - 16 * 60_000, failures: 2 })
+      // Lapsed: the throttle's window (12 hours) has passed since its last attempt.
+      .values({
+        key: hashSecret(newSecret()),
+        window_started_at: now - 13 * 60 * 60_000,
+        failures: 2,
+        user_key: 'a username',
+        wait_until: 0,
+      })
       .execute();
     await store.db
       .insertInto('sign_in_failures')
-      .values({ key: hashSecret(newSecret()), window_started_at: now - 60_000, failures: 2 })
+      .values({
+        key: hashSecret(newSecret()),
+        window_started_at: now - 60_000,
+        failures: 2,
+        user_key: 'a username',
+        wait_until: 0,
+      })
       .execute();
   } finally {
     await store.close();

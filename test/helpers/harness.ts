@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
+import type { TrustProxy } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import type { AppConfig } from '../../src/http/context.js';
 import { registerClient, type NewClient } from '../../src/services/clients.js';
@@ -96,6 +97,8 @@ export async function testApp(
     provider?: (lifetimes: Lifetimes) => Provider;
     /** A logger whose lines the test reads; default none. */
     logger?: FastifyBaseLogger;
+    /** `--trust-proxy`: then X-Forwarded-For sets a request's address. */
+    trustProxy?: TrustProxy;
   } = {},
 ): Promise<TestApp> {
   const { store, url, cleanup } = await tempStore();
@@ -112,6 +115,7 @@ export async function testApp(
     now: () => Date.now() + offset,
     ...(options.provider && { provider: options.provider(config.lifetimes) }),
     ...(options.logger && { logger: options.logger }),
+    ...(options.trustProxy !== undefined && { trustProxy: options.trustProxy }),
   });
   return {
     app,
@@ -422,4 +426,22 @@ export async function addTestUser(
   };
   if (!(await store.createPerson(person))) throw new Error(`user ${username} exists`);
   return person;
+}
+
+/**
+ * Counts one sign-in attempt under `key` (a username's count, with an address's count
+ * beside it) through the store's read-decide-write, with no wait ever; the username's
+ * count after it. For tests that need counts in the store, not the throttle's policy.
+ */
+export function countSignInAttempt(
+  store: Pick<KyselyStore, 'updateSignInCounts'>,
+  key: string,
+  now: number,
+  windowMs: number,
+): Promise<number> {
+  return store.updateSignInCounts({ address: `${key} from an address`, username: key }, now, windowMs, (counts) => {
+    const next = (c: { failures: number }) => ({ failures: c.failures + 1, waitUntil: 0 });
+    const write = { address: next(counts.address), username: next(counts.username) };
+    return { write, result: write.username.failures };
+  });
 }

@@ -177,7 +177,7 @@ describe(`purging expired data on ${engineName}`, () => {
     const key = hashSecret(newSecret());
     await db()
       .insertInto('sign_in_failures')
-      .values({ key, window_started_at: windowStartedAt, failures: 3 })
+      .values({ key, window_started_at: windowStartedAt, failures: 3, user_key: key, wait_until: 0 })
       .execute();
     return key;
   }
@@ -341,7 +341,16 @@ describe(`purging expired data on ${engineName}`, () => {
       .execute();
     await db()
       .insertInto('sign_in_failures')
-      .values(range.map((i) => ({ key: hash(), window_started_at: now - WINDOW_MS - i, failures: 1 })))
+      // Addresses' counts (their user_key another row's key), where failure() makes usernames'.
+      .values(
+        range.map((i) => ({
+          key: hash(),
+          window_started_at: now - WINDOW_MS - i,
+          failures: 1,
+          user_key: 'a username',
+          wait_until: 0,
+        })),
+      )
       .execute();
     await db()
       .insertInto('authorization_codes')
@@ -551,7 +560,8 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
       );
       expect(refused.statusCode).toBe(303);
       note('pending_authorizations');
-      note('sign_in_failures');
+      // Two counts: the username's and its address's.
+      note('sign_in_failures', 2);
 
       advance(300_000);
       await purgeNow();
@@ -560,7 +570,10 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
 
     const perRound = (table: Table) => (created[table] ?? 0) / rounds;
     const last = history[history.length - 1] as Record<Table, number>;
-    for (const table of TABLES) {
+    // Sign-in failure counts last the throttle's window (hours, far more than these rounds):
+    // every one is kept until then, and then none.
+    expect(history.map((h) => h.sign_in_failures)).toEqual(history.map((_, i) => 2 * (i + 1)));
+    for (const table of TABLES.filter((name) => name !== 'sign_in_failures')) {
       const counts = history.map((h) => h[table]);
       // A bound that does not depend on the number of rounds…
       expect(Math.max(...counts), `${table}: ${counts.join(' ')}`).toBeLessThanOrEqual(
@@ -589,5 +602,9 @@ describe(`purging behind the real token endpoint on ${engineName}`, () => {
     );
     expect(again.statusCode, again.body).toBe(200);
     expect(again.json()).toMatchObject({ scope: 'PATIENT' });
+
+    advance(WINDOW_MS);
+    await purgeNow();
+    expect((await rowCounts(t.store)).sign_in_failures).toBe(0);
   }, 300_000);
 });

@@ -7,7 +7,7 @@ import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openStore, parseDatabaseUrl, StoreOpenError } from '../../src/store/open.js';
 import type { AccessTokenRecord, GrantRecord, RefreshTokenRecord } from '../../src/store/store.js';
-import { addClient, addUser, tempStore, TEST_ENGINE } from '../helpers/harness.js';
+import { addClient, addUser, countSignInAttempt, tempStore, TEST_ENGINE } from '../helpers/harness.js';
 
 // One engine per vitest project: SQLite always, PostgreSQL when configured (vitest.config.ts).
 const engines = [{ name: TEST_ENGINE === 'postgres' ? 'PostgreSQL' : 'SQLite', open: tempStore }];
@@ -210,17 +210,63 @@ for (const engine of engines) {
       expect(await store.removeClient(grant.clientId)).toBe(false);
     });
 
-    it('counts sign-in failures within a window that starts at the first failure', async () => {
+    it('counts sign-in attempts in a window that lasts from the last one counted', async () => {
       const counts = [];
-      for (let i = 0; i < 3; i++) counts.push(await store.recordSignInAttempt('k', now + i * 1000, 10_000));
+      for (let i = 0; i < 3; i++) counts.push(await countSignInAttempt(store, 'k', now + i * 1000, 10_000));
       expect(counts).toEqual([1, 2, 3]);
-      expect(await store.countSignInFailures('k', now + 9_999, 10_000)).toBe(3);
-      expect(await store.countSignInFailures('k', now + 10_000, 10_000)).toBe(0);
-      expect(await store.recordSignInAttempt('k', now + 10_000, 10_000)).toBe(1);
-      const racing = await Promise.all(Array.from({ length: 10 }, () => store.recordSignInAttempt('r', now, 10_000)));
+      expect(await store.countSignInFailures('k', now + 11_999, 10_000)).toBe(3);
+      expect(await store.countSignInFailures('k', now + 12_000, 10_000)).toBe(0);
+      expect(await countSignInAttempt(store, 'k', now + 12_000, 10_000)).toBe(1);
+      const racing = await Promise.all(Array.from({ length: 10 }, () => countSignInAttempt(store, 'r', now, 10_000)));
       expect(Math.max(...racing)).toBe(10);
       await store.clearSignInFailures('k');
-      expect(await store.countSignInFailures('k', now + 10_000, 10_000)).toBe(0);
+      expect(await store.countSignInFailures('k', now + 12_000, 10_000)).toBe(0);
+    });
+
+    it("reads, decides and writes both sign-in counts at once; lists and clears one username's", async () => {
+      const keys = { address: 'alice from 192.0.2.1', username: 'alice' };
+      const seen: unknown[] = [];
+      // A refusal writes nothing.
+      const refused = await store.updateSignInCounts(keys, now, 60_000, (counts) => {
+        seen.push(counts);
+        return { result: 'refused' };
+      });
+      expect(refused).toBe('refused');
+      const written = { address: { failures: 4, waitUntil: now + 5_000 }, username: { failures: 7, waitUntil: 0 } };
+      await store.updateSignInCounts(keys, now, 60_000, (counts) => {
+        seen.push(counts);
+        return { write: written, result: undefined };
+      });
+      await store.updateSignInCounts(keys, now + 1, 60_000, (counts) => {
+        seen.push(counts);
+        return { result: undefined };
+      });
+      const fresh = { address: { failures: 0, waitUntil: 0 }, username: { failures: 0, waitUntil: 0 } };
+      expect(seen).toEqual([fresh, fresh, written]);
+      // Lapsed a window after the last counted attempt: fresh again.
+      await store.updateSignInCounts(keys, now + 60_000, 60_000, (counts) => {
+        seen.push(counts);
+        return { result: undefined };
+      });
+      expect(seen[3]).toEqual(fresh);
+
+      await countSignInAttempt(store, 'bob', now, 60_000);
+      expect(
+        (await store.listSignInCounts('alice', now + 1, 60_000)).sort((a, b) => Number(a.address) - Number(b.address)),
+      ).toEqual([
+        { address: false, failures: 7, waitUntil: 0, lastAttemptAt: now },
+        { address: true, failures: 4, waitUntil: now + 5_000, lastAttemptAt: now },
+      ]);
+      expect(await store.listSignInCounts('alice', now + 60_000, 60_000)).toEqual([]);
+      // The right password: the address's count goes, the username's takes the attempt back.
+      await store.clearSignInFailures(keys.address, keys.username);
+      expect(await store.listSignInCounts('alice', now + 1, 60_000)).toEqual([
+        { address: false, failures: 6, waitUntil: 0, lastAttemptAt: now },
+      ]);
+      expect(await store.clearSignInCounts('alice')).toBe(1);
+      expect(await store.listSignInCounts('alice', now + 1, 60_000)).toEqual([]);
+      expect(await store.clearSignInCounts('alice')).toBe(0);
+      expect(await store.countSignInFailures('bob', now, 60_000)).toBe(1);
     });
 
     it('keeps the first value of a setting', async () => {

@@ -7,7 +7,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
-import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { limitRequestRate } from '../rate-limit.js';
@@ -16,14 +15,33 @@ import { formParams, queryParams } from '../request-params.js';
 import { loginPage } from '../views/login.js';
 import { interactionDeps, loadPending, loginUrl, redirectTo, stepDeps, type PendingContext } from './pending.js';
 
+/** A wait in words, rounded up: "about 40 seconds", "about 15 minutes". */
+function roughly(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  if (seconds < 60) return `about ${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `about ${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/**
+ * The page after a refused attempt: `until` (ms since the epoch, in the URL the POST
+ * redirected to) says how long to wait; the page answers 429 with Retry-After (RFC 6585
+ * §4) while the wait lasts. A forged `until` only changes the words its sender sees.
+ */
+function lockedPage(until: string | undefined, now: number): { status: number; retryAfter?: number; text: string } {
+  const prefix = 'Too many failed sign-ins for this username.';
+  const end = until !== undefined && /^\d{1,15}$/.test(until) ? Number(until) : undefined;
+  if (end === undefined) return { status: 429, text: `${prefix} Wait a few minutes, then try again.` };
+  if (end <= now) return { status: 200, text: `${prefix} You may try again now.` };
+  return {
+    status: 429,
+    retryAfter: Math.ceil((end - now) / 1000),
+    text: `${prefix} Wait ${roughly(end - now)}, then try again.`,
+  };
+}
+
 function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
   if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
-  if (error === 'locked') {
-    return {
-      kind: 'error',
-      text: `Too many failed sign-ins for this username. Wait ${DEFAULT_THROTTLE.windowSeconds / 60} minutes, then try again.`,
-    };
-  }
   if (error === 'role') {
     const wanted = flow.request.role
       ? `the ${ROLE_LABELS[flow.request.role]} role`
@@ -47,10 +65,13 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     const query = queryParams(request);
     const flow = await loadPending(ctx, request, reply, query.get('request')?.[0]);
     if (!flow) return reply;
-    const message = messageFor(query.get('error')?.[0], flow);
+    const error = query.get('error')?.[0];
+    const locked = error === 'locked' ? lockedPage(query.get('until')?.[0], ctx.now()) : undefined;
+    const message = locked ? { kind: 'error' as const, text: locked.text } : messageFor(error, flow);
+    if (locked?.retryAfter !== undefined) reply.header('retry-after', String(locked.retryAfter));
     return sendPage(
       reply,
-      200,
+      locked?.status ?? 200,
       loginPage({
         requestId: flow.pending.id,
         csrf: flow.csrf,
@@ -70,13 +91,30 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     const credentials = {
       username: form.get('username')?.[0]?.trim() ?? '',
       password: form.get('password')?.[0] ?? '',
+      address: request.ip,
     };
     const result = await signIn(interactionDeps(ctx), flow, flow.client, credentials, sessionCookieValue(request));
     if (!result.ok) {
+      // Who was tried, by which app, from where: what an operator needs to see an attack.
+      const attempt = { username: credentials.username.slice(0, 100), client: flow.client.id, address: request.ip };
       if (result.problem === 'locked') {
-        request.log.warn({ event: 'sign_in_locked' }, 'sign-in refused: too many failures for this username');
-      } else if (result.problem === 'credentials') {
-        request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
+        request.log.info({ event: 'sign_in_throttled', ...attempt }, 'sign-in refused: wait after failed sign-ins');
+        return reply.redirect(`${loginUrl(id, 'locked')}&until=${result.retryAt}`, 303);
+      }
+      if (result.problem === 'credentials') {
+        request.log.info({ event: 'sign_in_failed', ...attempt }, 'sign-in failed');
+        if (result.locks) {
+          const until = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+          request.log.warn(
+            {
+              event: 'sign_in_locked',
+              ...attempt,
+              address_until: until(result.locks.address),
+              username_until: until(result.locks.username),
+            },
+            'sign-in locked: further attempts wait',
+          );
+        }
       }
       return reply.redirect(loginUrl(id, result.problem), 303);
     }

@@ -112,6 +112,23 @@ export function maintenance({ db, exec }: StoreContext): Maintenance {
                 .limit(size),
             ),
         ];
+      case 'sign_in_failures': {
+        // The addresses' counts, then the usernames', never one statement over both: a
+        // sign-in holds its address's count while it waits for its username's
+        // (interactions.ts), so a delete holding a username's count while it waited for an
+        // address's could deadlock with it.
+        const lapsed = (own: boolean) => () =>
+          db.deleteFrom('sign_in_failures').where('key', 'in', (eb) =>
+            eb
+              .selectFrom('sign_in_failures as f')
+              .select('f.key')
+              .where((w) => (own ? w('f.key', '=', w.ref('f.user_key')) : w('f.key', '<>', w.ref('f.user_key'))))
+              .where('f.window_started_at', '<=', before)
+              .orderBy('f.window_started_at')
+              .limit(size),
+          );
+        return [lapsed(false), lapsed(true)];
+      }
       default:
         // A consumed code's row is what detects a replay, but only until the code
         // expires: after that a replay fails as an unknown code anyway.
@@ -138,7 +155,9 @@ export function maintenance({ db, exec }: StoreContext): Maintenance {
           while (batches < maxBatches) {
             if (options.signal?.aborted) return counts;
             const deleted = await retried(() => exec.write(() => changes(statement(step()))));
-            batches += 1;
+            // A batch that found nothing ends its step without using up the allowance, so
+            // a kind purged in two steps is not cut short by an empty first one.
+            if (deleted > 0) batches += 1;
             counts[kind] += deleted;
             // Let requests in between batches: better-sqlite3 is synchronous.
             await nextTurn();
