@@ -11,6 +11,7 @@ import { parseFormBody } from '../oauth/params.js';
 import { keySealer } from '../oauth/key-seal.js';
 import { defaultProvider, type Provider } from '../oauth/provider.js';
 import { keyStore, type KeyStore } from '../oauth/signing-keys.js';
+import { MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
 import type { TrustProxy } from '../config.js';
 import type { Store } from '../store/store.js';
 import { demoRoutes } from '../demo/routes.js';
@@ -143,7 +144,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
 
   const now = options.now ?? Date.now;
   const keys =
-    options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: config.lifetimes.accessToken, now });
+    options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: MAX_ACCESS_TOKEN_LIFETIME, now });
   const ctx: RouteContext = {
     config,
     store,
