@@ -54,4 +54,3 @@ export const LIFETIME_NAMES: Record<keyof Lifetimes, string> = {
 export function parseLifetime(kind: keyof Lifetimes, value: string | number, what = LIFETIME_NAMES[kind]): number {
   return parseDuration(value, what, LIFETIME_BOUNDS[kind]);
 }
-

@@ -290,9 +290,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
         ),
       );
       const ids = live
-        .filter(
-          (g) => (effects.revokeClientGrants && g.person_id === null) || holdsAny(g.scope, effects.revokeScopes),
-        )
+        .filter((g) => (effects.revokeClientGrants && g.person_id === null) || holdsAny(g.scope, effects.revokeScopes))
         .map((g) => g.id);
       result.grantsRevoked = yield* revokeGrants(ids, now);
     }
