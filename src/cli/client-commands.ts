@@ -368,6 +368,20 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .action((id: string, options: DbOptions) => removeClient(id, options, io));
 
   client
+    .command('rotate-secret')
+    .description('give a confidential client a new secret, shown once')
+    .argument('<id>', 'client_id')
+    .addOption(
+      new Option(
+        '--grace <duration>',
+        `how long the old secret keeps working beside the new one: 0 (default: it stops at once) to ${formatDuration(MAX_SECRET_GRACE)}, as 30s, 15m, 24h, 7d. Only the secret replaced now is kept: rotating again within a grace ends the older one at once`,
+      ).default('0'),
+    )
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: DbOptions & { grace: string }) => rotateSecret(id, options, io));
+
+  client
     .command('update')
     .description('change a client: what is taken away (a scope, a redirect URI, a grant) is revoked at once and said')
     .argument('<id>', 'client_id')
@@ -422,18 +436,4 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(dbOption())
     .action((id: string, options: DbOptions) => setDisabled(id, false, options, io));
-
-  client
-    .command('rotate-secret')
-    .description('give a confidential client a new secret, shown once')
-    .argument('<id>', 'client_id')
-    .addOption(
-      new Option(
-        '--grace <duration>',
-        `how long the old secret keeps working beside the new one: 0 (default: it stops at once) to ${formatDuration(MAX_SECRET_GRACE)}, as 30s, 15m, 24h, 7d. Only the secret replaced now is kept: rotating again within a grace ends the older one at once`,
-      ).default('0'),
-    )
-    .addOption(jsonOption())
-    .addOption(dbOption())
-    .action((id: string, options: DbOptions & { grace: string }) => rotateSecret(id, options, io));
 }

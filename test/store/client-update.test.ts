@@ -1,10 +1,12 @@
 /**
  * `client update` and `user update` racing on the same record (both engines): each
  * update is a conditional write of what it read, retried when another landed first, so
- * parallel changes all land and none undoes another.
+ * parallel changes all land and none undoes another. A client's own lifetimes and its
+ * previous secret travel through export and import.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { updateClient } from '../../src/services/clients.js';
+import { rotateClientSecret, updateClient } from '../../src/services/clients.js';
+import { exportDatabase, importDatabase } from '../../src/store/transfer.js';
 import { updatePerson } from '../../src/services/people.js';
 import { addClient, addTestUser, tempStore } from '../helpers/harness.js';
 
@@ -37,5 +39,28 @@ describe('updates racing on one record', () => {
     ]);
     const person = await temp.store.getPersonByUsername('alice');
     expect(person).toMatchObject({ roles: ['PATIENT', 'CLINICIAN', 'TEAMCOORD'], email: 'alice@example.org' });
+  });
+});
+
+describe('export and import', () => {
+  it("carry a client's own lifetimes and its previous secret", async () => {
+    await addClient(temp.store, { id: 'app' });
+    await updateClient(
+      temp.store,
+      'app',
+      { accessTokenLifetime: '20m', codeLifetime: '30s', refreshLifetime: '7d' },
+      Date.now(),
+    );
+    await rotateClientSecret(temp.store, 'app', 3600, Date.now());
+    const before = await temp.store.getClient('app');
+    expect(before?.lifetimes).toEqual({ accessToken: 1200, code: 30, grant: 7 * 24 * 3600 });
+
+    const target = await tempStore();
+    try {
+      await importDatabase(target.store, await exportDatabase(temp.store));
+      expect(await target.store.getClient('app')).toEqual(before);
+    } finally {
+      await target.cleanup();
+    }
   });
 });
