@@ -342,7 +342,10 @@ describe('tessera user update', () => {
 describe('lifetimes', () => {
   it("the server's show in expires_in and in the code's and the grant's expiry; a client's own override them", async () => {
     await setUp({ lifetimes: { accessToken: 900, code: 30, grant: 7200 } });
-    const code = await codeThroughPages(t.app, { query: { response_type: 'code', client_id: 'phone' }, username: 'carol' });
+    const code = await codeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: 'phone' },
+      username: 'carol',
+    });
     const found = await t.store.findAuthorizationCode(hashSecret(code));
     expect(found!.code.expiresAt - found!.grant.createdAt).toBe(30_000);
     expect(found!.grant.expiresAt - found!.grant.createdAt).toBe(7_200_000);
@@ -360,7 +363,10 @@ describe('lifetimes', () => {
       '--refresh-lifetime',
       '1h',
     );
-    const own = await codeThroughPages(t.app, { query: { response_type: 'code', client_id: 'phone' }, username: 'carol' });
+    const own = await codeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: 'phone' },
+      username: 'carol',
+    });
     const ownFound = await t.store.findAuthorizationCode(hashSecret(own));
     expect(ownFound!.code.expiresAt - ownFound!.grant.createdAt).toBe(20_000);
     expect(ownFound!.grant.expiresAt - ownFound!.grant.createdAt).toBe(3_600_000);
