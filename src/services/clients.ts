@@ -223,6 +223,8 @@ export async function registerClient(
     postLogoutRedirectUris: checkPostLogoutRedirectUris(input.postLogoutRedirectUris),
     createdAt: now,
     disabledAt: null,
+    lifetimes: {},
+    previousSecret: null,
   };
   if (input.id !== undefined && (await store.getClient(input.id))) {
     throw new InvalidInputError(`client '${input.id}' already exists`);
