@@ -4,6 +4,7 @@
  * only checks and completes what it is given.
  */
 import { isIP } from 'node:net';
+import { parseLifetime } from './services/durations.js';
 import { InvalidInputError } from './services/errors.js';
 import { DEFAULT_LIFETIMES, type Lifetimes } from './oauth/tokens.js';
 
@@ -67,11 +68,19 @@ export interface ServerConfigInput {
   audience?: string;
   demo?: boolean;
   logLevel?: string;
-  /** Seconds; the absolute lifetime of an authorization session (refresh tokens stop with it). */
+  /** A duration (services/durations.ts): how long a code may be redeemed. */
+  codeLifetime?: string | number;
+  /** A duration: an access token's `expires_in`. */
+  accessTokenLifetime?: string | number;
+  /** A duration: the absolute lifetime of an authorization session (refresh tokens stop with it). */
+  refreshLifetime?: string | number;
+  /** The old name of `refreshLifetime`, still accepted. */
   sessionLifetime?: string | number;
-  /** Seconds; a browser session at Tessera ends this long after it was last used. */
+  /** A duration: how long a person has to sign in and consent (the pending authorization). */
+  loginLifetime?: string | number;
+  /** A duration; a browser session at Tessera ends this long after it was last used. */
   sessionIdle?: string | number;
-  /** Seconds; a browser session at Tessera ends this long after the person signed in, at the latest. */
+  /** A duration; a browser session at Tessera ends this long after the person signed in, at the latest. */
   sessionMax?: string | number;
   /** `true`/`false`, a hop count, or a comma-separated list of addresses and CIDR ranges; a bare flag is `true`. */
   trustProxy?: string | boolean;
@@ -117,14 +126,6 @@ function parseServerUrl(value: string, what: string): string {
   if (url.username !== '' || url.password !== '')
     throw new InvalidInputError(`${what} must not contain user information`);
   return value.replace(/\/+$/, '');
-}
-
-function parseSeconds(value: string | number, what: string): number {
-  const text = String(value).trim();
-  if (!/^\d+$/.test(text) || Number(text) < 60 || Number(text) > 10 * 365 * 24 * 3600) {
-    throw new InvalidInputError(`${what} must be a whole number of seconds from 60 to 315360000, not '${value}'`);
-  }
-  return Number(text);
 }
 
 function parseLogLevel(value: string): LogLevel {
@@ -191,9 +192,9 @@ export function defaultIssuer(host: string, port: number): string {
  */
 function sessionLifetimes(input: ServerConfigInput): Pick<Lifetimes, 'sessionIdle' | 'sessionMax'> {
   const sessionIdle =
-    input.sessionIdle !== undefined ? parseSeconds(input.sessionIdle, 'session idle') : DEFAULT_LIFETIMES.sessionIdle;
+    input.sessionIdle !== undefined ? parseLifetime('sessionIdle', input.sessionIdle) : DEFAULT_LIFETIMES.sessionIdle;
   const sessionMax =
-    input.sessionMax !== undefined ? parseSeconds(input.sessionMax, 'session max') : DEFAULT_LIFETIMES.sessionMax;
+    input.sessionMax !== undefined ? parseLifetime('sessionMax', input.sessionMax) : DEFAULT_LIFETIMES.sessionMax;
   if (sessionIdle > sessionMax) {
     throw new InvalidInputError(
       `session idle (${sessionIdle} seconds) must not be longer than session max (${sessionMax} seconds)`,
@@ -246,6 +247,32 @@ export function parseLimits(input: ServerConfigInput): Limits {
   return limits;
 }
 
+/**
+ * The lifetimes of what is issued (`--code-lifetime`, `--access-token-lifetime`,
+ * `--refresh-lifetime` — once `--session-lifetime`, still accepted —, `--login-lifetime`),
+ * each within its bounds (services/durations.ts LIFETIME_BOUNDS); absent, PKB's defaults.
+ */
+function issuedLifetimes(input: ServerConfigInput): Omit<Lifetimes, 'sessionIdle' | 'sessionMax'> {
+  const { refreshLifetime, sessionLifetime } = input;
+  if (refreshLifetime !== undefined && sessionLifetime !== undefined && refreshLifetime !== sessionLifetime) {
+    throw new InvalidInputError('use --refresh-lifetime or --session-lifetime (its old name), not both');
+  }
+  const grant =
+    refreshLifetime !== undefined
+      ? parseLifetime('grant', refreshLifetime)
+      : sessionLifetime !== undefined
+        ? parseLifetime('grant', sessionLifetime, 'session lifetime')
+        : DEFAULT_LIFETIMES.grant;
+  const pick = (kind: 'code' | 'accessToken' | 'pendingAuthorization', value: string | number | undefined) =>
+    value === undefined ? DEFAULT_LIFETIMES[kind] : parseLifetime(kind, value);
+  return {
+    code: pick('code', input.codeLifetime),
+    accessToken: pick('accessToken', input.accessTokenLifetime),
+    grant,
+    pendingAuthorization: pick('pendingAuthorization', input.loginLifetime),
+  };
+}
+
 export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   const host = (input.host ?? '127.0.0.1').trim();
   if (host === '' || /[\s/]/.test(host))
@@ -259,11 +286,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     ...(input.audience !== undefined && { audience: parseAudience(input.audience) }),
     demo: input.demo ?? false,
     logLevel: parseLogLevel(input.logLevel ?? 'info'),
-    lifetimes: {
-      ...DEFAULT_LIFETIMES,
-      ...(input.sessionLifetime !== undefined && { grant: parseSeconds(input.sessionLifetime, 'session lifetime') }),
-      ...sessionLifetimes(input),
-    },
+    lifetimes: { ...issuedLifetimes(input), ...sessionLifetimes(input) },
     trustProxy: parseTrustProxy(input.trustProxy ?? false),
     limits: parseLimits(input),
   };

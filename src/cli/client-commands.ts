@@ -1,15 +1,23 @@
-/** `tessera client add|list|show|remove|rotate-secret`: manage OAuth clients. */
-import type { Command } from 'commander';
+/** `tessera client add|list|show|update|disable|enable|remove|rotate-secret`: manage OAuth clients. */
+import { Option, type Command } from 'commander';
 import {
   describeClient,
+  describeLifetime,
   getClient,
   listClients as listAllClients,
+  MAX_SECRET_GRACE,
   operatorClientChoices,
+  parseGrace,
   pkceWarning,
   registerClient,
   removeClient as removeOneClient,
   rotateClientSecret,
+  setClientDisabled,
+  updateClient,
+  type ClientChanges,
+  type ClientUpdate,
 } from '../services/clients.js';
+import { formatDuration } from '../services/durations.js';
 import type { ClientRecord } from '../store/store.js';
 import {
   collect,
@@ -64,6 +72,11 @@ function clientType(client: ClientRecord): string {
     : 'public (no secret; PKCE optional: weaker, legacy PKB mode)';
 }
 
+function lifetimeText(client: ClientRecord, kind: 'code' | 'accessToken' | 'grant'): string {
+  const value = describeLifetime(client.lifetimes, kind);
+  return value === 'default' ? "the server's (default)" : value;
+}
+
 function clientFields(client: ClientRecord): Array<[string, string]> {
   const fields: Array<[string, string]> = [
     ['client_id', client.id],
@@ -78,9 +91,16 @@ function clientFields(client: ClientRecord): Array<[string, string]> {
     ['ID tokens', client.idTokenAlg],
     ['consent', client.skipConsent ? 'skipped (first-party app)' : 'asked'],
     ['post-logout URIs', client.postLogoutRedirectUris.join(' ') || '(none)'],
+    ['code lifetime', lifetimeText(client, 'code')],
+    ['access token lifetime', lifetimeText(client, 'accessToken')],
+    ['refresh lifetime', lifetimeText(client, 'grant')],
     ['created', new Date(client.createdAt).toISOString()],
-    ['status', client.disabledAt === null ? 'enabled' : 'disabled'],
+    ['status', client.disabledAt === null ? 'enabled' : `disabled since ${new Date(client.disabledAt).toISOString()}`],
   ];
+  const previous = client.previousSecret;
+  if (previous && previous.expiresAt > Date.now()) {
+    fields.push(['previous secret', `still accepted until ${new Date(previous.expiresAt).toISOString()}`]);
+  }
   return usesCodes(client) ? fields : fields.filter(([label]) => label !== 'PKCE');
 }
 
@@ -156,10 +176,18 @@ async function removeClient(id: string, options: DbOptions, io: CliIo): Promise<
   else printLines(io.stdout, `removed client '${id}' and every token issued to it`);
 }
 
-async function rotateSecret(id: string, options: DbOptions, io: CliIo): Promise<void> {
-  const secret = await withStore(options.db, (store) => rotateClientSecret(store, id));
+async function rotateSecret(id: string, options: DbOptions & { grace: string }, io: CliIo): Promise<void> {
+  const grace = parseGrace(options.grace);
+  const { secret, previousUntil } = await withStore(options.db, (store) =>
+    rotateClientSecret(store, id, grace, Date.now()),
+  );
+  const until = previousUntil === null ? undefined : new Date(previousUntil).toISOString();
   if (options.json) {
-    printJson(io.stdout, { client_id: id, client_secret: secret });
+    printJson(io.stdout, {
+      client_id: id,
+      client_secret: secret,
+      ...(until !== undefined && { previous_secret_valid_until: until }),
+    });
     return;
   }
   printLines(
@@ -169,8 +197,112 @@ async function rotateSecret(id: string, options: DbOptions, io: CliIo): Promise<
       ['client_secret', secret],
     ]),
     '',
-    'The new secret is shown only this once: store it now. The old secret no longer works.',
+    until === undefined
+      ? 'The new secret is shown only this once: store it now. The old secret no longer works.'
+      : `The new secret is shown only this once: store it now. The old secret keeps working until ${until} (${formatDuration(grace)}), then never again.`,
   );
+}
+
+async function setDisabled(id: string, disable: boolean, options: DbOptions, io: CliIo): Promise<void> {
+  const { client, changed } = await withStore(options.db, (store) => setClientDisabled(store, id, disable, Date.now()));
+  if (options.json) {
+    printJson(io.stdout, clientJson(client));
+    return;
+  }
+  const headline = disable
+    ? changed
+      ? `disabled client '${id}': it is refused everywhere and its tokens are not accepted until it is enabled again (its grants are kept)`
+      : `client '${id}' was already disabled`
+    : changed
+      ? `enabled client '${id}': its grants and unexpired tokens work again`
+      : `client '${id}' was already enabled`;
+  printLines(io.stdout, headline, ...formatFields(clientFields(client)));
+}
+
+interface UpdateOptions extends DbOptions {
+  name?: string;
+  addRedirectUri?: string[];
+  removeRedirectUri?: string[];
+  scope?: string[];
+  addScope?: string[];
+  removeScope?: string[];
+  grant?: string[];
+  pkce?: string;
+  accessTokenFormat?: string;
+  idTokenAlg?: string;
+  skipConsent?: boolean;
+  addPostLogoutRedirectUri?: string[];
+  removePostLogoutRedirectUri?: string[];
+  codeLifetime?: string;
+  accessTokenLifetime?: string;
+  refreshLifetime?: string;
+}
+
+/** What the update took away and ended, as lines for a person. */
+function updateLines(update: ClientUpdate): string[] {
+  const { client, changed, removed, ended } = update;
+  if (changed.length === 0) return [`client '${client.id}' is unchanged: it has these settings already`];
+  const lines = [`updated client '${client.id}': ${changed.join(', ')}`];
+  const takenAway = [
+    ...removed.scopes.map((s) => `scope ${s}`),
+    ...removed.redirectUris.map((u) => `redirect URI ${u}`),
+    ...removed.grants.map((g) => `grant ${g}`),
+  ];
+  if (takenAway.length === 0) {
+    lines.push('nothing was taken away: every grant and token keeps working');
+  } else {
+    lines.push(
+      `taken away: ${takenAway.join(', ')}`,
+      `revoked: ${ended.grantsRevoked} grant(s) holding what was taken away, ${ended.codesEnded} grant(s) of unredeemed codes, ` +
+        `${ended.pendingEnded} sign-in(s) under way, ${ended.refreshTokensDeleted} refresh token(s)`,
+    );
+  }
+  if (changed.some((c) => c.endsWith('_lifetime'))) {
+    lines.push('new lifetimes apply to what is issued from now on; what was issued keeps its end');
+  }
+  return [...lines, ...formatFields(clientFields(client))];
+}
+
+async function update(id: string, options: UpdateOptions, io: CliIo): Promise<void> {
+  const changes: ClientChanges = {
+    name: options.name,
+    addRedirectUris: options.addRedirectUri,
+    removeRedirectUris: options.removeRedirectUri,
+    scopes: options.scope,
+    addScopes: options.addScope,
+    removeScopes: options.removeScope,
+    grants: options.grant,
+    pkce: options.pkce,
+    accessTokenFormat: options.accessTokenFormat,
+    idTokenAlg: options.idTokenAlg,
+    skipConsent: options.skipConsent,
+    addPostLogoutRedirectUris: options.addPostLogoutRedirectUri,
+    removePostLogoutRedirectUris: options.removePostLogoutRedirectUri,
+    codeLifetime: options.codeLifetime,
+    accessTokenLifetime: options.accessTokenLifetime,
+    refreshLifetime: options.refreshLifetime,
+  };
+  const result = await withStore(options.db, (store) => updateClient(store, id, changes, Date.now()));
+  if (options.json) {
+    printJson(io.stdout, {
+      ...clientJson(result.client),
+      changed: result.changed,
+      taken_away: {
+        scopes: result.removed.scopes,
+        redirect_uris: result.removed.redirectUris,
+        grant_types: result.removed.grants,
+      },
+      revoked: {
+        grants: result.ended.grantsRevoked,
+        unredeemed_codes: result.ended.codesEnded,
+        pending_authorizations: result.ended.pendingEnded,
+        refresh_tokens: result.ended.refreshTokensDeleted,
+      },
+    });
+  } else {
+    printLines(io.stdout, ...updateLines(result));
+  }
+  warnIfWeak(result.client, io);
 }
 
 export function registerClientCommands(program: Command, io: CliIo): void {
@@ -237,9 +369,71 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   client
     .command('rotate-secret')
-    .description('give a confidential client a new secret (the old one stops working at once)')
+    .description('give a confidential client a new secret, shown once')
+    .argument('<id>', 'client_id')
+    .addOption(
+      new Option(
+        '--grace <duration>',
+        `how long the old secret keeps working beside the new one: 0 (default: it stops at once) to ${formatDuration(MAX_SECRET_GRACE)}, as 30s, 15m, 24h, 7d. Only the secret replaced now is kept: rotating again within a grace ends the older one at once`,
+      ).default('0'),
+    )
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: DbOptions & { grace: string }) => rotateSecret(id, options, io));
+
+  client
+    .command('update')
+    .description('change a client: what is taken away (a scope, a redirect URI, a grant) is revoked at once and said')
+    .argument('<id>', 'client_id')
+    .option('--name <name>', 'the name people see on the consent page')
+    .option('--add-redirect-uri <uri>', 'register another redirect URI (repeatable)', collect)
+    .option(
+      '--remove-redirect-uri <uri>',
+      'unregister a redirect URI (repeatable): sign-ins under way and unredeemed codes for it end',
+      collect,
+    )
+    .option(
+      '--scope <scope>',
+      'replace the scopes the client may ask for, as client add --scope (repeatable)',
+      collectList,
+    )
+    .option('--add-scope <scope>', 'enable another scope (repeatable)', collectList)
+    .option('--remove-scope <scope>', 'disable a scope (repeatable): grants holding it are revoked', collectList)
+    .option(
+      '--grant <grant>',
+      'replace the grants, as client add --grant (repeatable): taking refresh_token away deletes refresh tokens',
+      collectList,
+    )
+    .option('--pkce <mode>', "'required' or 'optional' (public clients only: PKB's weaker legacy mode)")
+    .option('--access-token-format <format>', "'opaque' or 'jwt' (RFC 9068)")
+    .option('--id-token-alg <alg>', 'RS256, ES256 or EdDSA')
+    .option('--skip-consent', 'a first-party app: a signed-in person is not asked to consent')
+    .option('--no-skip-consent', 'ask for consent again')
+    .option('--add-post-logout-redirect-uri <uri>', 'where logout may send the browser back to (repeatable)', collect)
+    .option('--remove-post-logout-redirect-uri <uri>', 'unregister a post-logout redirect URI (repeatable)', collect)
+    .option('--code-lifetime <duration>', "its codes' lifetime: 10s to 10m, or 'default' for the server's")
+    .option('--access-token-lifetime <duration>', "its access tokens' expires_in: 1m to 1d, or 'default'")
+    .option(
+      '--refresh-lifetime <duration>',
+      "its authorization sessions' lifetime (refresh tokens end with it): 1m to 3650d, or 'default'",
+    )
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: UpdateOptions) => update(id, options, io));
+
+  client
+    .command('disable')
+    .description('refuse a client everywhere; its tokens are not accepted while it is disabled (its grants are kept)')
     .argument('<id>', 'client_id')
     .addOption(jsonOption())
     .addOption(dbOption())
-    .action((id: string, options: DbOptions) => rotateSecret(id, options, io));
+    .action((id: string, options: DbOptions) => setDisabled(id, true, options, io));
+
+  client
+    .command('enable')
+    .description('let a disabled client in again: its grants and unexpired tokens work again')
+    .argument('<id>', 'client_id')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((id: string, options: DbOptions) => setDisabled(id, false, options, io));
 }

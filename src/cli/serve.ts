@@ -27,6 +27,8 @@ import { cookieSecret } from '../services/cookie-secret.js';
 import { InvalidInputError } from '../services/errors.js';
 import { parseKeyRefreshSeconds, prepareKeyStore, serverKeySealer, UNSEALED_KEYS_NOTE } from '../services/keys.js';
 import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
+import { DEFAULT_LIFETIMES, MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
+import { formatDuration } from '../services/durations.js';
 import { dbOption, printNote, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
@@ -39,7 +41,11 @@ interface ServeOptions {
   audience?: string;
   demo?: boolean;
   logLevel?: string;
+  codeLifetime?: string;
+  accessTokenLifetime?: string;
+  refreshLifetime?: string;
   sessionLifetime?: string;
+  loginLifetime?: string;
   sessionIdle?: string;
   sessionMax?: string;
   trustProxy?: string | boolean;
@@ -61,7 +67,11 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     audience: options.audience,
     demo: options.demo,
     logLevel: options.logLevel,
+    codeLifetime: options.codeLifetime,
+    accessTokenLifetime: options.accessTokenLifetime,
+    refreshLifetime: options.refreshLifetime,
     sessionLifetime: options.sessionLifetime,
+    loginLifetime: options.loginLifetime,
     sessionIdle: options.sessionIdle,
     sessionMax: options.sessionMax,
     trustProxy: options.trustProxy,
@@ -94,9 +104,11 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
           secret: await cookieSecret(opened, io.env.TESSERA_SECRET),
           // The first signing key is made now when there is none; a key that cannot be
           // unsealed stops the start here.
+          // A retired key stays published as long as the longest access token any client
+          // may be given (per-client lifetimes change without a restart) could live.
           keys: await prepareKeyStore(opened, {
             sealer,
-            tokenLifetime: config.lifetimes.accessToken,
+            tokenLifetime: MAX_ACCESS_TOKEN_LIFETIME,
             refreshSeconds: keyRefreshSeconds,
           }),
         };
@@ -198,15 +210,34 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     )
     .addOption(
       new Option(
-        '--session-lifetime <seconds>',
-        'absolute lifetime of an authorization session (refresh tokens end with it)',
-      )
-        .env('TESSERA_SESSION_LIFETIME')
-        .default(String(30 * 24 * 3600)),
+        '--code-lifetime <duration>',
+        `how long an authorization code may be redeemed: 10s to 10m (default ${formatDuration(DEFAULT_LIFETIMES.code)}); a client's own overrides it`,
+      ).env('TESSERA_CODE_LIFETIME'),
     )
     .addOption(
       new Option(
-        '--session-idle <seconds>',
+        '--access-token-lifetime <duration>',
+        `expires_in of access tokens: 1m to 1d (default ${formatDuration(DEFAULT_LIFETIMES.accessToken)}, PKB's 600 seconds); a client's own overrides it`,
+      ).env('TESSERA_ACCESS_TOKEN_LIFETIME'),
+    )
+    .addOption(
+      new Option(
+        '--refresh-lifetime <duration>',
+        `absolute lifetime of an authorization session: refresh tokens end with it; 1m to 3650d (default ${formatDuration(DEFAULT_LIFETIMES.grant)}); a client's own overrides it`,
+      ).env('TESSERA_REFRESH_LIFETIME'),
+    )
+    .addOption(
+      new Option('--session-lifetime <duration>', 'the old name of --refresh-lifetime').env('TESSERA_SESSION_LIFETIME'),
+    )
+    .addOption(
+      new Option(
+        '--login-lifetime <duration>',
+        `how long a person has to sign in and consent: 1m to 1d (default ${formatDuration(DEFAULT_LIFETIMES.pendingAuthorization)})`,
+      ).env('TESSERA_LOGIN_LIFETIME'),
+    )
+    .addOption(
+      new Option(
+        '--session-idle <duration>',
         'a browser session at Tessera ends after this long unused (signing in again is then needed)',
       )
         .env('TESSERA_SESSION_IDLE')
@@ -214,7 +245,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     )
     .addOption(
       new Option(
-        '--session-max <seconds>',
+        '--session-max <duration>',
         'a browser session at Tessera ends this long after signing in, at the latest',
       )
         .env('TESSERA_SESSION_MAX')

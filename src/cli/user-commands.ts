@@ -1,5 +1,5 @@
 /**
- * `tessera user add|list|show|remove|set-password|disable|enable|unlock`: manage the
+ * `tessera user add|list|show|update|remove|set-password|disable|enable|unlock`: manage the
  * people who sign in. Never prints a password or a password hash.
  */
 import type { Command } from 'commander';
@@ -15,6 +15,7 @@ import {
   setPersonDisabled,
   signInStateJson,
   unlockSignIn,
+  updatePerson,
 } from '../services/people.js';
 import type { PersonRecord } from '../store/store.js';
 import {
@@ -139,6 +140,54 @@ async function setDisabled(username: string, disable: boolean, options: DbOption
   printPerson(person, options, headline, io);
 }
 
+interface UpdateOptions extends DbOptions {
+  name?: string;
+  role?: string[];
+  addRole?: string[];
+  removeRole?: string[];
+  /** A new address; false with --no-email. */
+  email?: string | false;
+}
+
+async function updateUser(username: string, options: UpdateOptions, io: CliIo): Promise<void> {
+  const result = await withStore(options.db, (store) =>
+    updatePerson(
+      store,
+      username,
+      {
+        name: options.name,
+        roles: options.role,
+        addRoles: options.addRole,
+        removeRoles: options.removeRole,
+        email: options.email === false ? null : options.email,
+      },
+      Date.now(),
+    ),
+  );
+  const { person, changed, removedRoles, grantsRevoked } = result;
+  if (options.json) {
+    printJson(io.stdout, {
+      ...describePerson(person),
+      changed,
+      roles_taken_away: removedRoles,
+      grants_revoked: grantsRevoked,
+    });
+    return;
+  }
+  const lines =
+    changed.length === 0
+      ? [`user '${person.username}' is unchanged: they have these settings already`]
+      : [`updated user '${person.username}': ${changed.join(', ')}`];
+  if (removedRoles.length > 0) {
+    lines.push(
+      `roles taken away: ${removedRoles.join(', ')}; revoked ${grantsRevoked} grant(s) carrying them (their tokens stop working now)`,
+    );
+  } else if (changed.length > 0) {
+    lines.push('nothing was taken away: every grant and token keeps working');
+  }
+  printLines(io.stdout, ...lines, ...formatFields(personFields(person)));
+}
+
 export function registerUserCommands(program: Command, io: CliIo): void {
   const user = requireSubcommand(program.command('user').description('manage the people who sign in'));
 
@@ -169,6 +218,20 @@ export function registerUserCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(dbOption())
     .action((username: string, options: DbOptions) => showUser(username, options, io));
+
+  user
+    .command('update')
+    .description("change a person's name, roles or e-mail address (a role taken away revokes the grants carrying it)")
+    .argument('<username>')
+    .option('--name <display name>', 'the name shown to them and to clients')
+    .option('--role <role>', 'replace their roles: PATIENT, CLINICIAN or TEAMCOORD (repeatable)', collectList)
+    .option('--add-role <role>', 'give them another role (repeatable)', collectList)
+    .option('--remove-role <role>', 'take a role away (repeatable): grants carrying it are revoked', collectList)
+    .option('--email <address>', 'their e-mail address (the OpenID Connect email claim)')
+    .option('--no-email', 'remove their e-mail address')
+    .addOption(jsonOption())
+    .addOption(dbOption())
+    .action((username: string, options: UpdateOptions) => updateUser(username, options, io));
 
   user
     .command('remove')

@@ -12,6 +12,7 @@ import { keySealer } from '../oauth/key-seal.js';
 import { defaultProvider, type Provider } from '../oauth/provider.js';
 import { keyStore, type KeyStore } from '../oauth/signing-keys.js';
 import { DEFAULT_LIMITS, type Limits, type TrustProxy } from '../config.js';
+import { MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
 import type { Store } from '../store/store.js';
 import { demoRoutes } from '../demo/routes.js';
 import type { AppConfig, RouteContext } from './context.js';
@@ -159,7 +160,7 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
 
   const now = options.now ?? Date.now;
   const keys =
-    options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: config.lifetimes.accessToken, now });
+    options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: MAX_ACCESS_TOKEN_LIFETIME, now });
   const ctx: RouteContext = {
     config,
     store,

@@ -5,6 +5,11 @@
  * public client (`none`). Using two methods at once is refused (§2.3). A failure is
  * invalid_client, 401: the HTTP layer adds the Basic challenge RFC 6749 §5.2 requires
  * after Basic was tried (it gives one on every 401).
+ *
+ * A confidential client's secret may have been rotated with a grace period (`tessera
+ * client rotate-secret --grace`): the previous secret then authenticates it too, until the
+ * grace ends. Both hashes are compared every time, in constant time, so the answer's
+ * timing tells nothing about which secret was sent or whether there is a previous one.
  */
 import { invalidClient, invalidRequest } from './errors.js';
 import { single, type Params } from './params.js';
@@ -60,10 +65,25 @@ export interface AuthenticatedClient {
   method: (typeof CLIENT_AUTH_METHODS)[number];
 }
 
+/** Whether `secret` is the client's secret, or its previous one while the rotation's grace lasts. */
+export function clientSecretMatches(
+  secret: string,
+  client: Pick<ClientRecord, 'secretHash' | 'previousSecret'>,
+  now: number,
+): boolean {
+  if (client.secretHash === null) return false;
+  const current = secretMatches(secret, client.secretHash);
+  const previous = client.previousSecret;
+  // Compared whether or not it is still in its grace, and whatever the first answer was.
+  const old = previous ? secretMatches(secret, previous.hash) : secretMatches(secret, client.secretHash);
+  return current || (previous != null && old && previous.expiresAt > now);
+}
+
 export async function authenticateClient(
   params: Params,
   authorization: string | undefined,
   store: Pick<Store, 'getClient'>,
+  now: number = Date.now(),
 ): Promise<AuthenticatedClient> {
   const basic = parseBasic(authorization);
   const bodyId = single(params, 'client_id');
@@ -88,7 +108,7 @@ export async function authenticateClient(
     if (secret !== undefined && secret !== '') throw invalidClient('Client authentication failed');
     return { client, method: 'none' };
   }
-  if (secret === undefined || !secretMatches(secret, client.secretHash))
+  if (secret === undefined || !clientSecretMatches(secret, client, now))
     throw invalidClient('Client authentication failed');
   return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
 }

@@ -49,7 +49,8 @@ export async function allowAuthorization(
     authTime: who.session.createdAt,
     sessionId: who.session.hash,
     createdAt: deps.now,
-    expiresAt: deps.now + deps.lifetimes.grant * 1000,
+    // The client's own authorization session lifetime when it has one.
+    expiresAt: deps.now + (client.lifetimes?.grant ?? deps.lifetimes.grant) * 1000,
     revokedAt: null,
     nonce: request.nonce ?? null,
   };

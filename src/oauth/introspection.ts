@@ -64,7 +64,7 @@ export async function introspect(
 ): Promise<IntrospectionResponse> {
   const { params } = request;
   refuseRepeatedAndOversized(params);
-  const { client, method } = await authenticateClient(params, request.authorization, deps.store);
+  const { client, method } = await authenticateClient(params, request.authorization, deps.store, deps.now);
   if (method === 'none') throw invalidClient('Introspection is for confidential clients: authenticate with a secret');
   const token = single(params, 'token');
   if (token === undefined) throw invalidRequest('The token parameter is missing');

@@ -29,7 +29,7 @@ export interface RevocationDeps {
 export async function revoke(request: RevocationRequest, deps: RevocationDeps): Promise<void> {
   const { params } = request;
   refuseRepeatedAndOversized(params);
-  const { client } = await authenticateClient(params, request.authorization, deps.store);
+  const { client } = await authenticateClient(params, request.authorization, deps.store, deps.now);
   const token = single(params, 'token');
   if (token === undefined) throw invalidRequest('The token parameter is missing');
 

@@ -40,7 +40,7 @@ export async function handleTokenRequest(
   if (grantType === undefined) throw invalidRequest('The grant_type parameter is missing');
   const handler = registry.get(grantType);
   if (!handler) throw unsupportedGrantType(`grant_type ${grantType} is not supported`);
-  const { client } = await authenticateClient(request.params, request.authorization, deps.store);
+  const { client } = await authenticateClient(request.params, request.authorization, deps.store, deps.now);
   if (!client.grantTypes.includes(handler.grantType)) {
     throw unauthorizedClient(`This client is not allowed to use grant_type ${grantType}`);
   }

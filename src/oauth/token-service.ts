@@ -125,7 +125,9 @@ export function tokenService(
       const { grant, scope, client, issuer, now, refresh: mayRefresh, refreshScope = scope } = request;
       const strategy = byFormat.get(client.accessTokenFormat ?? 'opaque');
       if (strategy === undefined) throw new Error(`this server issues no ${client.accessTokenFormat} access tokens`);
-      const expiresAt = now + lifetimes.accessToken * 1000;
+      // The client's own lifetime when it has one (client update --access-token-lifetime).
+      const lifetime = client.lifetimes?.accessToken ?? lifetimes.accessToken;
+      const expiresAt = now + lifetime * 1000;
       const issued = await strategy.issue({ grant, scope, client, issuer, now, expiresAt });
       const access: AccessTokenRecord = {
         hash: issued.hash,
@@ -139,7 +141,7 @@ export function tokenService(
       const response: TokenResponse = {
         access_token: issued.token,
         token_type: 'Bearer',
-        expires_in: lifetimes.accessToken,
+        expires_in: lifetime,
         scope,
       };
       if (!mayRefresh || !client.grantTypes.includes('refresh_token') || grant.expiresAt <= now) {

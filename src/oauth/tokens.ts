@@ -77,7 +77,7 @@ export function secretMatches(secret: string, hash: string): boolean {
 
 /** How long things last, in seconds. */
 export interface Lifetimes {
-  /** A code expires after 60 seconds (RFC 6749 §4.1.2: short-lived, 10 minutes at most). */
+  /** A code expires after 60 seconds by default (RFC 6749 §4.1.2: short-lived, 10 minutes at most). */
   code: number;
   /** `expires_in: 600`, as in PKB's documented token response. */
   accessToken: number;
@@ -99,6 +99,28 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   sessionIdle: 30 * 60,
   sessionMax: 12 * 3600,
 };
+
+/**
+ * The bounds of each configurable lifetime, in seconds:
+ * - a code: 10 s to 10 min (RFC 6749 §4.1.2: "a maximum authorization code lifetime of
+ *   10 minutes is RECOMMENDED"; under 10 s a person's browser may not get it redeemed);
+ * - an access token: 1 min to 1 day (RFC 9700 §4.10 bounds the damage of a leaked token by
+ *   its lifetime; refresh tokens exist for longer access);
+ * - the authorization session (how long refresh tokens are honoured): 1 min to 10 years;
+ * - a pending sign-in (the login and consent pages): 1 min to 1 day;
+ * - a browser session at Tessera (idle and absolute): 1 min to 10 years.
+ */
+export const LIFETIME_BOUNDS: Record<keyof Lifetimes, { min: number; max: number }> = {
+  code: { min: 10, max: 600 },
+  accessToken: { min: 60, max: 24 * 3600 },
+  grant: { min: 60, max: 10 * 365 * 24 * 3600 },
+  pendingAuthorization: { min: 60, max: 24 * 3600 },
+  sessionIdle: { min: 60, max: 10 * 365 * 24 * 3600 },
+  sessionMax: { min: 60, max: 10 * 365 * 24 * 3600 },
+};
+
+/** The longest an access token (and so an ID token beside it) can live, whatever is configured. */
+export const MAX_ACCESS_TOKEN_LIFETIME = LIFETIME_BOUNDS.accessToken.max;
 
 /**
  * The `sid` of a browser session (OpenID Connect Front-Channel Logout 1.0 §3, used by ID

@@ -1,15 +1,28 @@
 /**
  * What an operator does with OAuth clients: registration (RFC 6749 §2: the rules a client
- * must meet before it may ask for anything), looking clients up, rotating a secret and
- * removing a client. Used by `tessera client …` and by the demo's seeding; an unknown id
- * or a broken rule is an InvalidInputError.
+ * must meet before it may ask for anything), looking clients up, changing their settings
+ * (and ending what a change takes away), disabling, rotating a secret and removing a
+ * client. Used by `tessera client …` and by the demo's seeding; an unknown id or a broken
+ * rule is an InvalidInputError.
  */
-import { checkRegistrableRedirectUri } from '../oauth/redirect-uri.js';
+import type { AuthorizationRequest } from '../oauth/authorize.js';
+import { checkRegistrableRedirectUri, redirectUriMatches } from '../oauth/redirect-uri.js';
+import { codeResponseType } from '../oauth/response-types/code.js';
+import { tokenResponseType } from '../oauth/response-types/token.js';
 import { parseRole, ROLES } from '../oauth/role-scope.js';
 import { OPENID_SCOPES } from '../oauth/scope.js';
 import { hashSecret, newId, newSecret } from '../oauth/tokens.js';
+import { formatDuration, parseDuration, parseLifetime } from './durations.js';
 import { InvalidInputError } from './errors.js';
-import type { AccessTokenFormat, ClientRecord, GrantType, Store } from '../store/store.js';
+import type {
+  AccessTokenFormat,
+  ClientLifetimes,
+  ClientRecord,
+  ClientUpdateEffects,
+  ClientUpdateResult,
+  GrantType,
+  Store,
+} from '../store/store.js';
 
 export const GRANT_TYPES: readonly GrantType[] = [
   'authorization_code',
@@ -210,6 +223,8 @@ export async function registerClient(
     postLogoutRedirectUris: checkPostLogoutRedirectUris(input.postLogoutRedirectUris),
     createdAt: now,
     disabledAt: null,
+    lifetimes: {},
+    previousSecret: null,
   };
   if (input.id !== undefined && (await store.getClient(input.id))) {
     throw new InvalidInputError(`client '${input.id}' already exists`);
@@ -247,16 +262,290 @@ export async function removeClient(store: Pick<Store, 'removeClient'>, id: strin
   if (!(await store.removeClient(id))) throw noClient(id);
 }
 
-/** A new secret for a confidential client; the old one stops working at once. */
+/** The longest grace a rotated secret may have: long enough for a slow rollout, short enough to end. */
+export const MAX_SECRET_GRACE = 30 * 24 * 3600;
+
+/** `--grace`: a duration from 0 (the old secret stops at once) to 30 days. */
+export function parseGrace(value: string | number): number {
+  return parseDuration(value, '--grace', { min: 0, max: MAX_SECRET_GRACE });
+}
+
+/**
+ * A new secret for a confidential client. With `graceSeconds` > 0 the secret it had keeps
+ * working until the grace ends (`previousUntil`), so that every instance of the app can be
+ * given the new one first; only the secret replaced now is kept: after a second rotation
+ * within a grace, the first secret stops at once. Without, the old secret stops at once.
+ */
 export async function rotateClientSecret(
   store: Pick<Store, 'getClient' | 'setClientSecret'>,
   id: string,
-): Promise<string> {
+  graceSeconds = 0,
+  now: number = Date.now(),
+): Promise<{ secret: string; previousUntil: number | null }> {
   const client = await getClient(store, id);
   if (client.secretHash === null) throw new InvalidInputError(`client '${id}' is public: it has no secret`);
   const secret = newSecret();
-  await store.setClientSecret(id, hashSecret(secret));
-  return secret;
+  const previousUntil = graceSeconds > 0 ? now + graceSeconds * 1000 : null;
+  if (!(await store.setClientSecret(id, hashSecret(secret), previousUntil))) throw noClient(id);
+  return { secret, previousUntil };
+}
+
+/**
+ * Disables (`disable`) or enables a client; returns it as it is now and whether anything
+ * changed. A disabled client is refused everywhere — authorization, token, introspection
+ * and revocation requests — and its tokens are not honoured while it is disabled; its
+ * grants are kept, so enabling it again brings them back.
+ */
+export async function setClientDisabled(
+  store: Pick<Store, 'getClient' | 'setClientDisabled'>,
+  id: string,
+  disable: boolean,
+  now: number,
+): Promise<{ client: ClientRecord; changed: boolean }> {
+  const before = await getClient(store, id);
+  if ((before.disabledAt !== null) === disable) return { client: before, changed: false };
+  if (!(await store.setClientDisabled(id, disable ? now : null))) throw noClient(id);
+  return { client: await getClient(store, id), changed: true };
+}
+
+/** What `tessera client update` may change; absent: unchanged. */
+export interface ClientChanges {
+  name?: string;
+  addRedirectUris?: string[];
+  removeRedirectUris?: string[];
+  /** Replaces the scopes (as `client add --scope`). Not with addScopes/removeScopes. */
+  scopes?: string[];
+  addScopes?: string[];
+  removeScopes?: string[];
+  /** Replaces the grants (as `client add --grant`). */
+  grants?: string[];
+  pkce?: string;
+  accessTokenFormat?: string;
+  idTokenAlg?: string;
+  skipConsent?: boolean;
+  addPostLogoutRedirectUris?: string[];
+  removePostLogoutRedirectUris?: string[];
+  /** A duration, or `default` for the server's. */
+  codeLifetime?: string;
+  accessTokenLifetime?: string;
+  refreshLifetime?: string;
+}
+
+/** The value that puts a client's lifetime back to the server's. */
+export const SERVER_LIFETIME = 'default';
+
+/** How `client update` ended: the client before and after, what changed, and what was ended. */
+export interface ClientUpdate {
+  before: ClientRecord;
+  client: ClientRecord;
+  /** The describeClient fields whose value changed, in its order. */
+  changed: string[];
+  /** The scopes and redirect URIs taken away, and the grants. */
+  removed: { scopes: string[]; redirectUris: string[]; grants: GrantType[] };
+  ended: ClientUpdateResult;
+}
+
+const NOTHING_ENDED: ClientUpdateResult = { grantsRevoked: 0, codesEnded: 0, pendingEnded: 0, refreshTokensDeleted: 0 };
+
+/** Attempts when another change to the same client lands between the read and the write. */
+const UPDATE_ATTEMPTS = 5;
+
+/**
+ * Changes a client's settings with the rules of registration (`client add`), and ends,
+ * in the same transaction, what the change takes away (and nothing else: a new name, an
+ * added redirect URI or scope, a longer lifetime keep every grant and token working):
+ *
+ * - a scope taken away revokes the client's grants whose scope holds it (revoked, not
+ *   narrowed: the person allowed the whole, and a grant is one decision);
+ * - a redirect URI taken away ends the sign-ins under way that would return there and
+ *   revokes the grants of codes sent there and not yet redeemed (RFC 6749 §4.1.3 binds a
+ *   code to its redirect URI; a code sent without one — the client then had a single URI
+ *   — is ended too, since where it went is not known). Grants whose code was redeemed keep
+ *   their tokens: refresh and access tokens are not bound to a redirect URI, which no
+ *   request using them carries;
+ * - the refresh_token grant taken away deletes the client's refresh tokens;
+ *   authorization_code (or implicit) ends unredeemed codes (sign-ins) of that kind; client_credentials
+ *   revokes the client's own grants;
+ * - PKCE made required ends the sign-ins under way without a code_challenge.
+ *
+ * New lifetimes apply to what is issued from then on; what was issued keeps its end.
+ */
+export async function updateClient(
+  store: Pick<Store, 'getClient' | 'listApiScopes' | 'updateClient'>,
+  id: string,
+  changes: ClientChanges,
+  now: number,
+): Promise<ClientUpdate> {
+  if (!Object.values(changes).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0))) {
+    throw new InvalidInputError(`nothing to update: give at least one option (see 'tessera client update --help')`);
+  }
+  const apiScopes = async () => (await store.listApiScopes()).map((s) => s.name);
+  for (let attempt = 1; ; attempt++) {
+    const before = await getClient(store, id);
+    const client = changedClient(before, changes, await apiScopes());
+    const removed = {
+      scopes: before.scopes.filter((s) => !client.scopes.includes(s)),
+      redirectUris: before.redirectUris.filter((u) => !client.redirectUris.includes(u)),
+      grants: before.grantTypes.filter((g) => !client.grantTypes.includes(g)),
+    };
+    const changed = changedFields(before, client);
+    if (changed.length === 0) return { before, client, changed, removed, ended: NOTHING_ENDED };
+    const ended = await store.updateClient(before, client, updateEffects(before, client, removed), now);
+    if (ended === 'missing') throw noClient(id);
+    if (ended !== 'changed') return { before, client, changed, removed, ended };
+    if (attempt === UPDATE_ATTEMPTS) {
+      throw new InvalidInputError(`client '${id}' kept being changed by someone else meanwhile: try again`);
+    }
+  }
+}
+
+/** The describeClient fields that differ between the two. */
+function changedFields(before: ClientRecord, after: ClientRecord): string[] {
+  const was = describeClient(before);
+  const now = describeClient(after);
+  return Object.keys(now).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+}
+
+/** Values from a list, each once, in the order given. */
+const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
+
+/** The client as `changes` would make it, by the rules of registration; any broken rule is an InvalidInputError. */
+function changedClient(before: ClientRecord, changes: ClientChanges, apiScopes: readonly string[]): ClientRecord {
+  const isPublic = before.secretHash === null;
+  const grantTypes =
+    changes.grants === undefined ? before.grantTypes : parseGrants(changes.grants, isPublic, before.resourceServer);
+  const pkceRequired = changes.pkce === undefined ? before.pkceRequired : parsePkce(changes.pkce, isPublic);
+  if (changes.pkce !== undefined) {
+    if (!grantTypes.includes('authorization_code')) {
+      throw new InvalidInputError(
+        '--pkce needs the authorization_code grant: PKCE protects authorization codes and no other grant has one',
+      );
+    }
+    if (changes.pkce === 'optional' && !isPublic) {
+      throw new InvalidInputError(
+        '--pkce optional is for public clients only: a confidential client may already skip PKCE, since its secret authenticates it',
+      );
+    }
+  }
+  const redirectUris = checkRedirectUris(
+    editList(before.redirectUris, changes.addRedirectUris, changes.removeRedirectUris, 'redirect URI'),
+    grantTypes,
+  );
+  const postLogoutRedirectUris = checkPostLogoutRedirectUris(
+    editList(
+      before.postLogoutRedirectUris,
+      changes.addPostLogoutRedirectUris,
+      changes.removePostLogoutRedirectUris,
+      'post-logout redirect URI',
+    ),
+  );
+  return {
+    ...before,
+    name: changes.name === undefined ? before.name : checkName(changes.name),
+    redirectUris,
+    scopes: changedScopes(before.scopes, changes, apiScopes),
+    grantTypes,
+    pkceRequired,
+    accessTokenFormat:
+      changes.accessTokenFormat === undefined
+        ? before.accessTokenFormat
+        : parseAccessTokenFormat(changes.accessTokenFormat),
+    idTokenAlg: changes.idTokenAlg === undefined ? before.idTokenAlg : parseIdTokenAlg(changes.idTokenAlg),
+    skipConsent: changes.skipConsent ?? before.skipConsent,
+    postLogoutRedirectUris,
+    lifetimes: changedLifetimes(before.lifetimes ?? {}, changes),
+  };
+}
+
+/** `list` with `add` appended and `remove` taken out; removing what is not there is refused (a typo would pass unseen). */
+function editList(list: readonly string[], add: string[] = [], remove: string[] = [], what: string): string[] {
+  const both = add.find((v) => remove.includes(v));
+  if (both !== undefined) throw new InvalidInputError(`'${both}' is both added and removed`);
+  const missing = remove.find((v) => !list.includes(v));
+  if (missing !== undefined) throw new InvalidInputError(`the client has no ${what} '${missing}'`);
+  return unique([...list.filter((v) => !remove.includes(v)), ...add]);
+}
+
+function changedScopes(before: readonly string[], changes: ClientChanges, apiScopes: readonly string[]): string[] {
+  const { scopes, addScopes = [], removeScopes = [] } = changes;
+  if (scopes !== undefined && (addScopes.length > 0 || removeScopes.length > 0)) {
+    throw new InvalidInputError('use --scope (replaces every scope) or --add-scope/--remove-scope, not both');
+  }
+  if (scopes !== undefined) return parseClientScopes(scopes, apiScopes);
+  if (addScopes.length === 0 && removeScopes.length === 0) return [...before];
+  // Role names in any case, as `client add` takes them; everything else exactly.
+  const normal = (v: string) => parseRole(v) ?? v;
+  // (Not parseClientScopes([]): no values there means the default, every role.)
+  const added = addScopes.length > 0 ? parseClientScopes(addScopes, apiScopes) : [];
+  const kept = editList(before, [], removeScopes.map(normal), 'scope');
+  const both = added.find((v) => removeScopes.map(normal).includes(v));
+  if (both !== undefined) throw new InvalidInputError(`'${both}' is both added and removed`);
+  const result = [...kept, ...added.filter((v) => !kept.includes(v))];
+  if (result.length === 0) {
+    throw new InvalidInputError('the client would have no scope left: keep one, or remove the client');
+  }
+  // Roles first, in their usual order, then the others as registered.
+  return [...ROLES.filter((r) => result.includes(r)), ...result.filter((v) => !parseRole(v))];
+}
+
+const LIFETIME_OPTIONS = [
+  ['codeLifetime', 'code', '--code-lifetime'],
+  ['accessTokenLifetime', 'accessToken', '--access-token-lifetime'],
+  ['refreshLifetime', 'grant', '--refresh-lifetime'],
+] as const;
+
+function changedLifetimes(before: ClientLifetimes, changes: ClientChanges): ClientLifetimes {
+  const lifetimes: ClientLifetimes = { ...before };
+  for (const [option, kind, flag] of LIFETIME_OPTIONS) {
+    const value = changes[option];
+    if (value === undefined) continue;
+    if (value.trim() === SERVER_LIFETIME) delete lifetimes[kind];
+    else lifetimes[kind] = parseLifetime(kind, value, flag);
+  }
+  return lifetimes;
+}
+
+/** Which grant type a stored request's response type issues under. */
+function grantTypeOf(request: AuthorizationRequest): GrantType | undefined {
+  return [codeResponseType, tokenResponseType].find((h) => h.responseType === request.responseType)?.grantType;
+}
+
+/** What taking `removed` away (and requiring PKCE) ends: see updateClient. */
+function updateEffects(
+  before: ClientRecord,
+  after: ClientRecord,
+  removed: ClientUpdate['removed'],
+): ClientUpdateEffects {
+  const registered = (uri: string) => after.redirectUris.some((r) => redirectUriMatches(uri, r));
+  const grantRemoved = (g: GrantType | undefined) => g !== undefined && removed.grants.includes(g);
+  const pkceNow = after.pkceRequired && !before.pkceRequired;
+  const effects: ClientUpdateEffects = {
+    revokeScopes: removed.scopes,
+    revokeClientGrants: removed.grants.includes('client_credentials'),
+    deleteRefreshTokens: removed.grants.includes('refresh_token'),
+  };
+  if (removed.redirectUris.length > 0 || removed.grants.includes('authorization_code')) {
+    effects.endsCode = (uri) => removed.grants.includes('authorization_code') || uri === null || !registered(uri);
+  }
+  if (removed.redirectUris.length > 0 || removed.scopes.length > 0 || removed.grants.length > 0 || pkceNow) {
+    effects.endsPending = (text) => {
+      const request = JSON.parse(text) as AuthorizationRequest;
+      return (
+        !registered(request.redirectUri) ||
+        (request.role !== undefined && removed.scopes.includes(request.role)) ||
+        (request.scopes ?? []).some((s) => removed.scopes.includes(s)) ||
+        grantRemoved(grantTypeOf(request)) ||
+        (pkceNow && request.responseType === 'code' && request.codeChallenge === undefined)
+      );
+    };
+  }
+  return effects;
+}
+
+/** A client's own lifetime, or the server's (`default`), as operators read it. */
+export function describeLifetime(lifetimes: ClientLifetimes | undefined, kind: keyof ClientLifetimes): string {
+  const own = lifetimes?.[kind];
+  return own === undefined ? SERVER_LIFETIME : formatDuration(own);
 }
 
 /** What a client looks like to its operator (RFC 7591 metadata names). */
@@ -275,8 +564,16 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
     id_token_signed_response_alg: client.idTokenAlg,
     skip_consent: client.skipConsent,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
+    // Seconds; null: the server's (`serve --code-lifetime …`).
+    code_lifetime: client.lifetimes?.code ?? null,
+    access_token_lifetime: client.lifetimes?.accessToken ?? null,
+    refresh_lifetime: client.lifetimes?.grant ?? null,
     created_at: new Date(client.createdAt).toISOString(),
     disabled: client.disabledAt !== null,
+    ...(client.previousSecret &&
+      client.previousSecret.expiresAt > Date.now() && {
+        previous_secret_valid_until: new Date(client.previousSecret.expiresAt).toISOString(),
+      }),
   };
 }
 

@@ -19,7 +19,7 @@ import {
   type KeyStoreOptions,
   type SigningAlg,
 } from '../oauth/signing-keys.js';
-import { DEFAULT_LIFETIMES } from '../oauth/tokens.js';
+import { MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
 import type { SigningKeyRecord, Store } from '../store/store.js';
 import { checkedServerSecret } from './cookie-secret.js';
 import { InvalidInputError } from './errors.js';
@@ -81,14 +81,14 @@ export function describeKey(key: SigningKeyRecord): KeyInfo {
 
 /**
  * The published keys, newest first: the active key and the previous ones still published
- * (retired less than an access token's lifetime plus `refreshSeconds` ago).
+ * (retired less than the longest access token lifetime plus `refreshSeconds` ago).
  */
 export async function listKeys(
   store: Pick<Store, 'listSigningKeys'>,
   now: number,
   refreshSeconds: number = DEFAULT_KEY_REFRESH_SECONDS,
 ): Promise<KeyInfo[]> {
-  const retentionMs = keyRetentionMs(DEFAULT_LIFETIMES.accessToken, refreshSeconds);
+  const retentionMs = keyRetentionMs(MAX_ACCESS_TOKEN_LIFETIME, refreshSeconds);
   return publishedKeys(await store.listSigningKeys(), now, retentionMs).map(describeKey);
 }
 

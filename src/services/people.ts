@@ -60,6 +60,14 @@ function parseRoles(values: string[]): Role[] {
   return ROLES.filter((r) => roles.includes(r));
 }
 
+function checkDisplayName(name: string, fallback: string): string {
+  const displayName = name.trim() || fallback;
+  if (displayName.length > 200 || /\p{Cc}/u.test(displayName)) {
+    throw new InvalidInputError('--name must be at most 200 characters with no control characters');
+  }
+  return displayName;
+}
+
 export async function addPerson(
   store: Pick<Store, 'createPerson' | 'getPersonByUsername'>,
   input: NewPerson,
@@ -67,10 +75,7 @@ export async function addPerson(
 ): Promise<PersonRecord> {
   const username = checkUsername(input.username);
   const roles = parseRoles(input.roles);
-  const displayName = (input.name ?? username).trim() || username;
-  if (displayName.length > 200 || /\p{Cc}/u.test(displayName)) {
-    throw new InvalidInputError('--name must be at most 200 characters with no control characters');
-  }
+  const displayName = checkDisplayName(input.name ?? username, username);
   const person: PersonRecord = {
     id: newId(),
     username,
@@ -220,4 +225,89 @@ export async function unlockSignIn(
 ): Promise<{ person: PersonRecord; cleared: number }> {
   const person = await getPerson(store, username);
   return { person, cleared: await clearSignInThrottle(store, person.username) };
+}
+
+/** What `tessera user update` may change; absent: unchanged. */
+export interface PersonChanges {
+  name?: string;
+  /** Replaces the roles. Not with addRoles/removeRoles. */
+  roles?: string[];
+  addRoles?: string[];
+  removeRoles?: string[];
+  /** A new address, or null to remove it. */
+  email?: string | null;
+}
+
+/** How `user update` ended: the person before and after, what changed, and the grants revoked. */
+export interface PersonUpdate {
+  before: PersonRecord;
+  person: PersonRecord;
+  /** The describePerson fields whose value changed. */
+  changed: string[];
+  removedRoles: Role[];
+  grantsRevoked: number;
+}
+
+/** Attempts when another change to the same person lands between the read and the write. */
+const UPDATE_ATTEMPTS = 5;
+
+/**
+ * Changes a person's name, roles or e-mail address with the rules of `user add`. A role
+ * taken away revokes, in the same transaction, their grants that carry it (a token speaks
+ * for one role, which the person must hold); nothing else ends.
+ */
+export async function updatePerson(
+  store: Pick<Store, 'getPersonByUsername' | 'updatePerson'>,
+  username: string,
+  changes: PersonChanges,
+  now: number,
+): Promise<PersonUpdate> {
+  const { name, roles, addRoles = [], removeRoles = [], email } = changes;
+  if (
+    name === undefined &&
+    roles === undefined &&
+    addRoles.length === 0 &&
+    removeRoles.length === 0 &&
+    email === undefined
+  ) {
+    throw new InvalidInputError(`nothing to update: give at least one option (see 'tessera user update --help')`);
+  }
+  if (roles !== undefined && (addRoles.length > 0 || removeRoles.length > 0)) {
+    throw new InvalidInputError('use --role (replaces every role) or --add-role/--remove-role, not both');
+  }
+  for (let attempt = 1; ; attempt++) {
+    const before = await getPerson(store, username);
+    const person: PersonRecord = {
+      ...before,
+      displayName: name === undefined ? before.displayName : checkDisplayName(name, before.username),
+      roles: roles !== undefined ? parseRoles(roles) : editRoles(before.roles, addRoles, removeRoles),
+      email: email === undefined ? before.email : email === null ? null : checkEmail(email),
+    };
+    const removedRoles = ROLES.filter((r) => before.roles.includes(r) && !person.roles.includes(r));
+    const was = describePerson(before);
+    const is = describePerson(person);
+    const changed = Object.keys(is).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(is[k]));
+    if (changed.length === 0) return { before, person, changed, removedRoles, grantsRevoked: 0 };
+    const revoked = await store.updatePerson(before, person, removedRoles, now);
+    if (revoked === 'missing') throw noUser(username);
+    if (revoked !== 'changed') return { before, person, changed, removedRoles, grantsRevoked: revoked };
+    if (attempt === UPDATE_ATTEMPTS) {
+      throw new InvalidInputError(`user '${username}' kept being changed by someone else meanwhile: try again`);
+    }
+  }
+}
+
+/** The roles with `add` added and `remove` taken away; taking away a role they do not hold is refused (a typo would pass unseen). */
+function editRoles(current: readonly string[], add: string[], remove: string[]): Role[] {
+  const added = add.length > 0 ? parseRoles(add) : [];
+  const removed = remove.length > 0 ? parseRoles(remove) : [];
+  const both = added.find((r) => removed.includes(r));
+  if (both !== undefined) throw new InvalidInputError(`role ${both} is both added and removed`);
+  const missing = removed.find((r) => !current.includes(r));
+  if (missing !== undefined) throw new InvalidInputError(`the user does not hold the role ${missing}`);
+  const result = ROLES.filter((r) => (current.includes(r) || added.includes(r)) && !removed.includes(r));
+  if (result.length === 0) {
+    throw new InvalidInputError('a person needs at least one role: keep one, or disable or remove the user');
+  }
+  return result;
 }

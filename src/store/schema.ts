@@ -19,6 +19,14 @@ export interface ClientsTable {
   skip_consent: number;
   /** JSON list: where RP-Initiated Logout may send the browser back to (exact match). */
   post_logout_redirect_uris: string;
+  /** Seconds; the client's own lifetimes, null for the server's. */
+  code_lifetime: number | null;
+  access_token_lifetime: number | null;
+  /** The authorization session's: refresh tokens are honoured while it lasts. */
+  refresh_lifetime: number | null;
+  /** The secret before the last rotation, honoured until previous_secret_expires_at; null when none. */
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | string | bigint | null;
 }
 
 export interface PeopleTable {

@@ -31,6 +31,23 @@ export interface ClientRecord {
   postLogoutRedirectUris: string[];
   createdAt: number;
   disabledAt: number | null;
+  /** Lifetimes of its own, overriding the server's for what is issued to it; absent: the server's. */
+  lifetimes?: ClientLifetimes;
+  /**
+   * The secret before the last rotation, which still authenticates the client until
+   * `expiresAt` (a rotation's grace period); absent or null: none.
+   */
+  previousSecret?: { hash: string; expiresAt: number } | null;
+}
+
+/**
+ * The lifetimes (seconds) a client has of its own: a code's, an access token's and the
+ * authorization session's (how long refresh tokens are honoured). A missing one is the server's.
+ */
+export interface ClientLifetimes {
+  code?: number;
+  accessToken?: number;
+  grant?: number;
 }
 
 /** An API scope, registered server-wide; a client is enabled for it like for a role. */
@@ -164,6 +181,34 @@ export interface GrantFilter {
   clientId?: string;
 }
 
+/** What an operator's change to a client takes away: ended in the same transaction as the change. */
+export interface ClientUpdateEffects {
+  /** The client's grants (not revoked) whose scope holds any of these are revoked. */
+  revokeScopes: readonly string[];
+  /** The client's own grants (no person: client_credentials) are revoked. */
+  revokeClientGrants: boolean;
+  /** Every refresh token of the client's grants is deleted: none can be used again. */
+  deleteRefreshTokens: boolean;
+  /**
+   * Grants with an unredeemed, unexpired code whose `redirect_uri` (as sent; null when
+   * none was) this answers true for are revoked.
+   */
+  endsCode?: (redirectUri: string | null) => boolean;
+  /** Pending authorizations whose stored request (JSON) this answers true for are deleted. */
+  endsPending?: (request: string) => boolean;
+}
+
+/** What a change to a client ended. */
+export interface ClientUpdateResult {
+  /** Grants revoked for a scope taken away, or because the client lost client_credentials. */
+  grantsRevoked: number;
+  /** Grants revoked because their code was sent to a redirect URI taken away (or the code grant was). */
+  codesEnded: number;
+  pendingEnded: number;
+  /** Refresh tokens that could still have been used. */
+  refreshTokensDeleted: number;
+}
+
 /** How an operator's revocation of one grant ended. */
 export type RevokeGrantResult = 'revoked' | 'already-revoked' | 'missing';
 
@@ -242,7 +287,27 @@ export interface Store {
   listClients(): Promise<ClientRecord[]>;
   /** Deletes the client and everything issued to it; false when there was none. */
   removeClient(id: string): Promise<boolean>;
-  setClientSecret(id: string, secretHash: string): Promise<boolean>;
+  /**
+   * Gives the client a new secret, in one statement. With `previousUntil`, the secret it
+   * had until now keeps authenticating it until then (a rotation's grace period); only
+   * that one: a secret kept from an earlier rotation ends at once. Without, no previous
+   * secret is kept.
+   */
+  setClientSecret(id: string, secretHash: string, previousUntil?: number | null): Promise<boolean>;
+  /** Disables (at `disabledAt`) or enables (null) a client; its grants are kept. False when there is none. */
+  setClientDisabled(id: string, disabledAt: number | null): Promise<boolean>;
+  /**
+   * Stores `after` (every setting but the secret and the disabled state) if the client is
+   * still as in `before` — `changed` when someone else changed it meanwhile (read it again
+   * and retry), `missing` when it is gone — and ends what `effects` names, in the same
+   * transaction.
+   */
+  updateClient(
+    before: ClientRecord,
+    after: ClientRecord,
+    effects: ClientUpdateEffects,
+    now: number,
+  ): Promise<ClientUpdateResult | 'changed' | 'missing'>;
 
   // people: every `username` argument matches without regard to case or Unicode form (username-key.ts)
   /** False when the username is taken, or a twin of it (`Eve` beside `eve`). */
@@ -259,6 +324,17 @@ export interface Store {
   setPassword(username: string, passwordHash: string, revokeGrantsAt?: number | null): Promise<boolean>;
   /** Disabling also ends sign-in sessions and revokes the person's grants. */
   setPersonDisabled(username: string, disabledAt: number | null): Promise<boolean>;
+  /**
+   * Stores `after`'s name, roles and e-mail address if the person is still as in `before`
+   * (`changed` otherwise, `missing` when gone), and revokes, in the same transaction, their
+   * grants whose scope holds one of `revokeRoles`; returns how many.
+   */
+  updatePerson(
+    before: PersonRecord,
+    after: PersonRecord,
+    revokeRoles: readonly string[],
+    now: number,
+  ): Promise<number | 'changed' | 'missing'>;
 
   // the browser's way through sign-in and consent
   createPendingAuthorization(pending: PendingAuthorizationRecord): Promise<void>;

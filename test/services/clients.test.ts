@@ -46,7 +46,8 @@ describe('client services', () => {
   it('rotates a confidential secret and refuses a public client', async () => {
     const { client, secret } = await registerClient(store, app, now);
     const rotated = await rotateClientSecret(store, client.id);
-    expect(rotated).not.toBe(secret);
+    expect(rotated.secret).not.toBe(secret);
+    expect(rotated.previousUntil).toBeNull();
     expect((await getClient(store, client.id)).secretHash).not.toBe(client.secretHash);
     const { client: pub } = await registerClient(store, { ...app, public: true }, now);
     await expect(rotateClientSecret(store, pub.id)).rejects.toThrow(/is public/);

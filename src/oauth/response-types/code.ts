@@ -24,14 +24,15 @@ export const codeResponseType: ResponseTypeHandler = {
     return challenge ? { codeChallenge: challenge } : {};
   },
 
-  async issue(request, grant, _client, deps) {
+  async issue(request, grant, client, deps) {
     const code = newSecret();
     await deps.store.createGrantWithCode(grant, {
       hash: hashSecret(code),
       grantId: grant.id,
       redirectUri: request.redirectUriSent ? request.redirectUri : null,
       codeChallenge: request.codeChallenge ?? null,
-      expiresAt: deps.now + deps.lifetimes.code * 1000,
+      // The client's own code lifetime when it has one.
+      expiresAt: deps.now + (client.lifetimes?.code ?? deps.lifetimes.code) * 1000,
       consumedAt: null,
     });
     return { code };

@@ -13,6 +13,7 @@ import * as m0006 from './0006_one_signing_key.js';
 import * as m0007 from './0007_openid_connect.js';
 import * as m0008 from './0008_username_key.js';
 import * as m0010 from './0010_sign_in_throttle.js';
+import * as m0011 from './0011_client_lifetimes.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0007_openid_connect': m0007,
   '0008_username_key': m0008,
   '0010_sign_in_throttle': m0010,
+  '0011_client_lifetimes': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {

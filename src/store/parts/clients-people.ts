@@ -1,9 +1,9 @@
 /** Clients and people: who may ask, and who may sign in. */
-import { changes, first, rows } from '../executor.js';
+import { changes, first, rows, type Operation } from '../executor.js';
 import { prepare, statement } from '../prepared.js';
-import type { ClientRecord, PersonRecord, Store } from '../store.js';
+import type { ClientRecord, ClientUpdateEffects, ClientUpdateResult, PersonRecord, Store } from '../store.js';
 import { usernameKey } from '../username-key.js';
-import { toClient, toPerson, type StoreContext } from './rows.js';
+import { clientLifetimeColumns, toClient, toPerson, type StoreContext } from './rows.js';
 
 export type ClientsAndPeople = Pick<
   Store,
@@ -12,6 +12,9 @@ export type ClientsAndPeople = Pick<
   | 'listClients'
   | 'removeClient'
   | 'setClientSecret'
+  | 'setClientDisabled'
+  | 'updateClient'
+  | 'updatePerson'
   | 'createPerson'
   | 'getPerson'
   | 'getPersonByUsername'
@@ -50,6 +53,9 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
               id_token_alg: c.idTokenAlg,
               skip_consent: c.skipConsent ? 1 : 0,
               post_logout_redirect_uris: JSON.stringify(c.postLogoutRedirectUris),
+              ...clientLifetimeColumns(c.lifetimes),
+              previous_secret_hash: c.previousSecret?.hash ?? null,
+              previous_secret_expires_at: c.previousSecret?.expiresAt ?? null,
             }),
           ),
         );
@@ -74,11 +80,52 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
       return n > 0;
     },
 
-    async setClientSecret(id, secretHash) {
+    async setClientSecret(id, secretHash, previousUntil = null) {
+      // SET reads the row as it was (both engines): the previous secret is the one replaced
+      // here, even when two rotations race.
       const n = await exec.write(() =>
-        changes(statement(db.updateTable('clients').set({ secret_hash: secretHash }).where('id', '=', id))),
+        changes(
+          statement(
+            db
+              .updateTable('clients')
+              .set((eb) =>
+                previousUntil === null
+                  ? { secret_hash: secretHash, previous_secret_hash: null, previous_secret_expires_at: null }
+                  : {
+                      secret_hash: secretHash,
+                      previous_secret_hash: eb.ref('secret_hash'),
+                      previous_secret_expires_at: previousUntil,
+                    },
+              )
+              .where('id', '=', id),
+          ),
+        ),
       );
       return n > 0;
+    },
+
+    async setClientDisabled(id, disabledAt) {
+      const n = await exec.write(() =>
+        changes(statement(db.updateTable('clients').set({ disabled_at: disabledAt }).where('id', '=', id))),
+      );
+      return n > 0;
+    },
+
+    updateClient(before, after, effects, now) {
+      return exec.transaction(function* () {
+        const was = settingsColumns(before);
+        let update = db.updateTable('clients').set(settingsColumns(after)).where('id', '=', before.id);
+        // Only if nobody changed it since it was read: a lost update would undo theirs.
+        for (const column of Object.keys(was) as Array<keyof typeof was>) {
+          const value = was[column];
+          update = value === null ? update.where(column, 'is', null) : update.where(column, '=', value);
+        }
+        if ((yield* changes(statement(update))) !== 1) {
+          const found = yield* first(statement(db.selectFrom('clients').select('id').where('id', '=', before.id)));
+          return found ? 'changed' : 'missing';
+        }
+        return yield* endForClient(before.id, effects, now);
+      });
     },
 
     createPerson(p: PersonRecord) {
@@ -180,5 +227,146 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
         return true;
       });
     },
+    updatePerson(before, after, revokeRoles, now) {
+      return exec.transaction(function* () {
+        let update = db
+          .updateTable('people')
+          .set({ display_name: after.displayName, roles: JSON.stringify(after.roles), email: after.email })
+          .where('id', '=', before.id)
+          .where('display_name', '=', before.displayName)
+          .where('roles', '=', JSON.stringify(before.roles));
+        update = before.email === null ? update.where('email', 'is', null) : update.where('email', '=', before.email);
+        if ((yield* changes(statement(update))) !== 1) {
+          const found = yield* first(statement(db.selectFrom('people').select('id').where('id', '=', before.id)));
+          return found ? 'changed' : 'missing';
+        }
+        if (revokeRoles.length === 0) return 0;
+        const live = yield* rows(
+          statement(
+            db
+              .selectFrom('grants')
+              .select(['id', 'scope'])
+              .where('person_id', '=', before.id)
+              .where('revoked_at', 'is', null),
+          ),
+        );
+        return yield* revokeGrants(
+          live.filter((g) => holdsAny(g.scope, revokeRoles)).map((g) => g.id),
+          now,
+        );
+      });
+    },
+  };
+
+  /** Revokes the grants (not revoked yet) with these ids, in statements of at most ID_BATCH ids; how many. */
+  function* revokeGrants(ids: readonly string[], now: number): Operation<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += ID_BATCH) {
+      n += yield* changes(
+        statement(
+          db
+            .updateTable('grants')
+            .set({ revoked_at: now })
+            .where('id', 'in', ids.slice(i, i + ID_BATCH))
+            .where('revoked_at', 'is', null),
+        ),
+      );
+    }
+    return n;
+  }
+
+  /** What a client's change takes away (ClientUpdateEffects), within its transaction. */
+  function* endForClient(clientId: string, effects: ClientUpdateEffects, now: number): Operation<ClientUpdateResult> {
+    const result: ClientUpdateResult = { grantsRevoked: 0, codesEnded: 0, pendingEnded: 0, refreshTokensDeleted: 0 };
+    if (effects.revokeScopes.length > 0 || effects.revokeClientGrants) {
+      // Past their absolute end too: an access token keeps its own lifetime after it.
+      const live = yield* rows(
+        statement(
+          db
+            .selectFrom('grants')
+            .select(['id', 'scope', 'person_id'])
+            .where('client_id', '=', clientId)
+            .where('revoked_at', 'is', null),
+        ),
+      );
+      const ids = live
+        .filter((g) => (effects.revokeClientGrants && g.person_id === null) || holdsAny(g.scope, effects.revokeScopes))
+        .map((g) => g.id);
+      result.grantsRevoked = yield* revokeGrants(ids, now);
+    }
+    const { endsCode, endsPending } = effects;
+    if (endsCode) {
+      const codes = yield* rows(
+        statement(
+          db
+            .selectFrom('authorization_codes')
+            .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+            .select(['authorization_codes.grant_id', 'authorization_codes.redirect_uri'])
+            .where('grants.client_id', '=', clientId)
+            .where('grants.revoked_at', 'is', null)
+            .where('authorization_codes.consumed_at', 'is', null)
+            .where('authorization_codes.expires_at', '>', now),
+        ),
+      );
+      const ids = [...new Set(codes.filter((c) => endsCode(c.redirect_uri)).map((c) => c.grant_id))];
+      result.codesEnded = yield* revokeGrants(ids, now);
+    }
+    if (endsPending) {
+      const pending = yield* rows(
+        statement(
+          db
+            .selectFrom('pending_authorizations')
+            .select(['id', 'request'])
+            .where('client_id', '=', clientId)
+            .where('expires_at', '>', now),
+        ),
+      );
+      const ids = pending.filter((p) => endsPending(p.request)).map((p) => p.id);
+      for (let i = 0; i < ids.length; i += ID_BATCH) {
+        result.pendingEnded += yield* changes(
+          statement(db.deleteFrom('pending_authorizations').where('id', 'in', ids.slice(i, i + ID_BATCH))),
+        );
+      }
+    }
+    if (effects.deleteRefreshTokens) {
+      const ofClient = db.selectFrom('grants').select('id').where('client_id', '=', clientId);
+      // The usable ones first, to say how many; then the retired ones, kept until now only
+      // to catch a replay, which can no longer lead anywhere.
+      result.refreshTokensDeleted = yield* changes(
+        statement(
+          db
+            .deleteFrom('refresh_tokens')
+            .where('grant_id', 'in', ofClient)
+            .where('retired_at', 'is', null)
+            .where('expires_at', '>', now),
+        ),
+      );
+      yield* changes(statement(db.deleteFrom('refresh_tokens').where('grant_id', 'in', ofClient)));
+    }
+    return result;
+  }
+}
+
+/** Ids per `in (…)` list: well under either engine's limit on bind parameters. */
+const ID_BATCH = 500;
+
+/** Whether a space-delimited scope (RFC 6749 §3.3) holds any of `values` (exact, case-sensitive). */
+function holdsAny(scope: string, values: readonly string[]): boolean {
+  return scope.split(' ').some((v) => values.includes(v));
+}
+
+/** A client's settings as columns: what `updateClient` writes and compares. */
+function settingsColumns(c: ClientRecord) {
+  return {
+    name: c.name,
+    redirect_uris: JSON.stringify(c.redirectUris),
+    scopes: JSON.stringify(c.scopes),
+    grant_types: JSON.stringify(c.grantTypes),
+    pkce_required: c.pkceRequired ? 1 : 0,
+    access_token_format: c.accessTokenFormat,
+    id_token_alg: c.idTokenAlg,
+    skip_consent: c.skipConsent ? 1 : 0,
+    post_logout_redirect_uris: JSON.stringify(c.postLogoutRedirectUris),
+    ...clientLifetimeColumns(c.lifetimes),
   };
 }

@@ -5,6 +5,7 @@ import type { ClientsTable, Database, GrantsTable, PendingAuthorizationsTable, P
 import type {
   AccessTokenFormat,
   AccessTokenRecord,
+  ClientLifetimes,
   ClientRecord,
   GrantRecord,
   GrantType,
@@ -40,6 +41,24 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
+    lifetimes: {
+      ...(row.code_lifetime !== null && { code: Number(row.code_lifetime) }),
+      ...(row.access_token_lifetime !== null && { accessToken: Number(row.access_token_lifetime) }),
+      ...(row.refresh_lifetime !== null && { grant: Number(row.refresh_lifetime) }),
+    },
+    previousSecret:
+      row.previous_secret_hash === null || row.previous_secret_expires_at === null
+        ? null
+        : { hash: row.previous_secret_hash, expiresAt: time(row.previous_secret_expires_at) },
+  };
+}
+
+/** The columns of a client's own lifetimes (null: the server's). */
+export function clientLifetimeColumns(lifetimes: ClientLifetimes | undefined) {
+  return {
+    code_lifetime: lifetimes?.code ?? null,
+    access_token_lifetime: lifetimes?.accessToken ?? null,
+    refresh_lifetime: lifetimes?.grant ?? null,
   };
 }
 
