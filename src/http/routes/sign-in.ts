@@ -8,18 +8,28 @@ import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
 import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
-import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
+import {
+  clearSessionCookie,
+  rememberTypedUsername,
+  sessionCookieValue,
+  setSessionCookie,
+  typedUsername,
+} from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
-import { loginPage } from '../views/login.js';
+import { loginPage, type LoginField, type LoginView } from '../views/login.js';
 import { interactionDeps, loadPending, loginUrl, redirectTo, stepDeps, type PendingContext } from './pending.js';
 
-function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
-  if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
+function messageFor(error: string | undefined, flow: PendingContext): LoginView['message'] {
+  if (error === 'credentials') {
+    const both: LoginField[] = ['username', 'password'];
+    return { kind: 'error', text: 'The username or password is not correct.', about: both, invalid: both };
+  }
   if (error === 'locked') {
     return {
       kind: 'error',
+      about: ['username', 'password'],
       text: `Too many failed sign-ins for this username. Wait ${DEFAULT_THROTTLE.windowSeconds / 60} minutes, then try again.`,
     };
   }
@@ -31,6 +41,7 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
           .join(', ')})`;
     return {
       kind: 'error',
+      about: ['username'],
       text: `That account does not hold ${wanted}, so it cannot be used with ${flow.client.name}. You may sign in as someone else.`,
     };
   }
@@ -45,7 +56,11 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     const query = queryParams(request);
     const flow = await loadPending(ctx, request, reply, query.get('request')?.[0]);
     if (!flow) return reply;
-    const message = messageFor(query.get('error')?.[0], flow);
+    const error = query.get('error')?.[0];
+    const message = messageFor(error, flow);
+    // After a wrong password (or a lock) the username typed stays; after a role refusal
+    // the person needs another account, so the field starts empty.
+    const typed = error === 'credentials' || error === 'locked' ? typedUsername(request, flow.pending.id) : undefined;
     return sendPage(
       reply,
       200,
@@ -56,6 +71,7 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
         ...(message && { message }),
         // OpenID Connect Core 1.0 §3.1.2.1 login_hint: the username the client expects.
         ...(flow.request.loginHint !== undefined && { username: flow.request.loginHint }),
+        ...(typed !== undefined && { username: typed }),
       }),
     );
   });
@@ -71,6 +87,8 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     };
     const result = await signIn(interactionDeps(ctx), flow, flow.client, credentials, sessionCookieValue(request));
     if (!result.ok) {
+      const keep = ctx.config.lifetimes.pendingAuthorization;
+      rememberTypedUsername(reply, id, credentials.username, keep, ctx.cookies);
       if (result.problem === 'locked') {
         request.log.warn({ event: 'sign_in_locked' }, 'sign-in refused: too many failures for this username');
       } else if (result.problem === 'credentials') {
