@@ -55,7 +55,7 @@ function codeOf(location: string): string {
 
 /** Text of the `role="alert"` message on a page, or undefined. */
 function alertText(body: string): string | undefined {
-  return /<div class="alert alert-error" role="alert"><p>([^<]*)<\/p><\/div>/.exec(body)?.[1];
+  return /<div class="alert alert-error" role="alert"><p[^>]*>([^<]*)<\/p><\/div>/.exec(body)?.[1];
 }
 
 function expectRefusedPage(res: LightMyRequestResponse, status: number, title: string): void {
@@ -105,24 +105,31 @@ describe('the sign-in page', () => {
       { request, csrf, username: 'alice', password: 'not the password' },
       jar,
     );
+    const afterWrongPassword = await getPage(t.app, String(wrongPassword.headers.location), jar);
     const unknownUser = await postPage(
       t.app,
       '/login',
       { request, csrf, username: 'mallory', password: PASSWORD },
       jar,
     );
+    const afterUnknownUser = await getPage(t.app, String(unknownUser.headers.location), jar);
     expect(wrongPassword.statusCode).toBe(303);
     expect(unknownUser.statusCode).toBe(303);
     expect(wrongPassword.headers.location).toBe(`/login?request=${request}&error=credentials`);
     expect(unknownUser.headers.location).toBe(wrongPassword.headers.location);
     expect(wrongPassword.cookies.map((c) => c.name)).not.toContain('tessera_session');
+    // What was typed comes back in a cookie of its own (HttpOnly, for /login only), never the password.
+    const typed = wrongPassword.cookies.find((c) => c.name === 'tessera_username');
+    expect(typed).toMatchObject({ path: '/login', httpOnly: true, sameSite: 'Lax' });
+    expect(JSON.stringify(wrongPassword.cookies)).not.toContain('not the password');
 
-    const afterWrongPassword = await getPage(t.app, String(wrongPassword.headers.location), jar);
-    const afterUnknownUser = await getPage(t.app, String(unknownUser.headers.location), jar);
     expect(alertText(afterWrongPassword.body)).toBe('The username or password is not correct.');
-    expect(afterUnknownUser.body).toBe(afterWrongPassword.body);
-    expect(afterWrongPassword.body).not.toContain('alice');
-    expect(afterWrongPassword.body).not.toContain('mallory');
+    // The page keeps what was typed, and is otherwise the same whether the username exists or not.
+    expect(afterWrongPassword.body).toMatch(/<input type="text" name="username" id="username" value="alice"/);
+    expect(afterUnknownUser.body).toMatch(/<input type="text" name="username" id="username" value="mallory"/);
+    expect(afterUnknownUser.body.replace('value="mallory"', '')).toBe(
+      afterWrongPassword.body.replace('value="alice"', ''),
+    );
 
     // And a person can still sign in after the mistakes (here one with a production-cost hash).
     await addUser(t.store, 'dana', ['PATIENT'], 'Dana Real');
@@ -227,10 +234,10 @@ describe('the sign-in page', () => {
 
   it('an unknown or expired pending request shows a page, not a redirect', async () => {
     const unknown = await getPage(t.app, '/login?request=nope', new CookieJar());
-    expectRefusedPage(unknown, 400, 'This sign-in has expired');
+    expectRefusedPage(unknown, 400, 'Your sign-in took too long');
     const { jar, request } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
     t.advance(16 * 60 * 1000);
-    expectRefusedPage(await getPage(t.app, `/login?request=${request}`, jar), 400, 'This sign-in has expired');
+    expectRefusedPage(await getPage(t.app, `/login?request=${request}`, jar), 400, 'Your sign-in took too long');
   });
 });
 
@@ -441,7 +448,7 @@ describe('CSRF, browser binding and replayed forms', () => {
     // The other browser gets its own binding cookie from an authorization request of its own.
     await openLogin(t.app, { response_type: 'code', client_id: clientId }, other);
 
-    const title = 'Your browser did not send our cookie';
+    const title = 'Tessera could not recognise your browser';
     expectRefusedPage(await getPage(t.app, `/login?request=${request}`, other), 400, title);
     expectRefusedPage(await getPage(t.app, `/login?request=${request}`, new CookieJar()), 400, title);
     expectRefusedPage(
@@ -484,12 +491,14 @@ describe('CSRF, browser binding and replayed forms', () => {
     const second = await postPage(t.app, '/consent', { request, csrf, decision: 'allow' }, jar);
     expect(first.statusCode).toBe(303);
     expect(responseParams(String(first.headers.location)).get('state')).toBe('once');
-    expectRefusedPage(second, 400, 'This sign-in has expired');
+    // The second says the sign-in is finished, and how (the first left its mark in the browser).
+    expectRefusedPage(second, 400, 'This sign-in is already finished');
+    expect(second.body).toContain('You already chose Allow');
     // A Deny after the Allow changes nothing either.
     expectRefusedPage(
       await postPage(t.app, '/consent', { request, csrf, decision: 'deny' }, jar),
       400,
-      'This sign-in has expired',
+      'This sign-in is already finished',
     );
     expect((await redeem(codeOf(String(first.headers.location)))).statusCode).toBe(200);
   });

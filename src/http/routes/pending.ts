@@ -65,7 +65,7 @@ export function missingCookieCause(
     return {
       operator:
         'the cookie is from another browser or an earlier sign-in (the sign-in link was opened in another browser or profile, or copied)',
-      person: `This sign-in was started in another browser or window. Use the same browser from start to finish.`,
+      person: `This sign-in was started in another browser or window, so this browser's cookie is not the one for it. Use the same browser from start to finish.`,
       facts,
     };
   }
@@ -76,7 +76,7 @@ export function missingCookieCause(
         ? 'the issuer is https, and a proxy says the browser used https (X-Forwarded-Proto), but that header is not believed: start Tessera with --trust-proxy naming the proxy'
         : `the issuer (${ctx.config.issuer}) is https, so the cookie is Secure, but this request came over http: browsers neither keep nor send Secure cookies over http. Serve Tessera only over https (redirect http to https); behind a TLS-terminating proxy, have it send X-Forwarded-Proto and start Tessera with --trust-proxy`,
       person: untrusted
-        ? `A setting at this site stops Tessera from checking your browser's cookie, so you cannot sign in here right now. Try again later.`
+        ? `This site is set up wrongly, so your browser's cookie could not be checked. Please tell the site's operator.`
         : `This page was opened over an unencrypted (http) address, and this site's cookies only work over https. Use the https address, ${ctx.config.issuer}.`,
       facts,
     };

@@ -139,6 +139,8 @@ p { margin: 0 0 1rem; }
 .developer dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 0.75rem; margin: 0.5rem 0 0; }
 .developer dt { font-weight: 600; }
 .developer dd { margin: 0; overflow-wrap: anywhere; }
+.developer code { font-weight: 600; }
+.developer .error-description { color: var(--text); }
 /* What a client asks for besides the role (consent page): one plain line each, the name small. */
 .scopes-heading { font-size: 1.0625rem; margin-top: 0.25rem; }
 .scopes { list-style: none; margin: 0 0 1rem; padding: 0; }

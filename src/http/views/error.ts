@@ -31,7 +31,7 @@ ${
   html`<details class="developer">
 <summary>Details for the app's developer</summary>
 <dl>
-<dt>Error</dt><dd><code class="error-code">${v.developer.code}</code></dd>
+<dt>Error</dt><dd><code>${v.developer.code}</code></dd>
 <dt>Description</dt><dd class="error-description">${v.developer.description}</dd>
 <dt>Status</dt><dd>${v.status}</dd>
 </dl>
