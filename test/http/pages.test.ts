@@ -614,3 +614,146 @@ describe('security headers and cookies', () => {
     expect(newSession).not.toBe(oldSession);
   });
 });
+
+describe('Cancel on the sign-in page', () => {
+  beforeEach(async () => setUp());
+
+  it('ends the request: 303 to the client with access_denied and the state, in the query for code', async () => {
+    const { jar, request, csrf } = await openLogin(t.app, {
+      response_type: 'code',
+      client_id: clientId,
+      state: 'a b&c',
+    });
+    const res = await postPage(t.app, '/login/cancel', { request, csrf, username: 'typed', password: 'typed' }, jar);
+    expect(res.statusCode).toBe(303);
+    const location = String(res.headers.location);
+    expect(location.startsWith(`${CB}?`)).toBe(true);
+    const params = responseParams(location);
+    expect(params.get('error')).toBe('access_denied');
+    expect(params.get('state')).toBe('a b&c');
+    expect(params.get('iss')).toBe(ISSUER);
+    expect(params.get('code')).toBeNull();
+    expect(res.cookies.map((c) => c.name)).not.toContain('tessera_session');
+    // The request is over: its pages now say so, and how it ended.
+    for (const again of [
+      await getPage(t.app, `/login?request=${request}`, jar),
+      await postPage(t.app, '/login/cancel', { request, csrf }, jar),
+      await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar),
+    ]) {
+      expectRefusedPage(again, 400, 'This sign-in is already finished');
+      expect(again.body).toContain('You already cancelled this sign-in');
+      expect(again.body).not.toMatch(/report|bug/i);
+    }
+  });
+
+  it('for the implicit grant, in the fragment', async () => {
+    const { client } = await addClient(t.store, { redirectUris: [CB], grants: ['implicit'] });
+    const { jar, request, csrf } = await openLogin(t.app, {
+      response_type: 'token',
+      client_id: client.id,
+      state: 'imp',
+    });
+    const res = await postPage(t.app, '/login/cancel', { request, csrf }, jar);
+    expect(res.statusCode).toBe(303);
+    const location = String(res.headers.location);
+    expect(location.startsWith(`${CB}#`)).toBe(true);
+    const fragment = new URLSearchParams(location.slice(location.indexOf('#') + 1));
+    expect(fragment.get('error')).toBe('access_denied');
+    expect(fragment.get('state')).toBe('imp');
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['wrong', 'A'.repeat(43)],
+  ])('with a %s CSRF token is refused (403) and the request stays open', async (_what, badCsrf) => {
+    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    expectRefusedPage(
+      await postPage(t.app, '/login/cancel', { request, csrf: badCsrf }, jar),
+      403,
+      'This form has expired',
+    );
+    const signedIn = await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar);
+    expect(signedIn.headers.location).toBe(`/consent?request=${request}`);
+  });
+
+  it('from another browser is refused', async () => {
+    const { request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    const res = await postPage(t.app, '/login/cancel', { request, csrf }, new CookieJar());
+    expectRefusedPage(res, 400, 'Tessera could not recognise your browser');
+  });
+});
+
+describe('a page of a finished sign-in opened again (the Back button)', () => {
+  beforeEach(async () => setUp());
+
+  it.each([
+    ['allow', 'You already chose Allow'],
+    ['deny', 'You already chose Deny'],
+  ] as const)('after %s: the consent and sign-in pages say it is finished, and how', async (decision, says) => {
+    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar);
+    const done = await postPage(t.app, '/consent', { request, csrf, decision }, jar);
+    expect(done.statusCode).toBe(303);
+    const marker = done.cookies.find((c) => c.name === 'tessera_finished');
+    expect(marker).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    // The marker names the request only by its hash.
+    expect(marker?.value).not.toContain(request);
+    for (const back of [`/consent?request=${request}`, `/login?request=${request}`]) {
+      const page = await getPage(t.app, back, jar);
+      expectRefusedPage(page, 400, 'This sign-in is already finished');
+      expect(page.body).toContain(says);
+      expect(page.body).toContain('Go back to the app to carry on');
+      expect(page.body).not.toMatch(/report|bug|took too long/i);
+    }
+  });
+
+  it('another request that expired still says it took too long', async () => {
+    const { jar } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    const done = await authorizeThroughPages(t.app, { query: { response_type: 'code', client_id: clientId } }, jar);
+    expect(done.location).toMatch(/code=/);
+    const later = await openLogin(t.app, { response_type: 'code', client_id: clientId }, jar);
+    t.advance(16 * 60 * 1000);
+    const page = await getPage(t.app, `/login?request=${later.request}`, jar);
+    expectRefusedPage(page, 400, 'Your sign-in took too long');
+    expect(page.body).toContain('within 15 minutes');
+  });
+});
+
+describe('Allow without choosing one of several roles', () => {
+  beforeEach(async () => {
+    await setUp();
+    await addTestUser(t.store, 'robin', ['PATIENT', 'CLINICIAN', 'TEAMCOORD'], 'Robin Many');
+  });
+
+  it('shows the consent page again (400) with a message tied to the choice, nothing chosen; Deny needs no choice', async () => {
+    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId, state: 's' });
+    await postPage(t.app, '/login', { request, csrf, username: 'robin', password: PASSWORD }, jar);
+    const consent = await getPage(t.app, `/consent?request=${request}`, jar);
+    expect(consent.body).not.toContain('checked');
+    expect(consent.body).not.toContain('role="alert"');
+    const res = await postPage(t.app, '/consent', { request, csrf, decision: 'allow' }, jar);
+    expectRefusedPage(res, 400, 'Choose a role');
+    expect(res.body).toContain('<form method="post" action="/consent"');
+    expect(res.body.match(/type="radio"/g)).toHaveLength(3);
+    expect(res.body).not.toContain('checked');
+    expect(res.body).toContain('<fieldset class="choices" aria-describedby="role-error">');
+    const deny = await postPage(t.app, '/consent', { request, csrf, decision: 'deny' }, jar);
+    expect(deny.statusCode).toBe(303);
+    expect(responseParams(String(deny.headers.location)).get('error')).toBe('access_denied');
+  });
+});
+
+describe('an address where there is nothing', () => {
+  beforeEach(async () => setUp());
+
+  it('is a 404 page of its own for a browser, and JSON for an API client', async () => {
+    const page = await t.app.inject({ url: '/no/such/page', headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(page.statusCode).toBe(404);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.body).toContain('<h1 id="heading">Page not found</h1>');
+    expect(page.body).not.toMatch(/not_found|invalid_request/);
+    const api = await t.app.inject({ url: '/no/such/page', headers: { accept: 'application/json' } });
+    expect(api.statusCode).toBe(404);
+    expect(api.json()).toMatchObject({ error: 'not_found' });
+  });
+});
