@@ -408,6 +408,13 @@ describe('errorPage', () => {
     expectNoActiveContent(doc);
   });
 
+  it('shows a calm status note rather than an alert when nothing went wrong', () => {
+    const doc = errorPage({ status: 400, title: 'Finished', message: 'You already chose Allow.', tone: 'info' });
+    expect(doc).toContain('<div class="alert alert-info" role="status"><p>You already chose Allow.</p></div>');
+    expect(doc).not.toContain('role="alert"');
+    expect(errorPage(view)).toContain('<div class="alert alert-error" role="alert">');
+  });
+
   it('has no developer part without an error code, and says to start again by default', () => {
     const doc = errorPage({ status: 400, title: 'Bad request', message: 'Nope.' });
     expect(doc).not.toContain('<details');

@@ -29,7 +29,7 @@ export interface PendingContext extends Interaction {
   csrf: string;
 }
 
-function problemPage(reply: FastifyReply, status: number, words: PlainWords): undefined {
+function problemPage(reply: FastifyReply, status: number, words: PlainWords & { tone?: 'info' }): undefined {
   sendPage(reply, status, errorPage({ status, ...words }));
   return undefined;
 }
@@ -141,6 +141,7 @@ const FINISHED: Record<Finish, string> = {
 export function finishedPage(reply: FastifyReply, how: Finish | undefined): undefined {
   return problemPage(reply, 400, {
     title: 'This sign-in is already finished',
+    tone: 'info',
     message: how ? FINISHED[how] : 'This sign-in has already been answered, so this page is no longer needed.',
     next: 'Go back to the app to carry on. To sign in again, start again from the app.',
   });

@@ -135,7 +135,7 @@ p { margin: 0 0 1rem; }
   color: var(--muted);
   font-size: 0.9375rem;
 }
-.developer summary { cursor: pointer; min-height: 2.75rem; display: flex; align-items: center; }
+.developer summary { cursor: pointer; padding: 0.75rem 0; }
 .developer dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 0.75rem; margin: 0.5rem 0 0; }
 .developer dt { font-weight: 600; }
 .developer dd { margin: 0; overflow-wrap: anywhere; }

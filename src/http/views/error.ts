@@ -7,6 +7,8 @@ export interface ErrorView {
   title: string;
   /** What happened, in plain words. */
   message: string;
+  /** `info` when nothing went wrong (a sign-in already finished): a calm note, not an alarm. */
+  tone?: 'error' | 'info';
   /** What the person can do now; by default, go back to the app and start again. */
   next?: string;
   /** For the app's developer: the OAuth error code and its description (RFC 6749 §4.1.2.1). */
@@ -24,7 +26,11 @@ const START_AGAIN = 'Go back to the app and start signing in again.';
 export function errorPage(v: ErrorView): string {
   const body = html`<section class="card" aria-labelledby="heading">
 <h1 id="heading">${v.title}</h1>
-<div class="alert alert-error" role="alert"><p>${v.message}</p></div>
+${
+  v.tone === 'info'
+    ? html`<div class="alert alert-info" role="status"><p>${v.message}</p></div>`
+    : html`<div class="alert alert-error" role="alert"><p>${v.message}</p></div>`
+}
 <p class="next">${v.next ?? START_AGAIN}</p>
 ${
   v.developer &&
