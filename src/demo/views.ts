@@ -188,11 +188,11 @@ export function demoIntroPage(v: DemoIntroView): string {
 ${
   v.people.length === 0
     ? html`<p>There are no people yet. Add one with <code>tessera user add</code>.</p>`
-    : html`<table>
+    : html`<div class="table-scroll" role="region" aria-labelledby="people" tabindex="0"><table>
 <thead><tr><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Roles</th></tr></thead>
 <tbody>
 ${v.people.map((p) => html`<tr><td><code>${p.username}</code></td><td>${p.name}</td><td>${p.roles.join(', ')}</td></tr>\n`)}</tbody>
-</table>`
+</table></div>`
 }
 <p>The demo people all have the password <code>${v.password}</code>.</p>
 </section>

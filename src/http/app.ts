@@ -34,7 +34,7 @@ import { revokeRoutes } from './routes/revoke.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { tokenRoutes } from './routes/token.js';
 import { userinfoRoutes } from './routes/userinfo.js';
-import { errorPage } from './views/error.js';
+import { notFoundPage } from './views/error.js';
 
 /** A request body over 64 KiB is refused (413, never a 5xx). */
 export const BODY_LIMIT = 64 * 1024;
@@ -107,11 +107,7 @@ function addFormParser(app: FastifyInstance): void {
 function addFallbacks(app: FastifyInstance): void {
   app.setNotFoundHandler(async (request, reply) => {
     if (request.headers.accept?.includes('text/html')) {
-      return sendPage(
-        reply,
-        404,
-        errorPage({ status: 404, title: 'Not found', message: 'There is no page at this address.' }),
-      );
+      return sendPage(reply, 404, notFoundPage());
     }
     return sendJson(reply, 404, { error: 'not_found', error_description: 'There is nothing at this path' });
   });

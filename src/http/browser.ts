@@ -85,3 +85,55 @@ export function csrfMatches(
   const actual = Buffer.from(given);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/**
+ * What was typed in the Username field of a sign-in that failed, for the page that says so
+ * (the POST answers with a 303, so the page is a new request). Bound to the pending
+ * authorization by its hash and sent only to /login; never the password.
+ */
+export const TYPED_USERNAME_COOKIE = 'tessera_username';
+const MAX_TYPED_USERNAME = 256;
+
+export function rememberTypedUsername(
+  reply: FastifyReply,
+  pendingId: string,
+  username: string,
+  maxAgeSeconds: number,
+  policy: CookiePolicy,
+): void {
+  // A name too long to be anyone's would only bloat the cookie (browsers drop ones over 4 KiB).
+  if (username.length > MAX_TYPED_USERNAME) return;
+  const value = `${hashSecret(pendingId)}.${Buffer.from(username, 'utf8').toString('base64url')}`;
+  reply.setCookie(TYPED_USERNAME_COOKIE, value, { ...cookieOptions(policy, maxAgeSeconds), path: '/login' });
+}
+
+export function typedUsername(request: FastifyRequest, pendingId: string): string | undefined {
+  const match = /^([0-9A-Za-z_-]+)\.([A-Za-z0-9_-]*)$/.exec(request.cookies[TYPED_USERNAME_COOKIE] ?? '');
+  if (!match || match[1] !== hashSecret(pendingId)) return undefined;
+  return Buffer.from(match[2] ?? '', 'base64url').toString('utf8');
+}
+
+/**
+ * How the person ended a pending authorization, remembered by this browser so that a page
+ * of it opened again afterwards (the Back button after Allow) says what happened rather
+ * than that the sign-in expired. Holds the last one only, by its hash.
+ */
+export const FINISHED_COOKIE = 'tessera_finished';
+
+export type Finish = 'allow' | 'deny' | 'cancel';
+
+export function rememberFinished(
+  reply: FastifyReply,
+  pendingId: string,
+  how: Finish,
+  maxAgeSeconds: number,
+  policy: CookiePolicy,
+): void {
+  reply.setCookie(FINISHED_COOKIE, `${how}.${hashSecret(pendingId)}`, cookieOptions(policy, maxAgeSeconds));
+}
+
+export function finishedHow(request: FastifyRequest, pendingId: string | undefined): Finish | undefined {
+  const match = /^(allow|deny|cancel)\.([0-9A-Za-z_-]+)$/.exec(request.cookies[FINISHED_COOKIE] ?? '');
+  if (!match || pendingId === undefined || match[2] !== hashSecret(pendingId)) return undefined;
+  return match[1] as Finish;
+}

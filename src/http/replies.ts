@@ -14,7 +14,7 @@ import { asOAuthError, invalidRequest, OAuthError } from '../oauth/errors.js';
 import { MissingToken } from '../oauth/bearer.js';
 import { errorRedirect, RedirectableError } from '../oauth/authorize.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { errorPage } from './views/error.js';
+import { errorPage, plainWordsFor, type PlainWords } from './views/error.js';
 
 const JSON_UTF8 = 'application/json;charset=UTF-8';
 
@@ -130,32 +130,40 @@ export function sendPage(reply: FastifyReply, status: number, body: string): Fas
   return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
 
-const pageTitles: Record<string, string> = {
-  invalid_request: 'This request cannot be completed',
-  server_error: 'Something went wrong',
-  temporarily_unavailable: 'Please try again shortly',
-};
+/** Plain words for a page that is not part of signing in (sign-out, the demo). */
+function generalWords(error: OAuthError): PlainWords {
+  if (error.status >= 500) return plainWordsFor(error);
+  return {
+    title: 'This request cannot be completed',
+    message: 'Tessera cannot act on the link or form that brought you here.',
+    next: 'Go back to the app and try again.',
+  };
+}
 
 /**
- * An error shown to the person instead of being sent to the client. The page keeps the
- * status of invalid_request (413 for a body too large…) and of a 5xx; other errors are
- * shown as 400 (a 401 page would need a challenge, RFC 9110 §15.5.2).
+ * An error page writer: the person gets `words` for the error, the app's developer its
+ * code and description. The page keeps the status of invalid_request (413 for a body too
+ * large…) and of a 5xx; other errors are shown as 400 (a 401 page would need a
+ * challenge, RFC 9110 §15.5.2).
  */
-export const sendErrorPage: ErrorWriter = (request, reply, err) => {
-  const error = httpError(err);
-  logFailure(request, error);
-  const status = error.status >= 500 || error.code === 'invalid_request' ? error.status : 400;
-  return sendPage(
-    retryAfter(reply, error),
-    status,
-    errorPage({
+function errorPageWriter(words: (error: OAuthError) => PlainWords): ErrorWriter {
+  return (request, reply, err) => {
+    const error = httpError(err);
+    logFailure(request, error);
+    const status = error.status >= 500 || error.code === 'invalid_request' ? error.status : 400;
+    return sendPage(
+      retryAfter(reply, error),
       status,
-      title: pageTitles[error.code] ?? 'This request cannot be completed',
-      message: error.description,
-      code: error.code,
-    }),
-  );
-};
+      errorPage({ status, ...words(error), developer: { code: error.code, description: error.description } }),
+    );
+  };
+}
+
+/** An error shown to the person instead of being sent to the client (sign-out, the demo). */
+export const sendErrorPage: ErrorWriter = errorPageWriter(generalWords);
+
+/** The same for the authorization endpoint and the sign-in pages, in the words of signing in. */
+export const sendSignInErrorPage: ErrorWriter = errorPageWriter(plainWordsFor);
 
 /**
  * 429 (RFC 6585 §4) at a browser endpoint: a page, `Retry-After` in seconds (RFC 9110
@@ -170,6 +178,7 @@ export function sendRateLimitedPage(reply: FastifyReply, retryAfterSeconds: numb
       status: 429,
       title: 'Too many requests',
       message: `Too many requests came from your network in a short time. Wait ${wait}, then try again.`,
+      next: `After ${wait}, go back to the app and try again.`,
     }),
   );
 }
@@ -185,8 +194,11 @@ export function sendAuthorizationError(
     logFailure(request, err.error);
     return reply.redirect(errorRedirect(err.error, err.target, issuer), 302);
   }
-  return sendErrorPage(request, reply, err);
+  return sendSignInErrorPage(request, reply, err);
 }
 
-/** The error handler of the page routes (authorization endpoint, sign-in, consent, demo). */
+/** The error handler of the page routes (sign-out, demo). */
 export const sendPageFailure = errorHandler(sendErrorPage);
+
+/** The error handler of the authorization endpoint and the sign-in and consent pages. */
+export const sendSignInFailure = errorHandler(sendSignInErrorPage);

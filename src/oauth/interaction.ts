@@ -342,6 +342,20 @@ export async function endSession(deps: InteractionDeps, sessionValue: string | u
   if (sessionValue) await deps.store.deleteSignInSession(hashSecret(sessionValue));
 }
 
+/**
+ * Cancel on the sign-in page: the person ends the request without signing in, and the
+ * app hears access_denied (RFC 6749 §4.1.2.1) as after Deny. Taking the pending
+ * authorization is the claim, so it ends once; undefined when it was already over.
+ */
+export async function cancel(
+  deps: InteractionDeps & CompletionDeps,
+  interaction: Interaction,
+): Promise<string | undefined> {
+  const taken = await deps.store.takePendingAuthorization(interaction.pending.id, deps.now);
+  if (!taken) return undefined;
+  return denyAuthorization(interaction.request, deps.issuer, deps.responseTypes);
+}
+
 export type ConsentResult =
   | {
       done: true;

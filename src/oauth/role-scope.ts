@@ -20,6 +20,19 @@ export const ROLE_LABELS: Record<Role, string> = {
   TEAMCOORD: 'Team coordinator',
 };
 
+/**
+ * What an app may do for a person in each role, in one sentence for the consent page: the
+ * PKB roles are a patient's own record, a clinician's care of the patients who share
+ * their record with them, and a team coordinator's running of a care team.
+ */
+export const ROLE_DESCRIPTIONS: Record<Role, string> = {
+  PATIENT: 'See and add to your own health record, such as your test results, letters and messages, in your name.',
+  CLINICIAN:
+    'See and update the records of the patients who share them with you, and message them, in your name as their clinician.',
+  TEAMCOORD:
+    "Run your care team's administration in your name, such as inviting patients and managing the team's members.",
+};
+
 /** A role name in any letter case, or undefined when it is not a role. */
 export function parseRole(value: string): Role | undefined {
   const upper = value.toUpperCase();

@@ -66,8 +66,13 @@ function expectErrorPage(res: LightMyRequestResponse, says: string): void {
   expect(res.headers.location).toBeUndefined();
   expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
   expect(res.body).toContain('<!doctype html>');
-  expect(res.body).toContain('This request cannot be completed');
-  expect(res.body).toContain(says);
+  // A headline in plain words; the protocol's words only in the part for the app's developer.
+  expect(res.body).toMatch(
+    /<h1 id="heading">This app(&#39;s sign-in link is not valid| cannot sign you in right now)<\/h1>/,
+  );
+  const developer = res.body.indexOf("Details for the app's developer");
+  expect(developer).toBeGreaterThan(0);
+  expect(res.body.indexOf(says)).toBeGreaterThan(developer);
   expect(res.body).toContain('<code>invalid_request</code>');
   // Nothing links or sends the person on to the client.
   expect(res.body).not.toContain('https://app.example');

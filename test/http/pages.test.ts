@@ -55,7 +55,7 @@ function codeOf(location: string): string {
 
 /** Text of the `role="alert"` message on a page, or undefined. */
 function alertText(body: string): string | undefined {
-  return /<div class="alert alert-error" role="alert"><p>([^<]*)<\/p><\/div>/.exec(body)?.[1];
+  return /<div class="alert alert-error" role="alert"><p[^>]*>([^<]*)<\/p><\/div>/.exec(body)?.[1];
 }
 
 function expectRefusedPage(res: LightMyRequestResponse, status: number, title: string): void {
@@ -105,24 +105,31 @@ describe('the sign-in page', () => {
       { request, csrf, username: 'alice', password: 'not the password' },
       jar,
     );
+    const afterWrongPassword = await getPage(t.app, String(wrongPassword.headers.location), jar);
     const unknownUser = await postPage(
       t.app,
       '/login',
       { request, csrf, username: 'mallory', password: PASSWORD },
       jar,
     );
+    const afterUnknownUser = await getPage(t.app, String(unknownUser.headers.location), jar);
     expect(wrongPassword.statusCode).toBe(303);
     expect(unknownUser.statusCode).toBe(303);
     expect(wrongPassword.headers.location).toBe(`/login?request=${request}&error=credentials`);
     expect(unknownUser.headers.location).toBe(wrongPassword.headers.location);
     expect(wrongPassword.cookies.map((c) => c.name)).not.toContain('tessera_session');
+    // What was typed comes back in a cookie of its own (HttpOnly, for /login only), never the password.
+    const typed = wrongPassword.cookies.find((c) => c.name === 'tessera_username');
+    expect(typed).toMatchObject({ path: '/login', httpOnly: true, sameSite: 'Lax' });
+    expect(JSON.stringify(wrongPassword.cookies)).not.toContain('not the password');
 
-    const afterWrongPassword = await getPage(t.app, String(wrongPassword.headers.location), jar);
-    const afterUnknownUser = await getPage(t.app, String(unknownUser.headers.location), jar);
     expect(alertText(afterWrongPassword.body)).toBe('The username or password is not correct.');
-    expect(afterUnknownUser.body).toBe(afterWrongPassword.body);
-    expect(afterWrongPassword.body).not.toContain('alice');
-    expect(afterWrongPassword.body).not.toContain('mallory');
+    // The page keeps what was typed, and is otherwise the same whether the username exists or not.
+    expect(afterWrongPassword.body).toMatch(/<input type="text" name="username" id="username" value="alice"/);
+    expect(afterUnknownUser.body).toMatch(/<input type="text" name="username" id="username" value="mallory"/);
+    expect(afterUnknownUser.body.replace('value="mallory"', '')).toBe(
+      afterWrongPassword.body.replace('value="alice"', ''),
+    );
 
     // And a person can still sign in after the mistakes (here one with a production-cost hash).
     await addUser(t.store, 'dana', ['PATIENT'], 'Dana Real');
@@ -227,10 +234,10 @@ describe('the sign-in page', () => {
 
   it('an unknown or expired pending request shows a page, not a redirect', async () => {
     const unknown = await getPage(t.app, '/login?request=nope', new CookieJar());
-    expectRefusedPage(unknown, 400, 'This sign-in has expired');
+    expectRefusedPage(unknown, 400, 'Your sign-in took too long');
     const { jar, request } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
     t.advance(16 * 60 * 1000);
-    expectRefusedPage(await getPage(t.app, `/login?request=${request}`, jar), 400, 'This sign-in has expired');
+    expectRefusedPage(await getPage(t.app, `/login?request=${request}`, jar), 400, 'Your sign-in took too long');
   });
 });
 
@@ -441,7 +448,7 @@ describe('CSRF, browser binding and replayed forms', () => {
     // The other browser gets its own binding cookie from an authorization request of its own.
     await openLogin(t.app, { response_type: 'code', client_id: clientId }, other);
 
-    const title = 'Your browser did not send our cookie';
+    const title = 'Tessera could not recognise your browser';
     expectRefusedPage(await getPage(t.app, `/login?request=${request}`, other), 400, title);
     expectRefusedPage(await getPage(t.app, `/login?request=${request}`, new CookieJar()), 400, title);
     expectRefusedPage(
@@ -484,12 +491,14 @@ describe('CSRF, browser binding and replayed forms', () => {
     const second = await postPage(t.app, '/consent', { request, csrf, decision: 'allow' }, jar);
     expect(first.statusCode).toBe(303);
     expect(responseParams(String(first.headers.location)).get('state')).toBe('once');
-    expectRefusedPage(second, 400, 'This sign-in has expired');
+    // The second says the sign-in is finished, and how (the first left its mark in the browser).
+    expectRefusedPage(second, 400, 'This sign-in is already finished');
+    expect(second.body).toContain('You already chose Allow');
     // A Deny after the Allow changes nothing either.
     expectRefusedPage(
       await postPage(t.app, '/consent', { request, csrf, decision: 'deny' }, jar),
       400,
-      'This sign-in has expired',
+      'This sign-in is already finished',
     );
     expect((await redeem(codeOf(String(first.headers.location)))).statusCode).toBe(200);
   });
@@ -603,5 +612,154 @@ describe('security headers and cookies', () => {
     const newSession = b.cookies.find((c) => c.name === 'tessera_session')?.value;
     expect(newSession).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     expect(newSession).not.toBe(oldSession);
+  });
+});
+
+describe('Cancel on the sign-in page', () => {
+  beforeEach(async () => setUp());
+
+  it('ends the request: 303 to the client with access_denied and the state, in the query for code', async () => {
+    const { jar, request, csrf } = await openLogin(t.app, {
+      response_type: 'code',
+      client_id: clientId,
+      state: 'a b&c',
+    });
+    const res = await postPage(t.app, '/login/cancel', { request, csrf, username: 'typed', password: 'typed' }, jar);
+    expect(res.statusCode).toBe(303);
+    const location = String(res.headers.location);
+    expect(location.startsWith(`${CB}?`)).toBe(true);
+    const params = responseParams(location);
+    expect(params.get('error')).toBe('access_denied');
+    expect(params.get('state')).toBe('a b&c');
+    expect(params.get('iss')).toBe(ISSUER);
+    expect(params.get('code')).toBeNull();
+    expect(res.cookies.map((c) => c.name)).not.toContain('tessera_session');
+    // The request is over: its pages now say so, and how it ended.
+    for (const again of [
+      await getPage(t.app, `/login?request=${request}`, jar),
+      await postPage(t.app, '/login/cancel', { request, csrf }, jar),
+      await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar),
+    ]) {
+      expectRefusedPage(again, 400, 'This sign-in is already finished');
+      expect(again.body).toContain('You already cancelled this sign-in');
+      expect(again.body).not.toMatch(/report|bug/i);
+    }
+  });
+
+  it('for the implicit grant, in the fragment', async () => {
+    const { client } = await addClient(t.store, { redirectUris: [CB], grants: ['implicit'] });
+    const { jar, request, csrf } = await openLogin(t.app, {
+      response_type: 'token',
+      client_id: client.id,
+      state: 'imp',
+    });
+    const res = await postPage(t.app, '/login/cancel', { request, csrf }, jar);
+    expect(res.statusCode).toBe(303);
+    const location = String(res.headers.location);
+    expect(location.startsWith(`${CB}#`)).toBe(true);
+    const fragment = new URLSearchParams(location.slice(location.indexOf('#') + 1));
+    expect(fragment.get('error')).toBe('access_denied');
+    expect(fragment.get('state')).toBe('imp');
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['wrong', 'A'.repeat(43)],
+  ])('with a %s CSRF token is refused (403) and the request stays open', async (_what, badCsrf) => {
+    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    expectRefusedPage(
+      await postPage(t.app, '/login/cancel', { request, csrf: badCsrf }, jar),
+      403,
+      'This form has expired',
+    );
+    const signedIn = await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar);
+    expect(signedIn.headers.location).toBe(`/consent?request=${request}`);
+  });
+
+  it('from another browser is refused', async () => {
+    const { request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    const res = await postPage(t.app, '/login/cancel', { request, csrf }, new CookieJar());
+    expectRefusedPage(res, 400, 'Tessera could not recognise your browser');
+  });
+});
+
+describe('a page of a finished sign-in opened again (the Back button)', () => {
+  beforeEach(async () => setUp());
+
+  it.each([
+    ['allow', 'You already chose Allow'],
+    ['deny', 'You already chose Deny'],
+  ] as const)('after %s: the consent and sign-in pages say it is finished, and how', async (decision, says) => {
+    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId });
+    await postPage(t.app, '/login', { request, csrf, username: 'alice', password: PASSWORD }, jar);
+    const done = await postPage(t.app, '/consent', { request, csrf, decision }, jar);
+    expect(done.statusCode).toBe(303);
+    const marker = done.cookies.find((c) => c.name === 'tessera_finished');
+    expect(marker).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    // The marker names the request only by its hash.
+    expect(marker?.value).not.toContain(request);
+    for (const back of [`/consent?request=${request}`, `/login?request=${request}`]) {
+      const page = await getPage(t.app, back, jar);
+      expectRefusedPage(page, 400, 'This sign-in is already finished');
+      expect(page.body).toContain(says);
+      expect(page.body).toContain('Go back to the app to carry on');
+      expect(page.body).not.toMatch(/report|bug|took too long/i);
+    }
+  });
+
+  it('another request that expired still says it took too long', async () => {
+    const jar = new CookieJar();
+    const done = await authorizeThroughPages(t.app, { query: { response_type: 'code', client_id: clientId }, jar });
+    expect(done.location).toMatch(/code=/);
+    // This browser now holds the mark of that finished request.
+    expect(jar.get('tessera_finished')).toMatch(/^allow\./);
+    // Signed in, the next request goes straight to its consent page; left there too long, it expires.
+    const next = await getPage(t.app, `/apiAuthorize.action?response_type=code&client_id=${clientId}`, jar);
+    const consent = String(next.headers.location);
+    expect(consent).toMatch(/^\/consent\?request=/);
+    t.advance(16 * 60 * 1000);
+    const page = await getPage(t.app, consent, jar);
+    expectRefusedPage(page, 400, 'Your sign-in took too long');
+    expect(page.body).toContain('within 15 minutes');
+    expect(page.body).not.toContain('already finished');
+  });
+});
+
+describe('Allow without choosing one of several roles', () => {
+  beforeEach(async () => {
+    await setUp();
+    await addTestUser(t.store, 'robin', ['PATIENT', 'CLINICIAN', 'TEAMCOORD'], 'Robin Many');
+  });
+
+  it('shows the consent page again (400) with a message tied to the choice, nothing chosen; Deny needs no choice', async () => {
+    const { jar, request, csrf } = await openLogin(t.app, { response_type: 'code', client_id: clientId, state: 's' });
+    await postPage(t.app, '/login', { request, csrf, username: 'robin', password: PASSWORD }, jar);
+    const consent = await getPage(t.app, `/consent?request=${request}`, jar);
+    expect(consent.body).not.toContain('checked');
+    expect(consent.body).not.toContain('role="alert"');
+    const res = await postPage(t.app, '/consent', { request, csrf, decision: 'allow' }, jar);
+    expectRefusedPage(res, 400, 'Choose a role');
+    expect(res.body).toContain('<form method="post" action="/consent"');
+    expect(res.body.match(/type="radio"/g)).toHaveLength(3);
+    expect(res.body).not.toContain('checked');
+    expect(res.body).toContain('<fieldset class="choices" aria-describedby="role-error">');
+    const deny = await postPage(t.app, '/consent', { request, csrf, decision: 'deny' }, jar);
+    expect(deny.statusCode).toBe(303);
+    expect(responseParams(String(deny.headers.location)).get('error')).toBe('access_denied');
+  });
+});
+
+describe('an address where there is nothing', () => {
+  beforeEach(async () => setUp());
+
+  it('is a 404 page of its own for a browser, and JSON for an API client', async () => {
+    const page = await t.app.inject({ url: '/no/such/page', headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(page.statusCode).toBe(404);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.body).toContain('<h1 id="heading">Page not found</h1>');
+    expect(page.body).not.toMatch(/not_found|invalid_request/);
+    const api = await t.app.inject({ url: '/no/such/page', headers: { accept: 'application/json' } });
+    expect(api.statusCode).toBe(404);
+    expect(api.json()).toMatchObject({ error: 'not_found' });
   });
 });

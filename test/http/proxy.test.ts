@@ -293,7 +293,7 @@ describe('when the sign-in cookie does not come back', () => {
     // The browser (on http) did not keep the Secure cookie, so it sends none back.
     const res = await problem(p, login, http);
     expect(res.statusCode).toBe(400);
-    expect(res.body).toContain('Your browser did not send our cookie');
+    expect(res.body).toContain('Tessera could not recognise your browser');
     expect(res.body).toContain('only work over https');
     expect(res.body).toContain('https://auth.example');
     const line = warning(p);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stylesheet } from '../../src/http/views/assets.js';
 import { consentPage } from '../../src/http/views/consent.js';
-import { errorPage } from '../../src/http/views/error.js';
+import { errorPage, notFoundPage, plainWordsFor } from '../../src/http/views/error.js';
 import { escapeHtml, html, SafeHtml } from '../../src/http/views/html.js';
 import { page } from '../../src/http/views/layout.js';
 import { loginPage } from '../../src/http/views/login.js';
@@ -9,11 +9,11 @@ import { loginPage } from '../../src/http/views/login.js';
 const EVIL = `<script>alert("x")</script> & 'quoted'`;
 const EVIL_ESCAPED = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39;';
 
-const ROLE = { value: 'PATIENT', label: 'Patient' };
+const ROLE = { value: 'PATIENT', label: 'Patient', description: 'See your own record.' };
 const THREE_ROLES = [
-  { value: 'PATIENT', label: 'Patient' },
-  { value: 'CLINICIAN', label: 'Clinician' },
-  { value: 'TEAMCOORD', label: 'Team coordinator' },
+  ROLE,
+  { value: 'CLINICIAN', label: 'Clinician', description: 'See the records patients share with you.' },
+  { value: 'TEAMCOORD', label: 'Team coordinator', description: "Run your team's administration." },
 ];
 
 /** The opening tag of the element carrying `attr` (e.g. `id="username"`). */
@@ -197,8 +197,46 @@ describe('loginPage', () => {
     expect(doc).toContain(`<input type="hidden" name="csrf" value="${EVIL_ESCAPED}">`);
     expect(tagWith(doc, 'id="username"')).toContain(`value="${EVIL_ESCAPED}"`);
     expect(doc).toContain(`${EVIL_ESCAPED}</strong> wants to access`);
-    expect(doc).toContain(`<p>${EVIL_ESCAPED}</p>`);
+    expect(doc).toContain(`<p id="login-message">${EVIL_ESCAPED}</p>`);
     expectNoActiveContent(doc);
+  });
+
+  it('puts the cursor in the first empty field: Username, or Password once the username is there', () => {
+    const empty = loginPage(base);
+    expect(tagWith(empty, 'id="username"')).toMatch(/\bautofocus\b/);
+    expect(tagWith(empty, 'id="password"')).not.toMatch(/\bautofocus\b/);
+    const kept = loginPage({ ...base, username: 'alice' });
+    expect(tagWith(kept, 'id="username"')).not.toMatch(/\bautofocus\b/);
+    expect(tagWith(kept, 'id="password"')).toMatch(/\bautofocus\b/);
+    expect(countOf(kept, 'autofocus')).toBe(1);
+  });
+
+  it('ties an error to the fields it is about (aria-describedby) and marks the wrong ones (aria-invalid)', () => {
+    const doc = loginPage({
+      ...base,
+      username: 'alice',
+      message: { kind: 'error', text: 'Wrong.', about: ['username', 'password'], invalid: ['password'] },
+    });
+    expect(doc).toContain('<p id="login-message">Wrong.</p>');
+    expect(tagWith(doc, 'id="username"')).toContain('aria-describedby="login-message"');
+    expect(tagWith(doc, 'id="password"')).toContain('aria-describedby="login-message"');
+    expect(tagWith(doc, 'id="username"')).not.toContain('aria-invalid');
+    expect(tagWith(doc, 'id="password"')).toContain('aria-invalid="true"');
+    // Without a message nothing points anywhere.
+    expect(loginPage(base)).not.toMatch(/aria-describedby|aria-invalid/);
+  });
+
+  it('has a Cancel button that posts the same form (request and CSRF token) to /login/cancel, unvalidated', () => {
+    const doc = loginPage(base);
+    const cancel = tagWith(doc, 'formaction="/login/cancel"');
+    expect(cancel).toContain('type="submit"');
+    expect(cancel).toMatch(/\bformnovalidate\b/);
+    expect(doc).toMatch(/formaction="\/login\/cancel"[^>]*>Cancel<\/button>/);
+    // Sign in comes first, so Enter in a field signs in.
+    expect(doc.indexOf('>Sign in</button>')).toBeLessThan(doc.indexOf('>Cancel</button>'));
+    const form = doc.slice(doc.indexOf('<form'), doc.indexOf('</form>'));
+    expect(form).toContain('formaction="/login/cancel"');
+    expect(form).toContain('name="csrf" value="csrf-abc"');
   });
 
   it('contains no scripts or inline styles', () => {
@@ -254,11 +292,11 @@ describe('consentPage', () => {
   });
 
   it('uses "an" before a label starting with a vowel', () => {
-    const doc = consentPage({ ...base, roles: [{ value: 'ADMIN', label: 'Administrator' }] });
+    const doc = consentPage({ ...base, roles: [{ value: 'ADMIN', label: 'Administrator', description: 'd' }] });
     expect(doc).toContain('act for you as an Administrator.');
   });
 
-  it('with three roles: a fieldset of radios, labelled and bound, first checked and required', () => {
+  it('with three roles: a fieldset of radios, labelled and bound, none checked, all required', () => {
     const doc = consentPage({ ...base, roles: THREE_ROLES });
     expect(doc).toContain('<fieldset');
     expect(doc).toContain('<legend>Choose the role to use with Health Diary</legend>');
@@ -272,15 +310,36 @@ describe('consentPage', () => {
       expect(radio).toContain(`value="${r.value}"`);
       expect(labelFor(doc, `scope-${r.value}`)).toBe(r.label);
     }
-    expect(tagWith(doc, 'id="scope-PATIENT"')).toMatch(/\bchecked\b/);
-    expect(tagWith(doc, 'id="scope-PATIENT"')).toMatch(/\brequired\b/);
-    expect(tagWith(doc, 'id="scope-CLINICIAN"')).not.toMatch(/\bchecked\b/);
-    expect(tagWith(doc, 'id="scope-TEAMCOORD"')).not.toMatch(/\bchecked\b/);
-    expect(countOf(doc, ' checked')).toBe(1);
+    // The person chooses: nothing is pre-selected, and each radio is required.
+    for (const r of THREE_ROLES) {
+      expect(tagWith(doc, `id="scope-${r.value}"`)).not.toMatch(/\bchecked\b/);
+      expect(tagWith(doc, `id="scope-${r.value}"`)).toMatch(/\brequired\b/);
+    }
+    expect(countOf(doc, 'checked')).toBe(0);
 
     // radios sit inside the consent form, so the chosen role is submitted with Allow
     const consentForm = doc.slice(doc.indexOf('action="/consent"'), doc.indexOf('</form>'));
     expect(countOf(consentForm, 'type="radio"')).toBe(3);
+  });
+
+  it('says in one sentence per role what the app may do in it, tied to its radio', () => {
+    const doc = consentPage({ ...base, roles: THREE_ROLES });
+    for (const r of THREE_ROLES) {
+      expect(doc).toContain(`<p class="choice-about" id="scope-${r.value}-about">${escapeHtml(r.description)}</p>`);
+      expect(tagWith(doc, `id="scope-${r.value}"`)).toContain(`aria-describedby="scope-${r.value}-about"`);
+    }
+    const single = consentPage({ ...base, roles: [ROLE] });
+    expect(single).toContain('<p class="role-description">See your own record.</p>');
+  });
+
+  it('after Allow without a choice: says so, ties the message to the choice, and Deny needs no choice', () => {
+    const doc = consentPage({ ...base, roles: THREE_ROLES, chooseRole: true });
+    expect(tagWith(doc, 'role="alert"')).toContain('alert-error');
+    expect(doc).toMatch(/<p id="role-error">Choose a role: [^<]*then press Allow\.<\/p>/);
+    expect(tagWith(doc, '<fieldset')).toContain('aria-describedby="role-error"');
+    expect(countOf(doc, 'checked')).toBe(0);
+    expect(tagWith(doc, 'value="deny"')).toMatch(/\bformnovalidate\b/);
+    expect(consentPage({ ...base, roles: THREE_ROLES })).not.toContain('role="alert"');
   });
 
   it('escapes every interpolated field', () => {
@@ -291,8 +350,8 @@ describe('consentPage', () => {
       personName: EVIL,
       username: EVIL,
       roles: [
-        { value: EVIL, label: EVIL },
-        { value: 'CLINICIAN', label: 'Clinician' },
+        { value: EVIL, label: EVIL, description: EVIL },
+        { value: 'CLINICIAN', label: 'Clinician', description: 'c' },
       ],
     });
     expect(doc).not.toContain('<script>');
@@ -307,7 +366,7 @@ describe('consentPage', () => {
     expect(doc).toContain(`<label for="scope-${EVIL_ESCAPED}">${EVIL_ESCAPED}</label>`);
     expectNoActiveContent(doc);
 
-    const single = consentPage({ ...base, clientName: EVIL, roles: [{ value: EVIL, label: EVIL }] });
+    const single = consentPage({ ...base, clientName: EVIL, roles: [{ value: EVIL, label: EVIL, description: EVIL }] });
     expect(single).toContain(`<input type="hidden" name="scope" value="${EVIL_ESCAPED}">`);
     expect(single).toContain(`${EVIL_ESCAPED}</strong> will be able to act for you as`);
     expect(single).not.toContain('<script>');
@@ -321,40 +380,112 @@ describe('consentPage', () => {
 });
 
 describe('errorPage', () => {
-  it('shows title, message, code and advice, with no links', () => {
-    const doc = errorPage({
-      status: 400,
-      title: 'Unknown application',
-      message: 'The app that sent you here is not registered.',
-      code: 'invalid_request',
-    });
+  const view = {
+    status: 400,
+    title: "This app's sign-in link is not valid",
+    message: 'Tessera does not know the app that sent you here.',
+    next: 'Go back to the app and try again.',
+    developer: { code: 'invalid_request', description: 'The client_id is not known to this server' },
+  };
+
+  it('shows the headline, what happened and what to do, then the detail for the developer; no links', () => {
+    const doc = errorPage(view);
     expectDocument(doc);
-    expect(doc).toContain('<title>Unknown application · Tessera</title>');
-    expect(doc).toContain('<h1 id="heading">Unknown application</h1>');
-    expect(doc).toContain('The app that sent you here is not registered.');
-    expect(doc).toContain('<code>invalid_request</code>');
-    expect(doc).toContain('400');
-    expect(doc).toMatch(/go back to that app and tell its developer/);
+    expect(doc).toContain(`<title>${escapeHtml(view.title)} · Tessera</title>`);
+    expect(doc).toContain(`<h1 id="heading">${escapeHtml(view.title)}</h1>`);
+    expect(doc).toContain('Tessera does not know the app that sent you here.');
+    expect(doc).toContain('<p class="next">Go back to the app and try again.</p>');
+    const developer = doc.slice(doc.indexOf('<details class="developer">'));
+    expect(developer).toContain("<summary>Details for the app's developer</summary>");
+    expect(developer).toContain('<code>invalid_request</code>');
+    expect(developer).toContain('The client_id is not known to this server');
+    // The protocol's words stay in the developer part, out of the headline and message.
+    expect(doc.slice(0, doc.indexOf('<details'))).not.toMatch(/client_id|redirect_uri|invalid_request/);
+    expect(doc).not.toMatch(/report|bug/i);
     expect(doc).not.toContain('<a ');
     expect(doc).not.toContain('<form');
     expect(doc).not.toContain('http-equiv');
     expectNoActiveContent(doc);
   });
 
-  it('omits the code element when no code is given', () => {
+  it('shows a calm status note rather than an alert when nothing went wrong', () => {
+    const doc = errorPage({ status: 400, title: 'Finished', message: 'You already chose Allow.', tone: 'info' });
+    expect(doc).toContain('<div class="alert alert-info" role="status"><p>You already chose Allow.</p></div>');
+    expect(doc).not.toContain('role="alert"');
+    expect(errorPage(view)).toContain('<div class="alert alert-error" role="alert">');
+  });
+
+  it('has no developer part without an error code, and says to start again by default', () => {
     const doc = errorPage({ status: 400, title: 'Bad request', message: 'Nope.' });
-    expect(doc).not.toContain('<code>');
+    expect(doc).not.toContain('<details');
+    expect(doc).not.toContain('<code');
     expect(doc).toContain('Nope.');
+    expect(doc).toContain('<p class="next">Go back to the app and start signing in again.</p>');
   });
 
   it('escapes every interpolated field', () => {
-    const doc = errorPage({ status: 400, title: EVIL, message: EVIL, code: EVIL });
+    const doc = errorPage({
+      status: 400,
+      title: EVIL,
+      message: EVIL,
+      next: EVIL,
+      developer: { code: EVIL, description: EVIL },
+    });
     expect(doc).not.toContain('<script>');
     expect(doc).not.toContain(`"x"`);
     expect(doc).toContain(`<title>${EVIL_ESCAPED} · Tessera</title>`);
     expect(doc).toContain(`<h1 id="heading">${EVIL_ESCAPED}</h1>`);
     expect(doc).toContain(`<p>${EVIL_ESCAPED}</p>`);
+    expect(doc).toContain(`<p class="next">${EVIL_ESCAPED}</p>`);
     expect(doc).toContain(`<code>${EVIL_ESCAPED}</code>`);
+    expectNoActiveContent(doc);
+  });
+});
+
+describe('plainWordsFor', () => {
+  // Every description the authorization endpoint shows on a page rather than redirecting
+  // (oauth/authorize.ts, oauth/redirect-uri.ts): a headline in plain words for each.
+  it.each([
+    ['The client_id parameter is missing', "This app's sign-in link is not valid", /does not know the app/],
+    ['The client_id is not known to this server', "This app's sign-in link is not valid", /does not know the app/],
+    ['The client_id parameter was sent more than once', "This app's sign-in link is not valid", /does not know/],
+    ['This client is disabled', 'This app cannot sign you in right now', /switched off/],
+    ['redirect_uri is not registered for this client', "This app's sign-in link is not valid", /send you back/],
+    [
+      'redirect_uri is required because this client has several registered',
+      "This app's sign-in link is not valid",
+      /send you back/,
+    ],
+    ['this client has no registered redirect URI', "This app's sign-in link is not valid", /send you back/],
+    ['The state parameter is too long', "This app's sign-in link is not valid", /incomplete or damaged/],
+  ])('%s', (description, title, message) => {
+    const words = plainWordsFor({ code: 'invalid_request', description, status: 400 });
+    expect(words.title).toBe(title);
+    expect(words.message).toMatch(message);
+    for (const text of [words.title, words.message, words.next ?? '']) {
+      expect(text).not.toMatch(/client_id|redirect_uri|invalid_request|report|bug/i);
+    }
+  });
+
+  it("says a 503 is passing and a 500 is on Tessera's side, both to try again", () => {
+    expect(plainWordsFor({ code: 'temporarily_unavailable', description: 'x', status: 503 })).toMatchObject({
+      title: 'Please try again shortly',
+      next: expect.stringMatching(/try again/),
+    });
+    expect(plainWordsFor({ code: 'server_error', description: 'x', status: 500 })).toMatchObject({
+      title: 'Something went wrong at Tessera',
+      next: expect.stringMatching(/try again/),
+    });
+  });
+});
+
+describe('notFoundPage', () => {
+  it('is a page of its own in plain words, with no protocol terms', () => {
+    const doc = notFoundPage();
+    expectDocument(doc);
+    expect(doc).toContain('<h1 id="heading">Page not found</h1>');
+    expect(doc).toContain('<title>Page not found · Tessera</title>');
+    expect(doc).not.toMatch(/not_found|invalid_request|<details/);
     expectNoActiveContent(doc);
   });
 });
@@ -397,7 +528,17 @@ describe('stylesheet', () => {
       loginPage({ requestId: 'r', csrf: 'c', clientName: 'A', message: { kind: 'info', text: 'i' } }),
       consentPage({ requestId: 'r', csrf: 'c', clientName: 'A', personName: 'P', username: 'u', roles: [ROLE] }),
       consentPage({ requestId: 'r', csrf: 'c', clientName: 'A', personName: 'P', username: 'u', roles: THREE_ROLES }),
-      errorPage({ status: 400, title: 't', message: 'm', code: 'c' }),
+      consentPage({
+        requestId: 'r',
+        csrf: 'c',
+        clientName: 'A',
+        personName: 'P',
+        username: 'u',
+        roles: THREE_ROLES,
+        chooseRole: true,
+      }),
+      errorPage({ status: 400, title: 't', message: 'm', developer: { code: 'c', description: 'd' } }),
+      notFoundPage(),
     ];
     const classes = new Set<string>();
     for (const doc of docs) {

@@ -15,14 +15,14 @@ import { browserBinding, sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { limitRequestRate } from '../rate-limit.js';
 import { issuerFor } from '../issuer.js';
-import { sendAuthorizationError, sendPageFailure } from '../replies.js';
+import { sendAuthorizationError, sendSignInFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { redirectTo, stepDeps } from './pending.js';
 
 export const authorizeRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { store } = ctx;
   // A failure no step answered (the database unreachable) is a page, never JSON.
-  app.setErrorHandler(sendPageFailure);
+  app.setErrorHandler(sendSignInFailure);
   limitRequestRate(app, ctx.rateLimiter, 'authorization');
 
   async function authorize(request: FastifyRequest, reply: FastifyReply) {

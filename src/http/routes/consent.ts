@@ -2,23 +2,24 @@
  * The consent page: names the client and the role in plain words, and each other scope
  * asked for by its registered description; Allow issues the code
  * (or, for the implicit grant, the token) and Deny sends access_denied — both by a 303
- * to the redirect URI stored with the pending authorization. What is shown and what an
+ * to the redirect URI stored with the pending authorization; Cancel on the sign-in page is
+ * the same no, without signing in. What is shown and what an
  * answer does are decided by oauth/interaction.ts.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { decide, describeRequestedScopes, nextStep, type SignedIn } from '../../oauth/interaction.js';
+import { cancel, decide, describeRequestedScopes, nextStep, type SignedIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
-import { ROLE_LABELS, type GrantRole } from '../../oauth/role-scope.js';
-import { sessionCookieValue } from '../browser.js';
+import { ROLE_DESCRIPTIONS, ROLE_LABELS, type GrantRole } from '../../oauth/role-scope.js';
+import { finishedHow, rememberFinished, sessionCookieValue, type Finish } from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { limitRequestRate } from '../rate-limit.js';
-import { sendPage, sendPageFailure } from '../replies.js';
+import { sendPage, sendSignInFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { consentPage } from '../views/consent.js';
 import { errorPage } from '../views/error.js';
 import {
   consentUrl,
-  expiredPage,
+  finishedPage,
   interactionDeps,
   loadPending,
   redirectTo,
@@ -44,39 +45,55 @@ async function consentingPerson(
   return step;
 }
 
-const PROBLEM_PAGES = {
-  'choose-role': {
-    status: 400,
-    title: 'Choose a role',
-    message: 'Go back, choose one of the roles offered, and press Allow.',
-  },
-  'allow-or-deny': { status: 400, title: 'Allow or Deny', message: 'Go back and press Allow or Deny.' },
+const ALLOW_OR_DENY = {
+  status: 400,
+  title: 'Please answer Allow or Deny',
+  message: 'Tessera did not receive your answer to this app.',
+  next: 'Go back to the previous page and press Allow or Deny.',
 } as const;
 
 export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // A failure no step answered (the database unreachable) is a page, never JSON.
-  app.setErrorHandler(sendPageFailure);
+  app.setErrorHandler(sendSignInFailure);
   limitRequestRate(app, ctx.rateLimiter, 'consent');
 
-  app.get('/consent', async (request, reply) => {
-    const flow = await loadPending(ctx, request, reply, queryParams(request).get('request')?.[0]);
-    if (!flow) return reply;
-    const who = await consentingPerson(ctx, request, reply, flow);
-    if (!who) return reply;
+  async function showConsent(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    flow: PendingContext,
+    who: SignedIn & { roles: GrantRole[] },
+    chooseRole: boolean,
+  ): Promise<FastifyReply> {
     const scopes = await describeRequestedScopes(interactionDeps(ctx), flow);
     return sendPage(
       reply,
-      200,
+      chooseRole ? 400 : 200,
       consentPage({
         requestId: flow.pending.id,
         csrf: flow.csrf,
         clientName: flow.client.name,
         personName: who.person.displayName,
         username: who.person.username,
-        roles: who.roles.flatMap((r) => (r === null ? [] : [{ value: r, label: ROLE_LABELS[r] }])),
+        roles: who.roles.flatMap((r) =>
+          r === null ? [] : [{ value: r, label: ROLE_LABELS[r], description: ROLE_DESCRIPTIONS[r] }],
+        ),
         scopes,
+        chooseRole,
       }),
     );
+  }
+
+  /** Remembers in this browser how the request ended, for a page of it opened again (Back). */
+  function finished(reply: FastifyReply, flow: PendingContext, how: Finish): void {
+    rememberFinished(reply, flow.pending.id, how, ctx.config.lifetimes.pendingAuthorization, ctx.cookies);
+  }
+
+  app.get('/consent', async (request, reply) => {
+    const flow = await loadPending(ctx, request, reply, queryParams(request).get('request')?.[0]);
+    if (!flow) return reply;
+    const who = await consentingPerson(ctx, request, reply, flow);
+    if (!who) return reply;
+    return showConsent(request, reply, flow, who, false);
   });
 
   app.post('/consent', async (request, reply) => {
@@ -92,15 +109,33 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     });
     if (!result.done) {
       // Completed meanwhile (a form posted twice): the page that says the sign-in is over.
-      if (result.problem === 'expired') return expiredPage(reply) ?? reply;
+      if (result.problem === 'expired') return finishedPage(reply, finishedHow(request, flow.pending.id)) ?? reply;
       // Someone else signed in on this browser since the page was shown: show it to them.
       if (result.problem === 'person-changed') return reply.redirect(consentUrl(flow.pending.id), 303);
-      return sendPage(reply, 400, errorPage(PROBLEM_PAGES[result.problem]));
+      // Allow without one of the roles offered: the same page again, saying what is missing.
+      if (result.problem === 'choose-role') return showConsent(request, reply, flow, who, true);
+      return sendPage(reply, 400, errorPage(ALLOW_OR_DENY));
     }
+    finished(reply, flow, result.decision);
     request.log.info(
       { event: result.decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id },
       'consent',
     );
     return reply.redirect(result.location, 303);
+  });
+
+  /**
+   * Cancel on the sign-in page: no sign-in, and the app hears access_denied as after Deny
+   * (the sign-in form posts here with its request and CSRF token).
+   */
+  app.post('/login/cancel', async (request, reply) => {
+    const form = formParams(request) ?? new Map();
+    const flow = await loadPending(ctx, request, reply, single(form, 'request'), form);
+    if (!flow) return reply;
+    const location = await cancel(stepDeps(ctx, request), flow);
+    if (location === undefined) return finishedPage(reply, finishedHow(request, flow.pending.id)) ?? reply;
+    finished(reply, flow, 'cancel');
+    request.log.info({ event: 'sign_in_cancelled', client: flow.client.id }, 'sign-in cancelled');
+    return reply.redirect(location, 303);
   });
 };

@@ -7,12 +7,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
-import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
+import {
+  clearSessionCookie,
+  rememberTypedUsername,
+  sessionCookieValue,
+  setSessionCookie,
+  typedUsername,
+} from '../browser.js';
 import type { RouteContext } from '../context.js';
 import { limitRequestRate } from '../rate-limit.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
-import { loginPage } from '../views/login.js';
+import { loginPage, type LoginField, type LoginView } from '../views/login.js';
 import { interactionDeps, loadPending, loginUrl, redirectTo, stepDeps, type PendingContext } from './pending.js';
 
 /** A wait in words, rounded up: "about 40 seconds", "about 15 minutes". */
@@ -40,8 +46,11 @@ function lockedPage(until: string | undefined, now: number): { status: number; r
   };
 }
 
-function messageFor(error: string | undefined, flow: PendingContext): { kind: 'error'; text: string } | undefined {
-  if (error === 'credentials') return { kind: 'error', text: 'The username or password is not correct.' };
+function messageFor(error: string | undefined, flow: PendingContext): LoginView['message'] {
+  if (error === 'credentials') {
+    const both: LoginField[] = ['username', 'password'];
+    return { kind: 'error', text: 'The username or password is not correct.', about: both, invalid: both };
+  }
   if (error === 'role') {
     const wanted = flow.request.role
       ? `the ${ROLE_LABELS[flow.request.role]} role`
@@ -50,6 +59,7 @@ function messageFor(error: string | undefined, flow: PendingContext): { kind: 'e
           .join(', ')})`;
     return {
       kind: 'error',
+      about: ['username'],
       text: `That account does not hold ${wanted}, so it cannot be used with ${flow.client.name}. You may sign in as someone else.`,
     };
   }
@@ -67,8 +77,12 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     if (!flow) return reply;
     const error = query.get('error')?.[0];
     const locked = error === 'locked' ? lockedPage(query.get('until')?.[0], ctx.now()) : undefined;
-    const message = locked ? { kind: 'error' as const, text: locked.text } : messageFor(error, flow);
+    const about: LoginField[] = ['username', 'password'];
+    const message = locked ? { kind: 'error' as const, text: locked.text, about } : messageFor(error, flow);
     if (locked?.retryAfter !== undefined) reply.header('retry-after', String(locked.retryAfter));
+    // After a wrong password (or a lock) the username typed stays; after a role refusal
+    // the person needs another account, so the field starts empty.
+    const typed = error === 'credentials' || error === 'locked' ? typedUsername(request, flow.pending.id) : undefined;
     return sendPage(
       reply,
       locked?.status ?? 200,
@@ -79,6 +93,7 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
         ...(message && { message }),
         // OpenID Connect Core 1.0 §3.1.2.1 login_hint: the username the client expects.
         ...(flow.request.loginHint !== undefined && { username: flow.request.loginHint }),
+        ...(typed !== undefined && { username: typed }),
       }),
     );
   });
@@ -97,6 +112,8 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     if (!result.ok) {
       // Who was tried, by which app, from where: what an operator needs to see an attack.
       const attempt = { username: credentials.username.slice(0, 100), client: flow.client.id, address: request.ip };
+      const keep = ctx.config.lifetimes.pendingAuthorization;
+      rememberTypedUsername(reply, id, credentials.username, keep, ctx.cookies);
       if (result.problem === 'locked') {
         request.log.info({ event: 'sign_in_throttled', ...attempt }, 'sign-in refused: wait after failed sign-ins');
         return reply.redirect(`${loginUrl(id, 'locked')}&until=${result.retryAt}`, 303);

@@ -122,8 +122,25 @@ p { margin: 0 0 1rem; }
 .note, .signed-in, .status { color: var(--muted); font-size: 0.9375rem; }
 .status { margin-bottom: 0.25rem; text-transform: uppercase; letter-spacing: 0.05em; font-weight: 600; }
 .client-name { overflow-wrap: anywhere; }
-.role-statement { font-size: 1.0625rem; padding: 0.75rem 1rem; border-radius: var(--radius); background: var(--info-bg); color: var(--info-text); }
-.error-code { color: var(--muted); }
+.role-statement { font-size: 1.0625rem; padding: 0.75rem 1rem; margin: 0 0 1rem; border-radius: var(--radius); background: var(--info-bg); color: var(--info-text); }
+.role-statement p { margin: 0 0 0.5rem; }
+.role-statement p:last-child { margin-bottom: 0; }
+.role-description { font-size: 0.9375rem; }
+/* Error pages: what to do next, then the detail for the app's developer, folded away. */
+.next { font-weight: 600; }
+.developer {
+  margin: 1.25rem 0 0;
+  padding: 0.75rem 0 0;
+  border-top: 1px solid var(--border);
+  color: var(--muted);
+  font-size: 0.9375rem;
+}
+.developer summary { cursor: pointer; padding: 0.75rem 0; }
+.developer dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 0.75rem; margin: 0.5rem 0 0; }
+.developer dt { font-weight: 600; }
+.developer dd { margin: 0; overflow-wrap: anywhere; }
+.developer code { font-weight: 600; }
+.developer .error-description { color: var(--text); }
 /* What a client asks for besides the role (consent page): one plain line each, the name small. */
 .scopes-heading { font-size: 1.0625rem; margin-top: 0.25rem; }
 .scopes { list-style: none; margin: 0 0 1rem; padding: 0; }
@@ -208,6 +225,12 @@ legend {
   padding: 0.5rem 0;
   cursor: pointer;
 }
+/* A role with the sentence that says what the app may do in it, under its name. */
+.choice-described { align-items: flex-start; padding-top: 0.5rem; padding-bottom: 0.5rem; }
+.choice-described input[type="radio"] { margin-top: 0.5rem; }
+.choice-text { flex: 1; min-width: 0; }
+.choice-text label { padding: 0.25rem 0 0.125rem; }
+.choice-about { margin: 0; color: var(--muted); font-size: 0.9375rem; }
 
 /* Buttons */
 .actions {
@@ -309,7 +332,12 @@ th, td {
   border-bottom: 1px solid var(--border);
   overflow-wrap: anywhere;
 }
-th { font-weight: 600; color: var(--muted); }
+/* A header is a word or two: never broken mid-word ("Userna/me"); a table too wide for
+   the screen scrolls inside its .table-scroll wrapper instead. */
+th { font-weight: 600; color: var(--muted); overflow-wrap: normal; word-break: normal; hyphens: manual; }
+thead th { white-space: nowrap; }
+.table-scroll { overflow-x: auto; margin: 0 0 1rem; }
+.table-scroll > table { margin: 0; }
 
 .step {
   background: var(--surface);
@@ -399,4 +427,34 @@ th { font-weight: 600; color: var(--muted); }
   .demo-actions .demo-form { flex: 1; }
 }
 .demo-restart { margin-top: 1rem; }
+
+/* The demo on a phone: the same content, set tighter, so a step is a few screens, not a dozen. */
+@media (max-width: 39.99rem) {
+  .main:has(> .demo) { padding: 0.75rem 0.625rem; }
+  .demo { font-size: 0.9375rem; line-height: 1.4; }
+  .demo h1 { font-size: 1.3125rem; margin-bottom: 0.5rem; }
+  .demo h2 { font-size: 1.125rem; margin-bottom: 0.5rem; }
+  .demo h3 { font-size: 1rem; margin-bottom: 0.375rem; }
+  .demo p { margin-bottom: 0.625rem; }
+  .demo .lead { font-size: 0.9375rem; }
+  .demo .note { font-size: 0.875rem; }
+  .demo .step { padding: 0.75rem 0.875rem; margin-bottom: 0.75rem; }
+  .demo .step-label { margin-bottom: 0; }
+  .demo-progress { gap: 0.25rem; margin: 0.25rem 0 0.75rem; font-size: 0.8125rem; }
+  .demo-progress li { padding: 0.0625rem 0.5rem; }
+  .demo pre { font-size: 0.75rem; line-height: 1.35; padding: 0.5rem 0.625rem; margin-bottom: 0.75rem; }
+  .demo .choices legend { font-size: 1rem; margin-bottom: 0.25rem; }
+  .demo .choice { min-height: 2.75rem; padding: 0.125rem 0.625rem; margin-bottom: 0.375rem; }
+  .demo .choice label { padding: 0.375rem 0; }
+  .demo fieldset { margin-bottom: 0.75rem; }
+  .demo .actions, .demo .demo-actions { margin-top: 0.75rem; gap: 0.5rem; }
+  .demo .alert { padding: 0.5rem 0.75rem; margin-bottom: 0.75rem; }
+  .demo .demo-params tr { padding: 0.375rem 0; }
+  /* A parameter's name and value on one line where they fit, what it means below. */
+  .demo .demo-params th[scope="row"], .demo .demo-params td:nth-of-type(1) { display: inline; }
+  .demo .demo-params td:nth-of-type(1) { margin-left: 0.375rem; }
+  .demo .demo-params td:last-child { margin-top: 0.125rem; font-size: 0.875rem; }
+  .demo table { margin-bottom: 0.625rem; }
+  .demo th, .demo td { padding: 0.375rem 0.375rem; }
+}
 `;

@@ -7,7 +7,10 @@ export interface ConsentView {
   clientName: string;
   personName: string;
   username: string;
-  roles: { value: string; label: string }[];
+  /** The roles on offer, each with what the app may do in it, in one sentence. */
+  roles: { value: string; label: string; description: string }[];
+  /** Shown when Allow was pressed without choosing one of several roles. */
+  chooseRole?: boolean;
   /** What the request asks for besides its role: each by its description, else by its name. */
   scopes?: { name: string; description?: string }[];
 }
@@ -36,7 +39,13 @@ ${v.scopes.map((s) =>
 `;
 }
 
-/** The consent page: the person allows or denies the client, picking a role if needed. */
+const ROLE_ERROR_ID = 'role-error';
+
+/**
+ * The consent page: the person allows or denies the client. With several roles on offer
+ * none is chosen beforehand: the person picks one (the radios are required; Deny skips
+ * that check), and the server refuses Allow without a choice too.
+ */
 export function consentPage(v: ConsentView): string {
   const [first] = v.roles;
   let roleChoice: SafeHtml | undefined;
@@ -44,19 +53,31 @@ export function consentPage(v: ConsentView): string {
     // A client enabled for no role: its tokens act in none, the list below says what it gets.
     roleChoice = undefined;
   } else if (v.roles.length === 1 && first) {
-    roleChoice = html`<p class="role-statement"><strong class="client-name">${v.clientName}</strong> will be able to act for you as ${withArticle(first.label)}.</p>
+    roleChoice = html`<div class="role-statement">
+<p><strong class="client-name">${v.clientName}</strong> will be able to act for you as ${withArticle(first.label)}.</p>
+<p class="role-description">${first.description}</p>
+</div>
 <input type="hidden" name="scope" value="${first.value}">`;
   } else {
-    roleChoice = html`<fieldset class="choices">
+    const error = v.chooseRole
+      ? html`<div class="alert alert-error" role="alert"><p id="${ROLE_ERROR_ID}">Choose a role: pick the one ${v.clientName} should act in, then press Allow.</p></div>
+`
+      : undefined;
+    roleChoice = html`${error}<fieldset class="choices"${v.chooseRole ? html` aria-describedby="${ROLE_ERROR_ID}"` : undefined}>
 <legend>Choose the role to use with ${v.clientName}</legend>
 ${v.roles.map(
-  (r, i) => html`<div class="choice">
-<input type="radio" name="scope" id="scope-${r.value}" value="${r.value}"${i === 0 ? html` checked required` : ''}>
+  (r, i) => html`<div class="choice choice-described">
+<input type="radio" name="scope" id="scope-${r.value}" value="${r.value}" aria-describedby="scope-${r.value}-about" required${
+    v.chooseRole && i === 0 ? html` autofocus` : undefined
+  }>
+<div class="choice-text">
 <label for="scope-${r.value}">${r.label}</label>
+<p class="choice-about" id="scope-${r.value}-about">${r.description}</p>
+</div>
 </div>
 `,
 )}</fieldset>
-<p class="note">${v.clientName} will be able to act for you in the role you choose.</p>`;
+<p class="note">${v.clientName} will be able to act for you only in the role you choose.</p>`;
   }
 
   const body = html`<section class="card" aria-labelledby="heading">
@@ -68,7 +89,7 @@ ${v.roles.map(
 ${roleChoice}
 ${scopeList(v)}<div class="actions">
 <button type="submit" name="decision" value="allow" class="button button-primary">Allow</button>
-<button type="submit" name="decision" value="deny" class="button button-secondary">Deny</button>
+<button type="submit" name="decision" value="deny" formnovalidate class="button button-secondary">Deny</button>
 </div>
 </form>
 <form method="post" action="/login/switch" class="form form-switch">
