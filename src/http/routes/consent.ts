@@ -11,6 +11,7 @@ import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, type GrantRole } from '../../oauth/role-scope.js';
 import { sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { logAuthorized, logRequestEvent } from '../events.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { consentPage } from '../views/consent.js';
@@ -95,10 +96,8 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
       if (result.problem === 'person-changed') return reply.redirect(consentUrl(flow.pending.id), 303);
       return sendPage(reply, 400, errorPage(PROBLEM_PAGES[result.problem]));
     }
-    request.log.info(
-      { event: result.decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id },
-      'consent',
-    );
+    if (result.authorized) logAuthorized(request, result.authorized, 'consent_given');
+    else logRequestEvent(request, 'consent_denied', { person: who.person.id, client: flow.client.id });
     return reply.redirect(result.location, 303);
   });
 };

@@ -4,12 +4,14 @@
  * no `next` URL: the way on comes only from the pending authorization on the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { registeredUsername } from '../../oauth/authenticate.js';
 import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
 import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
 import { clearSessionCookie, sessionCookieValue, setSessionCookie } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { logRequestEvent } from '../events.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
 import { loginPage } from '../views/login.js';
@@ -71,16 +73,22 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     };
     const result = await signIn(interactionDeps(ctx), flow, flow.client, credentials, sessionCookieValue(request));
     if (!result.ok) {
+      // Only a registered username is logged (audit.ts): never what was typed for an unknown one.
+      const username = (await registeredUsername(ctx.store, credentials.username)) ?? null;
       if (result.problem === 'locked') {
-        request.log.warn({ event: 'sign_in_locked' }, 'sign-in refused: too many failures for this username');
-      } else if (result.problem === 'credentials') {
-        request.log.info({ event: 'sign_in_failed' }, 'sign-in failed');
+        logRequestEvent(request, 'sign_in_locked', { username, client: flow.client.id });
+      } else {
+        logRequestEvent(request, 'sign_in_failed', { username, client: flow.client.id, reason: result.problem });
       }
       return reply.redirect(loginUrl(id, result.problem), 303);
     }
     // The cookie lives no longer than the session's absolute end.
     setSessionCookie(reply, result.session, ctx.config.lifetimes.sessionMax, ctx.cookies);
-    request.log.info({ event: 'signed_in', person: result.person.id }, 'signed in');
+    logRequestEvent(request, 'signed_in', {
+      username: result.person.username,
+      person: result.person.id,
+      client: flow.client.id,
+    });
     // On to consent, or, where the policy needs no page (a client that skips consent), to the client.
     return redirectTo(reply, id, await nextStep(stepDeps(ctx, request), flow, flow.client, result.session), 303);
   });
