@@ -25,6 +25,7 @@ import {
   withStore,
   type CliIo,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface DbOptions {
   db: string;
@@ -105,6 +106,12 @@ async function addClient(options: AddOptions, io: CliIo): Promise<void> {
     postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
   });
   const { client, secret } = await withStore(options.db, (store) => registerClient(store, input, Date.now()));
+  recordChange(io, 'client_created', {
+    client: client.id,
+    name: client.name,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+  });
   if (options.json) {
     printJson(io.stdout, secret === undefined ? clientJson(client) : { ...clientJson(client), client_secret: secret });
   } else {
@@ -152,12 +159,14 @@ async function showClient(id: string, options: DbOptions, io: CliIo): Promise<vo
 
 async function removeClient(id: string, options: DbOptions, io: CliIo): Promise<void> {
   await withStore(options.db, (store) => removeOneClient(store, id));
+  recordChange(io, 'client_removed', { client: id });
   if (options.json) printJson(io.stdout, { client_id: id, removed: true });
   else printLines(io.stdout, `removed client '${id}' and every token issued to it`);
 }
 
 async function rotateSecret(id: string, options: DbOptions, io: CliIo): Promise<void> {
   const secret = await withStore(options.db, (store) => rotateClientSecret(store, id));
+  recordChange(io, 'client_secret_rotated', { client: id });
   if (options.json) {
     printJson(io.stdout, { client_id: id, client_secret: secret });
     return;

@@ -14,9 +14,14 @@ interface FromAddress {
   ip: string;
 }
 
-/** An operator's change through the CLI: the operating-system account that ran it. */
+/**
+ * An operator's change through the CLI: the operating-system account that ran it, the
+ * account that ran sudo (when it was run through sudo), and the machine.
+ */
 interface ByOperator {
   by: string;
+  sudo_user?: string;
+  host: string;
 }
 
 /**
@@ -69,6 +74,9 @@ export interface AuditEventFields {
   scope_created: ByOperator & { scope: string };
   scope_removed: ByOperator & { scope: string };
   signing_key_rotated: ByOperator & { kid: string; alg: string };
+  /** The whole database written out (it holds password hashes). */
+  database_exported: ByOperator & { output: string };
+  database_imported: ByOperator & { rows: number };
 }
 
 export type AuditEvent = keyof AuditEventFields;
@@ -105,6 +113,8 @@ export const AUDIT_EVENTS: { readonly [E in AuditEvent]: { level: AuditLevel; me
   scope_created: { level: 'info', message: 'API scope registered' },
   scope_removed: { level: 'info', message: 'API scope removed' },
   signing_key_rotated: { level: 'info', message: 'signing key rotated' },
+  database_exported: { level: 'info', message: 'database exported' },
+  database_imported: { level: 'info', message: 'database imported' },
 };
 
 /** The part of a pino logger events are written with. */
