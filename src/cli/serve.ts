@@ -11,6 +11,7 @@
  * it run it as a child process.
  */
 import type { AddressInfo } from 'node:net';
+import { isatty } from 'node:tty';
 import { Option, type Command } from 'commander';
 import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
 import { demoBanner, seedDemo } from '../demo/seed.js';
@@ -22,6 +23,7 @@ import { parseKeyRefreshSeconds, prepareKeyStore, serverKeySealer, UNSEALED_KEYS
 import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
 import { dbOption, printNote, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
+import { chooseLogFormat, LOG_FORMATS, prettyDestination } from './log-output.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
 interface ServeOptions {
@@ -32,6 +34,7 @@ interface ServeOptions {
   audience?: string;
   demo?: boolean;
   logLevel?: string;
+  logFormat?: string;
   sessionLifetime?: string;
   sessionIdle?: string;
   sessionMax?: string;
@@ -61,7 +64,14 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   const keyRefreshSeconds = parseKeyRefreshSeconds(io.env.TESSERA_KEY_REFRESH_SECONDS);
   // Loaded here, not at the top: every other command starts faster without the web stack.
   const [{ pino }, { buildApp }] = await Promise.all([import('pino'), import('../http/app.js')]);
-  const logger = pino({ level: config.logLevel, base: undefined }, pino.destination({ fd: 2, sync: false }));
+  // The log is written to fd 2 (see above): pretty when that is a terminal, unless told.
+  const terminal = isatty(2);
+  const logger = pino(
+    { level: config.logLevel, base: undefined },
+    chooseLogFormat(options.logFormat, terminal) === 'pretty'
+      ? prettyDestination(2, terminal && !io.env.NO_COLOR)
+      : pino.destination({ fd: 2, sync: false }),
+  );
   if (config.trustProxy === true) {
     logger.warn(
       '--trust-proxy true believes X-Forwarded-* from anyone: make sure only the proxy can reach this server, or list the proxy addresses',
@@ -70,7 +80,17 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   // Nothing listens until the database is reached and migrated (--db-wait: retries).
   const { store, secret, keys } = await waitForDatabase(
     async () => {
-      const opened = await openStore(options.db, { poolSize });
+      const opened = await openStore(options.db, {
+        poolSize,
+        onCheckpoint: (report) => {
+          if (report.ok) {
+            const { frames, copied, busy, ms } = report;
+            logger.debug({ frames, copied, busy, ms }, 'WAL checkpoint');
+          } else {
+            logger.warn({ cause: report.message }, "WAL checkpoint failed: SQLite's own checkpoints take over");
+          }
+        },
+      });
       try {
         return {
           store: opened,
@@ -81,6 +101,8 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
             sealer,
             tokenLifetime: config.lifetimes.accessToken,
             refreshSeconds: keyRefreshSeconds,
+            onRead: (read) =>
+              logger.debug(read, read.changed ? 'signing key changed (rotated)' : 'signing key read again'),
           }),
         };
       } catch (err) {
@@ -173,6 +195,14 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         .choices([...LOG_LEVELS])
         .env('TESSERA_LOG_LEVEL')
         .default('info'),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'json (one object per line) or pretty (readable lines); default pretty when stderr is a terminal, else json',
+      )
+        .choices([...LOG_FORMATS])
+        .env('TESSERA_LOG_FORMAT'),
     )
     .addOption(
       new Option(
