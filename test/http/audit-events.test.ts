@@ -166,9 +166,12 @@ describe(`security events in the server log (${TEST_ENGINE})`, () => {
     const allowed = await go('/consent', { request, csrf: hiddenValue(consent.body, 'csrf'), decision: 'allow' });
     const first = await token(app, { grant_type: 'authorization_code', code: codeFrom(allowed.location) });
     expect(first.status).toBe(200);
-    const refreshed = await token(app, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    const refreshed = await token(app, {
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token as string,
+    });
     expect(refreshed.status).toBe(200);
-    const reused = await token(app, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    const reused = await token(app, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string });
     expect(reused.body.error).toBe('invalid_grant');
 
     // With the session: consent denied, then a code redeemed twice.
