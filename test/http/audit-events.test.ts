@@ -256,8 +256,11 @@ describe(`security events in the server log (${TEST_ENGINE})`, () => {
       expect.objectContaining({ level: 40, grant: grantTwo, reason: 'code_replayed', ...at }),
     ]);
     expect(of('signed_out')).toEqual([expect.objectContaining({ person: alice.id, client: null, ...at })]);
-    // Each event line carries the message that goes with it.
-    for (const line of lines) expect(line.msg).toMatch(/\S/);
+    // Each event line carries the message that goes with it, and its request's id.
+    for (const line of lines) {
+      expect(line.msg).toMatch(/\S/);
+      expect(line.reqId).toMatch(/\S/);
+    }
 
     // Nothing secret anywhere in the log: tokens, codes, client secrets, passwords,
     // cookies, CSRF tokens, and what was typed into the username field by mistake.
