@@ -33,6 +33,7 @@ import {
   withStore,
   type CliIo,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface DbOptions {
   db: string;
@@ -125,6 +126,12 @@ async function addClient(options: AddOptions, io: CliIo): Promise<void> {
     postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
   });
   const { client, secret } = await withStore(options.db, (store) => registerClient(store, input, Date.now()));
+  recordChange(io, 'client_created', {
+    client: client.id,
+    name: client.name,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+  });
   if (options.json) {
     printJson(io.stdout, secret === undefined ? clientJson(client) : { ...clientJson(client), client_secret: secret });
   } else {
@@ -172,6 +179,7 @@ async function showClient(id: string, options: DbOptions, io: CliIo): Promise<vo
 
 async function removeClient(id: string, options: DbOptions, io: CliIo): Promise<void> {
   await withStore(options.db, (store) => removeOneClient(store, id));
+  recordChange(io, 'client_removed', { client: id });
   if (options.json) printJson(io.stdout, { client_id: id, removed: true });
   else printLines(io.stdout, `removed client '${id}' and every token issued to it`);
 }
@@ -182,6 +190,7 @@ async function rotateSecret(id: string, options: DbOptions & { grace: string }, 
     rotateClientSecret(store, id, grace, Date.now()),
   );
   const until = previousUntil === null ? undefined : new Date(previousUntil).toISOString();
+  recordChange(io, 'client_secret_rotated', { client: id });
   if (options.json) {
     printJson(io.stdout, {
       client_id: id,
@@ -205,6 +214,7 @@ async function rotateSecret(id: string, options: DbOptions & { grace: string }, 
 
 async function setDisabled(id: string, disable: boolean, options: DbOptions, io: CliIo): Promise<void> {
   const { client, changed } = await withStore(options.db, (store) => setClientDisabled(store, id, disable, Date.now()));
+  if (changed) recordChange(io, disable ? 'client_disabled' : 'client_enabled', { client: id });
   if (options.json) {
     printJson(io.stdout, clientJson(client));
     return;
@@ -283,6 +293,7 @@ async function update(id: string, options: UpdateOptions, io: CliIo): Promise<vo
     refreshLifetime: options.refreshLifetime,
   };
   const result = await withStore(options.db, (store) => updateClient(store, id, changes, Date.now()));
+  if (result.changed.length > 0) recordChange(io, 'client_updated', { client: id, changes: result.changed });
   if (options.json) {
     printJson(io.stdout, {
       ...clientJson(result.client),

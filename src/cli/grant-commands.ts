@@ -15,6 +15,7 @@ import {
   withStore,
   type CliIo,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface DbOptions {
   db: string;
@@ -51,6 +52,7 @@ async function listCommand(options: ListOptions, io: CliIo): Promise<void> {
 
 async function revokeCommand(id: string, options: DbOptions, io: CliIo): Promise<void> {
   await withStore(options.db, (store) => revokeGrant(store, id, Date.now()));
+  recordChange(io, 'grant_revoked', { grant: id, reason: 'operator' });
   if (options.json) printJson(io.stdout, { id, revoked: true });
   else printLines(io.stdout, `revoked grant '${id}': its codes, access tokens and refresh tokens no longer work`);
 }

@@ -21,6 +21,7 @@ import {
   withStore,
   type CliIo,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface ListOptions {
   db: string;
@@ -49,6 +50,7 @@ async function rotate(options: RotateOptions, io: CliIo): Promise<void> {
   const alg = parseSigningAlg(options.alg);
   const sealer = serverKeySealer(io.env.TESSERA_SECRET);
   const key: KeyInfo = await withStore(options.db, (store) => rotateKey(store, alg, sealer, Date.now()));
+  recordChange(io, 'signing_key_rotated', { kid: key.kid, alg: key.alg });
   if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   if (options.json) {
     printJson(io.stdout, key);

@@ -1,6 +1,7 @@
 /** The `tessera` program: every command, built without running it (run.ts runs it). */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkAuditLog } from './audit-log.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerGrantCommands } from './grant-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
@@ -31,6 +32,10 @@ export function buildProgram(io: CliIo): Command {
     .description('Tessera, a self-hosted OAuth 2.0 authorization server')
     .version(packageVersion(), '-V, --version', 'print the version');
   requireSubcommand(program);
+  // A change is refused, not made unrecorded, when the audit log cannot be written (audit-log.ts).
+  program.hook('preAction', (_program, command) => {
+    if (command.name() !== 'serve') checkAuditLog(io.env);
+  });
   registerServeCommand(program, io);
   registerMigrateCommand(program, io);
   registerPurgeCommand(program, io);

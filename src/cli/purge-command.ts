@@ -58,7 +58,7 @@ export interface SweepLogger {
   warn(details: object, message: string): void;
 }
 
-/** Starts `serve`'s sweep (undefined when the interval is 0): counts logged at debug when anything went. */
+/** Starts `serve`'s sweep (undefined when the interval is 0): every sweep's counts and duration logged at debug. */
 export function startServeSweeper(
   store: Pick<Store, 'purgeExpired' | 'removeRetiredSigningKeys'>,
   logger: SweepLogger,
@@ -71,9 +71,7 @@ export function startServeSweeper(
     ...(signingKeyRetentionMs !== undefined && { signingKeyRetentionMs }),
     batchSize: DEFAULT_BATCH_SIZE,
     signInFailureWindowMs: SIGN_IN_FAILURE_WINDOW_MS,
-    onResult: (counts) => {
-      if (purgedTotal(counts) > 0) logger.debug({ purged: counts }, 'swept expired data');
-    },
+    onResult: (counts, ms) => logger.debug({ purged: counts, total: purgedTotal(counts), ms }, 'swept expired data'),
     onError: (err) => logger.warn({ err }, 'sweeping expired data failed; trying again at the next sweep'),
   });
 }

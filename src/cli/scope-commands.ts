@@ -21,6 +21,7 @@ import {
   withStore,
   type CliIo,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface DbOptions {
   db: string;
@@ -43,6 +44,7 @@ async function addScope(name: string, options: AddOptions, io: CliIo): Promise<v
   const scope = await withStore(options.db, (store) =>
     addApiScope(store, { name, description: options.description }, Date.now()),
   );
+  recordChange(io, 'scope_created', { scope: scope.name });
   if (options.json) printJson(io.stdout, describeApiScope(scope));
   else printLines(io.stdout, `registered scope '${scope.name}'`, ...formatFields(scopeFields(scope)));
 }
@@ -66,6 +68,7 @@ async function showScope(name: string, options: DbOptions, io: CliIo): Promise<v
 
 async function removeScope(name: string, options: DbOptions, io: CliIo): Promise<void> {
   await withStore(options.db, (store) => removeApiScope(store, name));
+  recordChange(io, 'scope_removed', { scope: name });
   if (options.json) printJson(io.stdout, { name, removed: true });
   else printLines(io.stdout, `removed scope '${name}'`);
 }

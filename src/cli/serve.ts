@@ -11,6 +11,7 @@
  * it run it as a child process.
  */
 import type { AddressInfo } from 'node:net';
+import { isatty } from 'node:tty';
 import { Option, type Command } from 'commander';
 import {
   DEFAULT_LIMITS,
@@ -31,6 +32,7 @@ import { DEFAULT_LIFETIMES, MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js
 import { formatDuration } from '../services/durations.js';
 import { dbOption, printNote, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
+import { chooseLogFormat, LOG_FORMATS, prettyDestination } from './log-output.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
 
 interface ServeOptions {
@@ -44,6 +46,7 @@ interface ServeOptions {
   codeLifetime?: string;
   accessTokenLifetime?: string;
   refreshLifetime?: string;
+  logFormat?: string;
   sessionLifetime?: string;
   loginLifetime?: string;
   sessionIdle?: string;
@@ -88,7 +91,14 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   const keyRefreshSeconds = parseKeyRefreshSeconds(io.env.TESSERA_KEY_REFRESH_SECONDS);
   // Loaded here, not at the top: every other command starts faster without the web stack.
   const [{ pino }, { buildApp }] = await Promise.all([import('pino'), import('../http/app.js')]);
-  const logger = pino({ level: config.logLevel, base: undefined }, pino.destination({ fd: 2, sync: false }));
+  // The log is written to fd 2 (see above): pretty when that is a terminal, unless told.
+  const terminal = isatty(2);
+  const logger = pino(
+    { level: config.logLevel, base: undefined },
+    chooseLogFormat(options.logFormat, terminal) === 'pretty'
+      ? prettyDestination(2, terminal && !io.env.NO_COLOR)
+      : pino.destination({ fd: 2, sync: false }),
+  );
   if (config.trustProxy === true) {
     logger.warn(
       '--trust-proxy true believes X-Forwarded-* from anyone: make sure only the proxy can reach this server, or list the proxy addresses',
@@ -97,7 +107,17 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   // Nothing listens until the database is reached and migrated (--db-wait: retries).
   const { store, secret, keys } = await waitForDatabase(
     async () => {
-      const opened = await openStore(options.db, { poolSize });
+      const opened = await openStore(options.db, {
+        poolSize,
+        onCheckpoint: (report) => {
+          if (report.ok) {
+            const { frames, copied, busy, ms } = report;
+            logger.debug({ frames, copied, busy, ms }, 'WAL checkpoint');
+          } else {
+            logger.warn({ cause: report.message }, "WAL checkpoint failed: SQLite's own checkpoints take over");
+          }
+        },
+      });
       try {
         return {
           store: opened,
@@ -110,6 +130,8 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
             sealer,
             tokenLifetime: MAX_ACCESS_TOKEN_LIFETIME,
             refreshSeconds: keyRefreshSeconds,
+            onRead: (read) =>
+              logger.debug(read, read.changed ? 'signing key changed (rotated)' : 'signing key read again'),
           }),
         };
       } catch (err) {
@@ -213,6 +235,14 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         '--code-lifetime <duration>',
         `how long an authorization code may be redeemed: 10s to 10m (default ${formatDuration(DEFAULT_LIFETIMES.code)}); a client's own overrides it`,
       ).env('TESSERA_CODE_LIFETIME'),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'json (one object per line) or pretty (readable lines); default pretty when stderr is a terminal, else json',
+      )
+        .choices([...LOG_FORMATS])
+        .env('TESSERA_LOG_FORMAT'),
     )
     .addOption(
       new Option(

@@ -33,6 +33,7 @@ import {
   withStore,
   type CliIo,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface ExportOptions {
   db: string;
@@ -122,9 +123,11 @@ async function exportCommand(options: ExportOptions, io: CliIo): Promise<void> {
   const doc = await asInputErrors(() => withStore(options.db, (store) => exportDatabase(store)));
   if (options.output === undefined || options.output === '-') {
     await writeExportStdout(doc, io.stdout);
+    recordChange(io, 'database_exported', { output: 'stdout' });
     return;
   }
   await writeExportFile(options.output, doc);
+  recordChange(io, 'database_exported', { output: options.output });
   const counts = countRows(doc);
   printLines(
     io.stdout,
@@ -153,6 +156,7 @@ async function importCommand(options: ImportOptions, io: CliIo): Promise<void> {
   const result = await asInputErrors(() =>
     withStore(options.db, (store) => importDatabase(store, doc), { migrate: false }),
   );
+  recordChange(io, 'database_imported', { rows: result.rows });
   if (options.json) {
     printJson(io.stdout, result);
     return;

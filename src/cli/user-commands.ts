@@ -33,6 +33,7 @@ import {
   type CliIo,
   type PasswordOptions,
 } from './common.js';
+import { recordChange } from './audit-log.js';
 
 interface DbOptions {
   db: string;
@@ -74,6 +75,7 @@ async function addUser(options: AddOptions, io: CliIo): Promise<void> {
       Date.now(),
     ),
   );
+  recordChange(io, 'user_created', { username: person.username, person: person.id, roles: person.roles });
   printPerson(person, options, `created user '${person.username}'`, io);
 }
 
@@ -96,6 +98,7 @@ async function showUser(username: string, options: DbOptions, io: CliIo): Promis
 
 async function unlockUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
   const { person, cleared } = await withStore(options.db, (store) => unlockSignIn(store, username));
+  recordChange(io, 'user_unlocked', { username: person.username });
   if (options.json) printJson(io.stdout, { username: person.username, unlocked: true, counts_cleared: cleared });
   else
     printLines(
@@ -108,6 +111,7 @@ async function unlockUser(username: string, options: DbOptions, io: CliIo): Prom
 
 async function removeUser(username: string, options: DbOptions, io: CliIo): Promise<void> {
   await withStore(options.db, (store) => removePerson(store, username));
+  recordChange(io, 'user_removed', { username });
   if (options.json) printJson(io.stdout, { username, removed: true });
   else printLines(io.stdout, `removed user '${username}', their sign-in sessions and every token issued to them`);
 }
@@ -119,6 +123,7 @@ async function setPassword(username: string, options: SetPasswordOptions, io: Cl
   const person = await withStore(options.db, (store) =>
     setPersonPassword(store, username, password, revoke ? Date.now() : null),
   );
+  recordChange(io, 'user_password_set', { username: person.username, person: person.id, grants_revoked: revoke });
   const headline = revoke
     ? `changed the password of user '${username}', ended their sign-in sessions and revoked their grants (every app must ask them again)`
     : `changed the password of user '${username}' and ended their sign-in sessions (their grants are kept)`;
@@ -130,6 +135,9 @@ async function setDisabled(username: string, disable: boolean, options: DbOption
   const { person, changed } = await withStore(options.db, (store) =>
     setPersonDisabled(store, username, disable, Date.now()),
   );
+  if (changed) {
+    recordChange(io, disable ? 'user_disabled' : 'user_enabled', { username: person.username, person: person.id });
+  }
   const headline = disable
     ? changed
       ? `disabled user '${username}': their sign-in sessions ended and their tokens were revoked`
@@ -165,6 +173,8 @@ async function updateUser(username: string, options: UpdateOptions, io: CliIo): 
     ),
   );
   const { person, changed, removedRoles, grantsRevoked } = result;
+  if (changed.length > 0)
+    recordChange(io, 'user_updated', { username: person.username, person: person.id, changes: changed });
   if (options.json) {
     printJson(io.stdout, {
       ...describePerson(person),

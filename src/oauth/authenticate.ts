@@ -16,3 +16,15 @@ export async function authenticatePerson(
   const ok = await verifyPassword(password.slice(0, 1024), person?.passwordHash ?? (await decoyPasswordHash()));
   return ok && person && person.disabledAt === null ? person : undefined;
 }
+
+/**
+ * The registered spelling of a typed username, or undefined when it names nobody: what
+ * the audit log may say about a failed sign-in (a typed name that names nobody may be a
+ * password typed into the wrong field, so it is not logged).
+ */
+export async function registeredUsername(
+  store: Pick<Store, 'getPersonByUsername'>,
+  typed: string,
+): Promise<string | undefined> {
+  return typed.length <= 100 && typed !== '' ? (await store.getPersonByUsername(typed))?.username : undefined;
+}

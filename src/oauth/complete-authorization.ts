@@ -28,6 +28,13 @@ function modeOf(request: AuthorizationRequest, registry: ResponseTypeRegistry): 
   return registry.get(request.responseType)?.responseMode ?? 'query';
 }
 
+/** An allowed request: where the browser goes, and (for the audit log) the grant made and its grant type. */
+export interface Authorized {
+  location: string;
+  grant: GrantRecord;
+  grantType: ResponseTypeHandler['grantType'];
+}
+
 /**
  * Allows the request for the signed-in person: the grant records who (`personId`), when
  * they authenticated (`authTime`, the browser session's start) and in which session.
@@ -38,7 +45,7 @@ export async function allowAuthorization(
   role: GrantRole,
   client: ClientRecord,
   deps: CompletionDeps,
-): Promise<string> {
+): Promise<Authorized> {
   const handler = handlerFor(request, deps.responseTypes);
   const grant: GrantRecord = {
     id: newId(),
@@ -55,11 +62,12 @@ export async function allowAuthorization(
     nonce: request.nonce ?? null,
   };
   const response = await handler.issue(request, grant, client, deps);
-  return buildRedirect(
+  const location = buildRedirect(
     request.redirectUri,
     { ...response, state: request.state, iss: deps.issuer },
     handler.responseMode,
   );
+  return { location, grant, grantType: handler.grantType };
 }
 
 /** The person said no (RFC 6749 §4.1.2.1 access_denied). */

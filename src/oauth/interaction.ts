@@ -17,6 +17,7 @@ import {
   allowAuthorization,
   denyAuthorization,
   refuseAuthorization,
+  type Authorized,
   type CompletionDeps,
 } from './complete-authorization.js';
 import { consentRequired, interactionRequired, loginRequired, type OAuthError } from './errors.js';
@@ -226,8 +227,11 @@ export function interactionPolicy(input: PolicyInput): PolicyStep {
 export type NextStep =
   | { show: 'login'; problem?: 'role' }
   | ({ show: 'consent'; roles: GrantRole[] } & SignedIn)
-  /** Finished without a page (completed, or refused): the browser goes to the client. */
-  | { show: 'client'; location: string }
+  /**
+   * Finished without a page (completed, or refused): the browser goes to the client.
+   * `authorized` when completed: the grant made without a consent page.
+   */
+  | { show: 'client'; location: string; authorized?: Authorized }
   /** The pending authorization was finished meanwhile (another tab, a form posted twice). */
   | { show: 'expired' };
 
@@ -282,7 +286,8 @@ export async function nextStep(
     return { show: 'consent', roles, ...signedInPerson };
   }
   if (!(await deps.store.takePendingAuthorization(pending.id, deps.now))) return { show: 'expired' };
-  return { show: 'client', location: await allowAuthorization(request, signedInPerson, step.role, client, deps) };
+  const authorized = await allowAuthorization(request, signedInPerson, step.role, client, deps);
+  return { show: 'client', location: authorized.location, authorized };
 }
 
 export type SignInResult =
@@ -361,6 +366,8 @@ export type ConsentResult =
       done: true;
       decision: 'allow' | 'deny';
       /** Where the browser goes: the client's redirect URI. */ location: string;
+      /** When allowed: the grant made. */
+      authorized?: Authorized;
     }
   | { done: false; problem: 'choose-role' | 'allow-or-deny' | 'expired' | 'person-changed' };
 
@@ -390,6 +397,6 @@ export async function decide(
   if (decision === 'deny') {
     return { done: true, decision, location: denyAuthorization(interaction.request, deps.issuer, deps.responseTypes) };
   }
-  const location = await allowAuthorization(interaction.request, who, role as GrantRole, client, deps);
-  return { done: true, decision, location };
+  const authorized = await allowAuthorization(interaction.request, who, role as GrantRole, client, deps);
+  return { done: true, decision, location: authorized.location, authorized };
 }

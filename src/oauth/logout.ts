@@ -151,6 +151,8 @@ export type LogoutResult =
       done: true;
       /** Whether a live session ended. */
       endedSession: boolean;
+      /** Whose session it was (for the audit log). */
+      person?: string;
       checked: CheckedLogout;
     };
 
@@ -170,5 +172,5 @@ export async function logout(
   const who = await signedIn(deps, sessionValue);
   if (!confirmed && needsConfirmation(checked, who)) return { done: false, who: who as SignedIn, checked };
   await endSession(deps, sessionValue);
-  return { done: true, endedSession: who !== undefined, checked };
+  return { done: true, endedSession: who !== undefined, ...(who && { person: who.person.id }), checked };
 }

@@ -114,6 +114,11 @@ export interface KeyStoreOptions {
   firstKeyAlg?: SigningAlg;
   /** The clock in milliseconds; default Date.now. */
   now?: () => number;
+  /**
+   * Told each time a key is read again from the store (every `refreshSeconds` at most, per
+   * use: `access`, or an algorithm for ID tokens), with whether it changed (a rotation).
+   */
+  onRead?: (read: { use: string; kid: string; alg: string; changed: boolean }) => void;
 }
 
 export interface KeyStore {
@@ -197,7 +202,13 @@ export function keyStore(
     if (pending === undefined) {
       pending = load()
         .then((key) => {
+          const before = cached.get(use)?.key.kid;
           cached.set(use, { loadedAt: at, key });
+          try {
+            options.onRead?.({ use, kid: key.kid, alg: key.alg, changed: before !== undefined && before !== key.kid });
+          } catch {
+            // A failing logger must not fail the signing.
+          }
           return key;
         })
         .finally(() => {

@@ -7,13 +7,18 @@
  */
 import { authenticateClient } from './client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
-import type { GrantDeps, GrantHandler } from './grants/grant.js';
-import type { TokenResponse } from './token-service.js';
+import type { GrantDeps, GrantHandler, IssuedTokens } from './grants/grant.js';
 import { firstOversized, firstRepeated, firstUnreadable, single, unreadableParameter, type Params } from './params.js';
-import type { Store } from '../store/store.js';
+import type { ClientRecord, GrantType, Store } from '../store/store.js';
 
 /** Built once at start-up (provider.ts) from the grants that are enabled: a disabled grant has no entry. */
 export type GrantRegistry = ReadonlyMap<string, GrantHandler>;
+
+/** What was issued, to whom and by which grant type: the response, and what the audit log names. */
+export interface TokenOutcome extends IssuedTokens {
+  client: ClientRecord;
+  grantType: GrantType;
+}
 
 export interface TokenRequest {
   params: Params;
@@ -34,7 +39,7 @@ export async function handleTokenRequest(
   request: TokenRequest,
   registry: GrantRegistry,
   deps: GrantDeps & { store: Pick<Store, 'getClient'> },
-): Promise<TokenResponse> {
+): Promise<TokenOutcome> {
   refuseRepeatedAndOversized(request.params);
   const grantType = single(request.params, 'grant_type');
   if (grantType === undefined) throw invalidRequest('The grant_type parameter is missing');
@@ -44,7 +49,8 @@ export async function handleTokenRequest(
   if (!client.grantTypes.includes(handler.grantType)) {
     throw unauthorizedClient(`This client is not allowed to use grant_type ${grantType}`);
   }
-  return handler.handle(grantParameters(request.params, handler), client, deps);
+  const issued = await handler.handle(grantParameters(request.params, handler), client, deps);
+  return { ...issued, client, grantType: handler.grantType };
 }
 
 /** Only the parameters a grant declares reach it: it cannot come to depend on others by accident. */

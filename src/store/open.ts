@@ -23,7 +23,7 @@ import { kyselyStore, type KyselyStore } from './kysely-store.js';
 import { GroupCommit } from './group-commit.js';
 import { postgresExecutor } from './postgres-executor.js';
 import { guardedSqliteDialect, sqliteExecutor } from './sqlite-executor.js';
-import { sqliteConnection, type SqliteConnection } from './sqlite-connection.js';
+import { sqliteConnection, type CheckpointReport, type SqliteConnection } from './sqlite-connection.js';
 import type { Database } from './schema.js';
 
 export { isDatabaseUnavailable, StoreUnavailableError } from './errors.js';
@@ -170,7 +170,7 @@ function makeParentDirectories(file: string): void {
   }
 }
 
-function openSqlite(path: string): KyselyStore {
+function openSqlite(path: string, onCheckpoint?: (report: CheckpointReport) => void): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
   let connection: SqliteConnection;
@@ -185,7 +185,7 @@ function openSqlite(path: string): KyselyStore {
     // of the token and grant indexes alone outgrow 2 MiB, and every miss is a read from
     // the file (a lookup went from 8 to 23 µs). It fills only as pages are used.
     database.pragma(`cache_size = ${-32 * 1024}`);
-    connection = sqliteConnection(database, path);
+    connection = sqliteConnection(database, path, onCheckpoint ? { onCheckpoint } : {});
   } catch (err) {
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
@@ -211,6 +211,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
+  /** SQLite: told after every background WAL checkpoint (sqlite-connection.ts), e.g. to log it at debug. */
+  onCheckpoint?: (report: CheckpointReport) => void;
 }
 
 export const DEFAULT_POOL_SIZE = 10;
@@ -245,7 +247,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
   const parsed = parseDatabaseUrl(url);
   const store =
     parsed.engine === 'sqlite'
-      ? openSqlite(parsed.path)
+      ? openSqlite(parsed.path, options.onCheckpoint)
       : openPostgres(parsed.url, options.poolSize ?? DEFAULT_POOL_SIZE);
   if (options.migrate ?? true) {
     try {

@@ -77,6 +77,9 @@ export interface WalWatchOptions {
   now?: () => number;
 }
 
+/** What one background checkpoint did (for `serve --log-level debug`), and how long it took (ms). */
+export type CheckpointReport = CheckpointAnswer & { ms: number };
+
 /** Whom a statement comes from: a read, the open group item, or a migration. */
 export type Scope = 'read' | 'direct' | WriteScope;
 
@@ -116,6 +119,7 @@ export class SqliteConnection {
   private readonly walWatchEvery: number;
   private readonly clock: () => number;
   private stopWalWatch: (() => void) | undefined;
+  private readonly onCheckpoint: ((report: CheckpointReport) => void) | undefined;
   /** The WAL file as the watch saw it before a checkpoint that then copied all of it. */
   private copiedWal: WalStamp | undefined;
   /** Whether a commit group's write transaction is open. */
@@ -138,12 +142,15 @@ export class SqliteConnection {
       walRestartBytes?: number;
       /** The WAL watch's timer (tests pass their own). */
       walWatch?: WalWatchOptions;
+      /** Told after every background checkpoint (a logger at debug). */
+      onCheckpoint?: (report: CheckpointReport) => void;
     },
     /** Bounds the statement cache: the shapes that vary (an import's batches) are few. */
     private readonly statementLimit = 500,
   ) {
     const database = options.walDatabase;
     this.walRestartBytes = options.walRestartBytes ?? WAL_RESTART_BYTES;
+    this.onCheckpoint = options.onCheckpoint;
     // A WAL frame is a page and a 24-byte header.
     this.frameBytes = Number(raw.pragma('page_size', { simple: true })) + 24;
     this.walPath = database === null ? null : `${database}-wal`;
@@ -351,7 +358,13 @@ export class SqliteConnection {
    * the worker still works. Resolves with whether it copied all the WAL held when it began.
    */
   private async recordedCheckpoint(checkpointer: WalCheckpointer): Promise<boolean> {
+    const started = performance.now();
     const answer: CheckpointAnswer = await checkpointer.checkpoint();
+    try {
+      this.onCheckpoint?.({ ...answer, ms: Math.round(performance.now() - started) });
+    } catch {
+      // A failing logger must not stop the checkpoints.
+    }
     // The worker failed: SQLite's own checkpoints take over again.
     if (!checkpointer.working) this.raw.pragma('wal_autocheckpoint = 1000');
     if (answer.ok && answer.frames !== undefined) this.walBytes = answer.frames * this.frameBytes;
@@ -456,7 +469,10 @@ function everyUnref(tick: () => void, every: number): () => void {
 export function sqliteConnection(
   raw: SQLite.Database,
   path: string,
-  options: Pick<ConstructorParameters<typeof SqliteConnection>[1], 'walRestartBytes' | 'walWatch'> = {},
+  options: Pick<
+    ConstructorParameters<typeof SqliteConnection>[1],
+    'walRestartBytes' | 'walWatch' | 'onCheckpoint'
+  > = {},
 ): SqliteConnection {
   if (path === ':memory:') return new SqliteConnection(raw, { walDatabase: null });
   const mode = String(raw.pragma('journal_mode = WAL', { simple: true })).toLowerCase();

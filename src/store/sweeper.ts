@@ -27,8 +27,8 @@ export interface SweeperOptions {
   random?: () => number;
   /** Each wait is intervalMs × (1 ± jitter) (default 0.25). */
   jitter?: number;
-  /** Called with the counts after every completed sweep. */
-  onResult?: (counts: PurgeCounts) => void;
+  /** Called with the counts (and how long it took, ms) after every completed sweep. */
+  onResult?: (counts: PurgeCounts, ms: number) => void;
   /** Called when a sweep fails; the next sweep runs as planned. */
   onError?: (err: unknown) => void;
 }
@@ -53,9 +53,9 @@ export function startSweeper(
   let stopped = false;
 
   /** Runs a callback of the caller's; whatever it throws stays here. */
-  const report = <T>(fn: ((value: T) => void) | undefined, value: T) => {
+  const report = <T, U>(fn: ((value: T, more: U) => void) | undefined, value: T, more: U) => {
     try {
-      fn?.(value);
+      fn?.(value, more);
     } catch {
       // A failing logger must not stop the sweep, let alone the process.
     }
@@ -72,14 +72,15 @@ export function startSweeper(
   function sweep(): void {
     timer = undefined;
     running = (async () => {
+      const started = performance.now();
       try {
         const counts = await store.purgeExpired(now(), { batchSize, signInFailureWindowMs, signal: abort.signal });
         if (options.signingKeyRetentionMs !== undefined && !abort.signal.aborted) {
           await store.removeRetiredSigningKeys?.(now() - options.signingKeyRetentionMs);
         }
-        report(options.onResult, counts);
+        report(options.onResult, counts, Math.round(performance.now() - started));
       } catch (err) {
-        report(options.onError, err);
+        report(options.onError, err, undefined);
       }
     })().finally(() => {
       running = undefined;

@@ -335,7 +335,7 @@ describe('the client_credentials grant refuses a client without a secret (RFC 67
     const deps = { store, tokens: defaultProvider(DEFAULT_LIFETIMES).tokens, issuer: ISSUER, now };
     expect(await errorCode(clientCredentialsGrant.handle(new Map(), pub, deps))).toBe('unauthorized_client');
     const confidential = { ...pub, secretHash: hashSecret('s') };
-    const issuedNow = await clientCredentialsGrant.handle(new Map(), confidential, deps);
+    const { response: issuedNow } = await clientCredentialsGrant.handle(new Map(), confidential, deps);
     expect(issuedNow).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: '' });
     expect((await store.findAccessToken(hashSecret(issuedNow.access_token)))?.grant.personId).toBeNull();
   });

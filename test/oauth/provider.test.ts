@@ -24,7 +24,7 @@ import { ROLES } from '../../src/oauth/role-scope.js';
 import { grantParameters, handleTokenRequest } from '../../src/oauth/token-endpoint.js';
 import { opaqueAccessTokens } from '../../src/oauth/token-service.js';
 import { DEFAULT_LIFETIMES, hashSecret } from '../../src/oauth/tokens.js';
-import type { ClientRecord } from '../../src/store/store.js';
+import type { ClientRecord, GrantRecord } from '../../src/store/store.js';
 import { addClient, form, testApp } from '../helpers/harness.js';
 
 const ISSUER = 'https://as.example';
@@ -128,7 +128,10 @@ describe('composeProvider', () => {
       parameters: ['thing'],
       async handle(params) {
         seen.push([...params.keys()]);
-        return { access_token: 'x', token_type: 'Bearer', expires_in: 1, scope: params.get('thing')?.[0] ?? '' };
+        return {
+          response: { access_token: 'x', token_type: 'Bearer', expires_in: 1, scope: params.get('thing')?.[0] ?? '' },
+          grant: {} as GrantRecord,
+        };
       },
     };
     const provider = composeProvider(parts({ grants: [authorizationCodeGrant, echo] }));
@@ -159,7 +162,7 @@ describe('composeProvider', () => {
       createGrantWithAccessToken: async () => undefined,
       getPerson: async () => undefined,
     };
-    const response = await handleTokenRequest(
+    const { response } = await handleTokenRequest(
       {
         params: paramsFrom({
           grant_type: 'implicit',

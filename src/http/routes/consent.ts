@@ -12,6 +12,7 @@ import { single } from '../../oauth/params.js';
 import { ROLE_DESCRIPTIONS, ROLE_LABELS, type GrantRole } from '../../oauth/role-scope.js';
 import { finishedHow, rememberFinished, sessionCookieValue, type Finish } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { logAuthorized, logRequestEvent } from '../events.js';
 import { limitRequestRate } from '../rate-limit.js';
 import { sendPage, sendSignInFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
@@ -117,10 +118,8 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
       return sendPage(reply, 400, errorPage(ALLOW_OR_DENY));
     }
     finished(reply, flow, result.decision);
-    request.log.info(
-      { event: result.decision === 'deny' ? 'consent_denied' : 'consent_allowed', client: flow.client.id },
-      'consent',
-    );
+    if (result.authorized) logAuthorized(request, result.authorized, 'consent_given');
+    else logRequestEvent(request, 'consent_denied', { person: who.person.id, client: flow.client.id });
     return reply.redirect(result.location, 303);
   });
 
@@ -135,7 +134,7 @@ export const consentRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     const location = await cancel(stepDeps(ctx, request), flow);
     if (location === undefined) return finishedPage(reply, finishedHow(request, flow.pending.id)) ?? reply;
     finished(reply, flow, 'cancel');
-    request.log.info({ event: 'sign_in_cancelled', client: flow.client.id }, 'sign-in cancelled');
+    logRequestEvent(request, 'sign_in_cancelled', { client: flow.client.id });
     return reply.redirect(location, 303);
   });
 };

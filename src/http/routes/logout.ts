@@ -13,6 +13,7 @@ import { single, type Params } from '../../oauth/params.js';
 import { hashSecret } from '../../oauth/tokens.js';
 import { clearSessionCookie, csrfMatches, csrfToken, sessionCookieValue } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { logRequestEvent } from '../events.js';
 import { limitRequestRate } from '../rate-limit.js';
 import { issuerFor } from '../issuer.js';
 import { sendErrorPage, sendPage, sendPageFailure } from '../replies.js';
@@ -101,7 +102,10 @@ export const logoutRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
 
     if (session !== undefined) clearSessionCookie(reply, ctx.cookies);
     if (result.endedSession) {
-      request.log.info({ event: 'signed_out', client: result.checked.client?.id }, 'signed out');
+      logRequestEvent(request, 'signed_out', {
+        person: result.person ?? null,
+        client: result.checked.client?.id ?? null,
+      });
     }
     if (result.checked.location !== undefined) return reply.redirect(result.checked.location, 303);
     return sendPage(

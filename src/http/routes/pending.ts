@@ -18,6 +18,7 @@ import { DEFAULT_THROTTLE } from '../../oauth/sign-in-throttle.js';
 import type { ClientRecord } from '../../store/store.js';
 import { BROWSER_COOKIE, csrfMatches, csrfToken, finishedHow, isSameBrowser, type Finish } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { logAuthorized } from '../events.js';
 import { issuerFor } from '../issuer.js';
 import { sendPage } from '../replies.js';
 import { errorPage, type PlainWords } from '../views/error.js';
@@ -170,6 +171,7 @@ export function redirectTo(reply: FastifyReply, requestId: string, step: NextSte
     case 'consent':
       return reply.redirect(consentUrl(requestId), status);
     case 'client':
+      if (step.authorized) logAuthorized(reply.request, step.authorized, 'consent_skipped');
       return reply.redirect(step.location, status);
     case 'expired':
       // Taken meanwhile: another tab or a second submission answered it first.

@@ -4,6 +4,7 @@
  * no `next` URL: the way on comes only from the pending authorization on the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { registeredUsername } from '../../oauth/authenticate.js';
 import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
@@ -15,6 +16,7 @@ import {
   typedUsername,
 } from '../browser.js';
 import type { RouteContext } from '../context.js';
+import { logRequestEvent } from '../events.js';
 import { limitRequestRate } from '../rate-limit.js';
 import { sendPage, sendPageFailure } from '../replies.js';
 import { formParams, queryParams } from '../request-params.js';
@@ -110,34 +112,37 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     };
     const result = await signIn(interactionDeps(ctx), flow, flow.client, credentials, sessionCookieValue(request));
     if (!result.ok) {
-      // Who was tried, by which app, from where: what an operator needs to see an attack.
-      const attempt = { username: credentials.username.slice(0, 100), client: flow.client.id, address: request.ip };
       const keep = ctx.config.lifetimes.pendingAuthorization;
       rememberTypedUsername(reply, id, credentials.username, keep, ctx.cookies);
+      // Who was tried, by which app, from where: what an operator needs to see an attack.
+      // Only a registered username is logged (services/audit.ts): never what was typed for
+      // an unknown one, which may be a password typed in the wrong field.
+      const attempt = {
+        username: (await registeredUsername(ctx.store, credentials.username)) ?? null,
+        client: flow.client.id,
+      };
       if (result.problem === 'locked') {
-        request.log.info({ event: 'sign_in_throttled', ...attempt }, 'sign-in refused: wait after failed sign-ins');
+        logRequestEvent(request, 'sign_in_throttled', attempt);
         return reply.redirect(`${loginUrl(id, 'locked')}&until=${result.retryAt}`, 303);
       }
-      if (result.problem === 'credentials') {
-        request.log.info({ event: 'sign_in_failed', ...attempt }, 'sign-in failed');
-        if (result.locks) {
-          const until = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-          request.log.warn(
-            {
-              event: 'sign_in_locked',
-              ...attempt,
-              address_until: until(result.locks.address),
-              username_until: until(result.locks.username),
-            },
-            'sign-in locked: further attempts wait',
-          );
-        }
+      logRequestEvent(request, 'sign_in_failed', { ...attempt, reason: result.problem });
+      if (result.problem === 'credentials' && result.locks) {
+        const until = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+        logRequestEvent(request, 'sign_in_locked', {
+          ...attempt,
+          address_until: until(result.locks.address),
+          username_until: until(result.locks.username),
+        });
       }
       return reply.redirect(loginUrl(id, result.problem), 303);
     }
     // The cookie lives no longer than the session's absolute end.
     setSessionCookie(reply, result.session, ctx.config.lifetimes.sessionMax, ctx.cookies);
-    request.log.info({ event: 'signed_in', person: result.person.id }, 'signed in');
+    logRequestEvent(request, 'signed_in', {
+      username: result.person.username,
+      person: result.person.id,
+      client: flow.client.id,
+    });
     // On to consent, or, where the policy needs no page (a client that skips consent), to the client.
     return redirectTo(reply, id, await nextStep(stepDeps(ctx, request), flow, flow.client, result.session), 303);
   });

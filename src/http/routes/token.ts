@@ -5,12 +5,22 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidRequest } from '../../oauth/errors.js';
 import { tokenEndpoint } from '../../oauth/endpoints.js';
+import { CredentialReplayed } from '../../oauth/grants/grant.js';
 import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { RouteContext } from '../context.js';
 import { enableCors } from '../cors.js';
+import { logRequestEvent } from '../events.js';
 import { issuerFor } from '../issuer.js';
 import { errorHandler, sendJson, sendTokenError, sendWrongMethod } from '../replies.js';
 import { formParams } from '../request-params.js';
+
+/** A code or refresh token presented again: the event, then the revocation it caused. */
+function logReplay(request: FastifyRequest, replay: CredentialReplayed): void {
+  const event = replay.credential === 'code' ? 'code_replayed' : 'refresh_reuse_detected';
+  const fields = { grant: replay.grant.id, client: replay.grant.clientId };
+  logRequestEvent(request, event, fields);
+  logRequestEvent(request, 'grant_revoked', { ...fields, reason: event });
+}
 
 export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   // Framework errors in this scope (body too large, unreadable body) are OAuth JSON too.
@@ -20,7 +30,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     try {
       const params = formParams(request);
       if (!params) throw invalidRequest('Content-Type must be application/x-www-form-urlencoded');
-      const response = await handleTokenRequest(
+      const outcome = await handleTokenRequest(
         { params, authorization: request.headers.authorization },
         ctx.provider.grants,
         {
@@ -30,8 +40,18 @@ export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
           now: ctx.now(),
         },
       );
+      const { response, grant, client } = outcome;
+      logRequestEvent(request, 'tokens_issued', {
+        grant: grant.id,
+        client: client.id,
+        person: grant.personId,
+        grant_type: outcome.grantType,
+        scope: response.scope,
+        refresh_token: response.refresh_token !== undefined,
+      });
       return sendJson(reply, 200, response);
     } catch (err) {
+      if (err instanceof CredentialReplayed) logReplay(request, err);
       return sendTokenError(request, reply, err);
     }
   }

@@ -28,7 +28,7 @@ export const authorizationCodeGrant: GrantHandler = {
     const found = await store.findAuthorizationCode(hashSecret(code));
     if (!found) throw invalidGrant(INVALID);
     const { code: record, grant } = found;
-    if (record.consumedAt !== null) return refuseReplay(deps, grant.id, REPLAYED);
+    if (record.consumedAt !== null) return refuseReplay(deps, grant, 'code', REPLAYED);
     if (grant.clientId !== client.id) throw invalidGrant('The code was issued to another client');
     if (record.expiresAt <= now) throw invalidGrant('The code has expired');
     if (grant.revokedAt !== null) throw invalidGrant('The authorization has been revoked');
@@ -54,7 +54,7 @@ export const authorizationCodeGrant: GrantHandler = {
       ...(person && { openId: { person, nonce: grant.nonce } }),
     });
     const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
-    await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });
-    return minted.response;
+    await settleUseOnce(outcome, deps, grant, 'code', { replayed: REPLAYED, missing: INVALID });
+    return { response: minted.response, grant };
   },
 };

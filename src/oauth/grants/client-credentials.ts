@@ -61,7 +61,8 @@ export const clientCredentialsGrant: GrantHandler = {
       nonce: null,
     };
     const minted = await deps.tokens.mint({ grant, scope, client, issuer: deps.issuer, now, refresh: false });
-    await deps.store.createGrantWithAccessToken({ ...grant, expiresAt: minted.access.expiresAt }, minted.access);
-    return minted.response;
+    const stored = { ...grant, expiresAt: minted.access.expiresAt };
+    await deps.store.createGrantWithAccessToken(stored, minted.access);
+    return { response: minted.response, grant: stored };
   },
 };

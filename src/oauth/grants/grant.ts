@@ -3,10 +3,10 @@
  * token endpoint looks up by `grant_type`. A handler makes every check before its first
  * write, and issues tokens through the token service so that every grant answers alike.
  */
-import { invalidGrant } from '../errors.js';
+import { invalidGrant, OAuthError } from '../errors.js';
 import type { Params } from '../params.js';
 import type { TokenResponse, TokenService } from '../token-service.js';
-import type { ClientRecord, GrantType, Store, UseOnceResult } from '../../store/store.js';
+import type { ClientRecord, GrantRecord, GrantType, Store, UseOnceResult } from '../../store/store.js';
 
 export interface GrantDeps {
   store: Pick<
@@ -29,7 +29,30 @@ export interface GrantHandler {
   grantType: GrantType;
   /** The parameters this grant reads: any of them sent twice is invalid_request. */
   parameters: readonly string[];
-  handle(params: Params, client: ClientRecord, deps: GrantDeps): Promise<TokenResponse>;
+  handle(params: Params, client: ClientRecord, deps: GrantDeps): Promise<IssuedTokens>;
+}
+
+/** What a grant issued: the response for the client, and the grant it belongs to (for the audit log). */
+export interface IssuedTokens {
+  response: TokenResponse;
+  grant: GrantRecord;
+}
+
+/** The use-once credentials a grant handler redeems. */
+export type UseOnceCredential = 'code' | 'refresh_token';
+
+/**
+ * invalid_grant for a use-once credential presented again, after its grant was revoked:
+ * the client is told no more than for any invalid_grant; the front end logs which grant.
+ */
+export class CredentialReplayed extends OAuthError {
+  constructor(
+    readonly credential: UseOnceCredential,
+    readonly grant: Pick<GrantRecord, 'id' | 'clientId'>,
+    description: string,
+  ) {
+    super('invalid_grant', description);
+  }
 }
 
 /**
@@ -37,18 +60,24 @@ export interface GrantHandler {
  * is revoked, so every token issued from it stops working (RFC 6749 §4.1.2, RFC 9700
  * §4.14.2), and the answer is invalid_grant.
  */
-export async function refuseReplay(deps: GrantDeps, grantId: string, description: string): Promise<never> {
-  await deps.store.revokeGrant(grantId, deps.now);
-  throw invalidGrant(description);
+export async function refuseReplay(
+  deps: GrantDeps,
+  grant: Pick<GrantRecord, 'id' | 'clientId'>,
+  credential: UseOnceCredential,
+  description: string,
+): Promise<never> {
+  await deps.store.revokeGrant(grant.id, deps.now);
+  throw new CredentialReplayed(credential, grant, description);
 }
 
 /** What the store's use-once write reported: `replayed` revokes the grant, `missing` is invalid_grant. */
 export async function settleUseOnce(
   outcome: UseOnceResult,
   deps: GrantDeps,
-  grantId: string,
+  grant: Pick<GrantRecord, 'id' | 'clientId'>,
+  credential: UseOnceCredential,
   messages: { replayed: string; missing: string },
 ): Promise<void> {
-  if (outcome === 'replayed') await refuseReplay(deps, grantId, messages.replayed);
+  if (outcome === 'replayed') await refuseReplay(deps, grant, credential, messages.replayed);
   if (outcome === 'missing') throw invalidGrant(messages.missing);
 }

@@ -28,7 +28,7 @@ export const refreshTokenGrant: GrantHandler = {
     const found = await store.findRefreshToken(hashSecret(token));
     if (!found || found.grant.clientId !== client.id) throw invalidGrant(INVALID);
     const { token: record, grant } = found;
-    if (record.retiredAt !== null) return refuseReplay(deps, grant.id, REPLAYED);
+    if (record.retiredAt !== null) return refuseReplay(deps, grant, 'refresh_token', REPLAYED);
     if (grant.revokedAt !== null) throw invalidGrant('The authorization has been revoked');
     if (grant.expiresAt <= now || record.expiresAt <= now) {
       throw invalidGrant('The authorization session has expired: ask the person to sign in again');
@@ -48,7 +48,7 @@ export const refreshTokenGrant: GrantHandler = {
       ...(person && { openId: { person, nonce: null } }),
     });
     const outcome = await store.rotateRefreshToken(record.hash, now, minted.access, minted.refresh);
-    await settleUseOnce(outcome, deps, grant.id, { replayed: REPLAYED, missing: INVALID });
-    return minted.response;
+    await settleUseOnce(outcome, deps, grant, 'refresh_token', { replayed: REPLAYED, missing: INVALID });
+    return { response: minted.response, grant };
   },
 };
