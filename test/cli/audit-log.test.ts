@@ -180,6 +180,41 @@ describe('TESSERA_AUDIT_LOG', () => {
     expect(statSync(auditFile).mode & 0o777).toBe(0o600);
   });
 
+  it('records the updates: client update, disable and enable, user update and unlock; an update that changes nothing is not recorded', async () => {
+    const added = await tessera([
+      'client',
+      'add',
+      '--name',
+      'Diary',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--json',
+    ]);
+    const { client_id: id } = JSON.parse(added.stdout) as { client_id: string };
+    await tessera(['user', 'add', '--username', 'alice', '--role', 'PATIENT', '--password-stdin'], {
+      input: `${PASSWORD}\n`,
+    });
+    expect((await tessera(['client', 'update', id, '--name', 'Diary 2'])).code).toBe(0);
+    expect((await tessera(['client', 'update', id, '--name', 'Diary 2'])).code).toBe(0); // unchanged
+    await tessera(['client', 'disable', id]);
+    await tessera(['client', 'disable', id]); // already disabled
+    await tessera(['client', 'enable', id]);
+    expect((await tessera(['user', 'update', 'alice', '--add-role', 'CLINICIAN'])).code).toBe(0);
+    expect((await tessera(['user', 'unlock', 'alice'])).code).toBe(0);
+    const lines = auditLines().slice(2);
+    expect(lines.map((l) => l.event)).toEqual([
+      'client_updated',
+      'client_disabled',
+      'client_enabled',
+      'user_updated',
+      'user_unlocked',
+    ]);
+    expect(lines[0]).toMatchObject({ client: id, changes: ['client_name'] });
+    expect(lines[1]).toMatchObject({ client: id });
+    expect(lines[3]).toMatchObject({ username: 'alice', changes: ['roles'] });
+    expect(lines[4]).toMatchObject({ username: 'alice' });
+  });
+
   it('records nothing, anywhere, when it is not set', async () => {
     const r = await runCli(
       ['client', 'add', '--name', 'Diary', '--redirect-uri', 'https://app.example/cb', '--db', db],
