@@ -1,6 +1,7 @@
 /** The `tessera` program: every command, built without running it (run.ts runs it). */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { registerCallbackCommand } from './callback-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerGrantCommands } from './grant-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
@@ -40,5 +41,6 @@ export function buildProgram(io: CliIo): Command {
   registerGrantCommands(program, io);
   registerKeysCommands(program, io);
   registerTransferCommands(program, io);
+  registerCallbackCommand(program, io);
   return program;
 }
