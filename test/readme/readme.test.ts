@@ -18,7 +18,7 @@ import { readmeShellBlocks, type ShellBlock } from './readme-blocks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const BLOCK_TIMEOUT_MS = 30_000;
+const BLOCK_TIMEOUT_MS = 60_000;
 
 /** A process's output so far, and a way to wait until it holds something. */
 class Output {
@@ -39,7 +39,7 @@ class Output {
     for (;;) {
       const text = this.text.slice(from);
       if (test(text)) return text;
-      if (ended) throw new Error(`${what}: the process ended first`);
+      if (ended) throw new Error(`${what}: it ended first (bash stops at the first command that fails)`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${what}: nothing within ${BLOCK_TIMEOUT_MS} ms`);
       await new Promise<void>((resolve) => {
@@ -133,7 +133,7 @@ describe('the README', () => {
     expect(kinds.filter((k) => k === 'run').length).toBeGreaterThan(5);
   });
 
-  it('runs: every shell block in order, as a reader pastes it', { timeout: 120_000 }, async () => {
+  it('runs: every shell block in order, as a reader pastes it', { timeout: 240_000 }, async () => {
     const [port, callbackPort] = await Promise.all([freePort(), freePort()]);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -173,14 +173,19 @@ describe('the README', () => {
       const done = `__README_BLOCK_${n}_DONE__`;
       // stdin of the block is /dev/null: a command that reads stdin must say so itself (<<<).
       shell.child.stdin?.write(`source ${JSON.stringify(file)} < /dev/null\nprintf '\\n%s\\n' ${done}\n`);
-      const finished = shell.stdout.until(from.out, (t) => t.includes(done), shell.exited, 'the block');
+      const finished = shell.stdout.until(from.out, (t) => t.includes(done), shell.exited, 'the block did not finish');
       finished.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
       try {
         if (block.mode.kind === 'browser') {
           const { username, password } = block.mode;
           const url = lastAuthorizationUrl(shell.stdout.text);
           // The reader opens the URL once the listener says it waits.
-          await shell.stderr.until(from.err, (t) => t.includes('listening on'), finished, 'no listener');
+          await shell.stderr.until(
+            from.err,
+            (t) => t.includes('listening on'),
+            finished,
+            'no "listening on" line from the block',
+          );
           const page = await signInAndAllow(url, username, password);
           expect(page).toContain('You can close this window');
         }
