@@ -135,8 +135,13 @@ describe('the README', () => {
 
   it('runs: every shell block in order, as a reader pastes it', { timeout: 240_000 }, async () => {
     const [port, callbackPort] = await Promise.all([freePort(), freePort()]);
+    // The reader's environment holds no Tessera settings: the README's defaults apply,
+    // but for the database and the ports.
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('TESSERA_') && name !== 'CALLBACK_PORT'),
+    );
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       TESSERA_DB: `sqlite:${join(temp, 'tessera.db')}`,
       TESSERA_PORT: String(port),
       CALLBACK_PORT: String(callbackPort),
