@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkAuditLog } from './audit-log.js';
+import { registerCallbackCommand } from './callback-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerGrantCommands } from './grant-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
@@ -45,5 +46,6 @@ export function buildProgram(io: CliIo): Command {
   registerGrantCommands(program, io);
   registerKeysCommands(program, io);
   registerTransferCommands(program, io);
+  registerCallbackCommand(program, io);
   return program;
 }

@@ -18,7 +18,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +26,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer, type CallbackServer } from '../helpers/callback-server.js';
 import { launchChromium } from '../helpers/chromium.js';
+import { freePort } from '../helpers/free-port.js';
 import {
   addClientWithCli,
   addUserWithCli,
@@ -64,17 +64,6 @@ class ServerError extends Error {}
 // ---------------------------------------------------------------------------------------
 // Small tools: a free port, an HTTP client with a cookie jar, the callback server
 // ---------------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 class Jar {
   private readonly cookies = new Map<string, string>();
