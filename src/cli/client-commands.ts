@@ -52,6 +52,9 @@ interface AddOptions extends DbOptions {
   idTokenAlg?: string;
   skipConsent?: boolean;
   postLogoutRedirectUri?: string[];
+  codeLifetime?: string;
+  accessTokenLifetime?: string;
+  refreshLifetime?: string;
 }
 
 /** describeClient, plus `warning` when the client is a public one admitted without PKCE. */
@@ -124,6 +127,9 @@ async function addClient(options: AddOptions, io: CliIo): Promise<void> {
     idTokenAlg: options.idTokenAlg,
     skipConsent: options.skipConsent ?? false,
     postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
+    codeLifetime: options.codeLifetime,
+    accessTokenLifetime: options.accessTokenLifetime,
+    refreshLifetime: options.refreshLifetime,
   });
   const { client, secret } = await withStore(options.db, (store) => registerClient(store, input, Date.now()));
   recordChange(io, 'client_created', {
@@ -350,6 +356,12 @@ export function registerClientCommands(program: Command, io: CliIo): void {
       '--post-logout-redirect-uri <uri>',
       'where logout may send the browser back to (repeatable; exact match)',
       collect,
+    )
+    .option('--code-lifetime <duration>', "its codes' lifetime: 10s to 10m (default: the server's)")
+    .option('--access-token-lifetime <duration>', "its access tokens' expires_in: 1m to 1d (default: the server's)")
+    .option(
+      '--refresh-lifetime <duration>',
+      "its authorization sessions' lifetime (refresh tokens end with it): 1m to 3650d (default: the server's)",
     )
     .addOption(jsonOption())
     .addOption(dbOption())

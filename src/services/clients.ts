@@ -53,6 +53,10 @@ export interface NewClient {
   skipConsent?: boolean;
   /** Where RP-Initiated Logout may send the browser back to (exact match). */
   postLogoutRedirectUris?: string[];
+  /** Its own lifetimes (durations; absent: the server's), as `client update` takes them. */
+  codeLifetime?: string;
+  accessTokenLifetime?: string;
+  refreshLifetime?: string;
   /** Fixed id (the demo seeds a known one); default random. */
   id?: string;
   /** The secret of a confidential client, when the caller derives it (the demo's API); default random. */
@@ -223,7 +227,7 @@ export async function registerClient(
     postLogoutRedirectUris: checkPostLogoutRedirectUris(input.postLogoutRedirectUris),
     createdAt: now,
     disabledAt: null,
-    lifetimes: {},
+    lifetimes: changedLifetimes({}, input),
     previousSecret: null,
   };
   if (input.id !== undefined && (await store.getClient(input.id))) {
@@ -494,7 +498,10 @@ const LIFETIME_OPTIONS = [
   ['refreshLifetime', 'grant', '--refresh-lifetime'],
 ] as const;
 
-function changedLifetimes(before: ClientLifetimes, changes: ClientChanges): ClientLifetimes {
+function changedLifetimes(
+  before: ClientLifetimes,
+  changes: Pick<ClientChanges, (typeof LIFETIME_OPTIONS)[number][0]>,
+): ClientLifetimes {
   const lifetimes: ClientLifetimes = { ...before };
   for (const [option, kind, flag] of LIFETIME_OPTIONS) {
     const value = changes[option];

@@ -21,6 +21,45 @@ function freshDb(): string {
 }
 
 describe('client update, disable, enable, rotate-secret --grace and user update', () => {
+  it('client add takes the lifetimes too, with the same bounds and one line for a bad value', async () => {
+    const db = freshDb();
+    const cli = (...args: string[]) => runCliInProcess(args, { db });
+    const added = await cli(
+      'client',
+      'add',
+      '--name',
+      'App',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--access-token-lifetime',
+      '5m',
+      '--code-lifetime',
+      '30',
+      '--json',
+    );
+    expect(added.status).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      access_token_lifetime: 300,
+      code_lifetime: 30,
+      refresh_lifetime: null,
+    });
+    const refused = await cli(
+      'client',
+      'add',
+      '--name',
+      'Other',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--code-lifetime',
+      '11m',
+    );
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/^tessera: --code-lifetime must be/);
+    const list = JSON.parse((await cli('client', 'list', '--json')).stdout) as unknown[];
+    expect(list).toHaveLength(1);
+  });
+
   it('show the lifetimes and the grace; --json errors are JSON; a refusal changes nothing', async () => {
     const db = freshDb();
     const cli = (...args: string[]) => runCliInProcess(args, { db });
