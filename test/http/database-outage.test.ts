@@ -430,7 +430,11 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // Two retries have been logged (a busy machine may need longer than the first two pauses).
+      const deadline = Date.now() + 15_000;
+      while (stderr.trim().split('\n').length < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       expect(stdout).toBe('');
       expect(child.exitCode).toBeNull();
       const warnings = stderr.trim().split('\n');
