@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerGrantCommands } from './grant-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
+import { registerDemoCommands } from './demo-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPurgeCommand } from './purge-command.js';
@@ -40,5 +41,6 @@ export function buildProgram(io: CliIo): Command {
   registerGrantCommands(program, io);
   registerKeysCommands(program, io);
   registerTransferCommands(program, io);
+  registerDemoCommands(program, io);
   return program;
 }

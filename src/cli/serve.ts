@@ -6,6 +6,10 @@
  * stderr. SIGTERM/SIGINT stop accepting, finish in-flight requests, close the database
  * and exit 0.
  *
+ * With --demo and no database chosen (--db, TESSERA_DB) the demo gets a file of its own
+ * (DEMO_DB_URL). Without --demo the demo's clients and people are refused (buildApp), and
+ * a database that holds some gets one note on stderr at start saying how to remove them.
+ *
  * Its output lines go to the run's streams (run.ts), but a running server owns the
  * process: its log is written to fd 2 and its signals end the process. Tests that start
  * it run it as a child process.
@@ -13,13 +17,15 @@
 import type { AddressInfo } from 'node:net';
 import { Option, type Command } from 'commander';
 import { defaultIssuer, LOG_LEVELS, resolveServerConfig, urlHostForListening, type ServerConfig } from '../config.js';
+import { DEMO_DB_URL } from '../demo/fixtures.js';
 import { demoBanner, seedDemo } from '../demo/seed.js';
 import type { AppConfig } from '../http/context.js';
 import { loopbackIssuers } from '../http/issuer.js';
 import { cookieSecret } from '../services/cookie-secret.js';
+import { demoDataNote } from '../services/demo-data.js';
 import { InvalidInputError } from '../services/errors.js';
 import { parseKeyRefreshSeconds, prepareKeyStore, serverKeySealer, UNSEALED_KEYS_NOTE } from '../services/keys.js';
-import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
+import { DEFAULT_DB_URL, DEFAULT_POOL_SIZE, openStore, redactDatabaseUrl } from '../store/open.js';
 import { dbOption, printNote, type CliIo } from './common.js';
 import { DEFAULT_DB_WAIT_SECONDS, parseDbWait, parsePoolSize, waitForDatabase } from './database-wait.js';
 import { parseSweepInterval, startServeSweeper, sweepIntervalOption } from './purge-command.js';
@@ -41,7 +47,14 @@ interface ServeOptions {
   sweepInterval: string;
 }
 
-async function serve(options: ServeOptions, io: CliIo): Promise<void> {
+/** `tessera demo remove` for the database this server uses. */
+function demoRemoveCommand(db: string): string {
+  return db === DEFAULT_DB_URL ? 'tessera demo remove' : `tessera demo remove --db ${redactDatabaseUrl(db)}`;
+}
+
+async function serve(options: ServeOptions, io: CliIo, dbSource: string | undefined): Promise<void> {
+  // The demo gets a database of its own unless one was chosen (--db, TESSERA_DB).
+  if (options.demo && dbSource === 'default') options.db = DEMO_DB_URL;
   const config: ServerConfig = resolveServerConfig({
     host: options.host,
     port: options.port,
@@ -121,8 +134,11 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   // After listening: a start that fails says only why.
   if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   if (config.demo) {
-    await seedDemo(store, appConfig.issuer, appConfig.secret, Date.now());
-    io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
+    const { taken } = await seedDemo(store, appConfig.issuer, appConfig.secret, Date.now());
+    io.stderr.write(demoBanner(appConfig.issuer, taken).join('\n'));
+  } else {
+    const note = await demoDataNote(store, demoRemoveCommand(options.db));
+    if (note) printNote(io.stderr, note);
   }
 
   // Deletes expired data now and then; stopped before the store closes.
@@ -161,13 +177,21 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--host <h>', 'address to listen on').env('TESSERA_HOST').default('127.0.0.1'))
     .addOption(dbOption())
     .addOption(sweepIntervalOption())
-    .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('TESSERA_ISSUER'))
+    .addOption(
+      new Option(
+        '--issuer <url>',
+        'public base URL (default http://HOST:PORT on a loopback host; required for any other --host)',
+      ).env('TESSERA_ISSUER'),
+    )
     .addOption(
       new Option('--audience <uri>', 'the aud of JWT access tokens: the API they are for (default the issuer)').env(
         'TESSERA_AUDIENCE',
       ),
     )
-    .option('--demo', 'seed and serve the demo client at /demo')
+    .option(
+      '--demo',
+      `seed and serve the demo client at /demo (in a database of its own, ${DEMO_DB_URL}, unless --db is given)`,
+    )
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices([...LOG_LEVELS])
@@ -218,5 +242,5 @@ export function registerServeCommand(program: Command, io: CliIo): void {
           'sent by these proxies: true (any; a bare flag), false, a hop count, or a comma-separated list of addresses/CIDR ranges',
       ).env('TESSERA_TRUST_PROXY'),
     )
-    .action((options: ServeOptions) => serve(options, io));
+    .action((options: ServeOptions, command: Command) => serve(options, io, command.getOptionValueSource('db')));
 }

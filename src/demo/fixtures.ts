@@ -11,6 +11,13 @@ export const DEMO_JWT_CLIENT_ID = 'tessera-demo-jwt';
 export const DEMO_API_CLIENT_ID = 'tessera-demo-api';
 export const DEMO_PASSWORD = 'tessera-demo';
 
+/**
+ * Where `serve --demo` keeps its data unless told otherwise (--db, TESSERA_DB): a file of
+ * its own, so that the demo's people, whose password is published here, never land in
+ * the database a real server uses.
+ */
+export const DEMO_DB_URL = 'sqlite:./.tessera/demo.db';
+
 export const DEMO_PEOPLE = [
   { username: 'alice', name: 'Alice Patel', roles: ['PATIENT'], email: 'alice@example.org' },
   { username: 'bob', name: 'Dr Bob Chen', roles: ['CLINICIAN'], email: 'bob@example.org' },

@@ -44,6 +44,8 @@ export interface NewClient {
   id?: string;
   /** The secret of a confidential client, when the caller derives it (the demo's API); default random. */
   secret?: string;
+  /** The demo's own client (seeded by `serve --demo`): refused by a server without --demo. */
+  demo?: boolean;
 }
 
 /**
@@ -210,6 +212,7 @@ export async function registerClient(
     postLogoutRedirectUris: checkPostLogoutRedirectUris(input.postLogoutRedirectUris),
     createdAt: now,
     disabledAt: null,
+    ...(input.demo && { demo: true }),
   };
   if (input.id !== undefined && (await store.getClient(input.id))) {
     throw new InvalidInputError(`client '${input.id}' already exists`);
@@ -277,6 +280,7 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     created_at: new Date(client.createdAt).toISOString(),
     disabled: client.disabledAt !== null,
+    ...(client.demo && { demo: true }),
   };
 }
 

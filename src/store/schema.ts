@@ -19,6 +19,8 @@ export interface ClientsTable {
   skip_consent: number;
   /** JSON list: where RP-Initiated Logout may send the browser back to (exact match). */
   post_logout_redirect_uris: string;
+  /** 1 for the demo's own clients (seeded by `serve --demo`): a server without --demo refuses them. */
+  demo: number;
 }
 
 export interface PeopleTable {
@@ -32,6 +34,8 @@ export interface PeopleTable {
   email: string | null;
   /** The username's comparison form (username-key.ts), unique: lookups by username use it. */
   username_key: string | null;
+  /** 1 for the demo's people (seeded by `serve --demo`): a server without --demo refuses them. */
+  demo: number;
 }
 
 export interface GrantsTable {

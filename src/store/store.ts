@@ -31,6 +31,8 @@ export interface ClientRecord {
   postLogoutRedirectUris: string[];
   createdAt: number;
   disabledAt: number | null;
+  /** Seeded by `serve --demo`: a server without --demo treats it as unknown. Absent: false. */
+  demo?: boolean;
 }
 
 /** An API scope, registered server-wide; a client is enabled for it like for a role. */
@@ -70,6 +72,8 @@ export interface PersonRecord {
   disabledAt: number | null;
   /** The `email` claim (OpenID Connect Core §5.1); null when none was given. */
   email: string | null;
+  /** Seeded by `serve --demo` with the published password: a server without --demo treats them as unknown. Absent: false. */
+  demo?: boolean;
 }
 
 /** The authorization session: what codes, access tokens and refresh tokens belong to. */
@@ -164,6 +168,16 @@ export interface GrantFilter {
   clientId?: string;
 }
 
+/** What `removeDemoData` deleted. */
+export interface DemoDataRemoval {
+  /** The demo clients' ids. */
+  clients: string[];
+  /** The demo people's usernames. */
+  people: string[];
+  /** Grants of demo clients or demo people, deleted with their codes and tokens. */
+  grants: number;
+}
+
 /** How an operator's revocation of one grant ended. */
 export type RevokeGrantResult = 'revoked' | 'already-revoked' | 'missing';
 
@@ -183,8 +197,8 @@ export interface AccessTokenLookup {
   token: AccessTokenRecord;
   grant: Pick<GrantRecord, 'id' | 'personId' | 'clientId' | 'revokedAt'>;
   /** Null when the grant has no person (LEFT JOIN). */
-  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'> | null;
-  client: Pick<ClientRecord, 'id' | 'disabledAt'>;
+  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt' | 'demo'> | null;
+  client: Pick<ClientRecord, 'id' | 'disabledAt' | 'demo'>;
 }
 
 export interface RefreshTokenLookup {
@@ -234,6 +248,15 @@ export interface Store {
   setPassword(username: string, passwordHash: string, revokeGrantsAt?: number | null): Promise<boolean>;
   /** Disabling also ends sign-in sessions and revokes the person's grants. */
   setPersonDisabled(username: string, disabledAt: number | null): Promise<boolean>;
+
+  // demo data: the clients and people `serve --demo` seeds (marked `demo`)
+  /** How many clients and people are the demo's. */
+  countDemoData(): Promise<{ clients: number; people: number }>;
+  /**
+   * Deletes the demo's clients and people with everything that belongs to them (grants,
+   * codes, tokens, pending authorizations, sign-in sessions), in one transaction.
+   */
+  removeDemoData(): Promise<DemoDataRemoval>;
 
   // the browser's way through sign-in and consent
   createPendingAuthorization(pending: PendingAuthorizationRecord): Promise<void>;

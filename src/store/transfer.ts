@@ -81,6 +81,7 @@ const TABLES = {
       id_token_alg: 'text',
       skip_consent: 'integer',
       post_logout_redirect_uris: 'text',
+      demo: 'integer',
     },
   },
   people: {
@@ -95,6 +96,7 @@ const TABLES = {
       disabled_at: 'integer',
       email: 'text',
       username_key: 'text',
+      demo: 'integer',
     },
   },
   grants: {
@@ -200,8 +202,9 @@ const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
     id_token_alg: '0007_openid_connect',
     skip_consent: '0007_openid_connect',
     post_logout_redirect_uris: '0007_openid_connect',
+    demo: '0009_demo_data',
   },
-  people: { email: '0007_openid_connect', username_key: '0008_username_key' },
+  people: { email: '0007_openid_connect', username_key: '0008_username_key', demo: '0009_demo_data' },
   grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects', nonce: '0007_openid_connect' },
   sign_in_sessions: { max_expires_at: '0007_openid_connect' },
   access_tokens: { format: '0004_grant_subjects', jti: '0004_grant_subjects', created_at: '0004_grant_subjects' },

@@ -40,6 +40,7 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
+    demo: Number(row.demo) === 1,
   };
 }
 
@@ -53,6 +54,7 @@ export function toPerson(row: Selectable<PeopleTable>): PersonRecord {
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
     email: row.email,
+    demo: Number(row.demo) === 1,
   };
 }
 
