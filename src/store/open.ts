@@ -184,7 +184,7 @@ function openSqlite(path: string, mustExist: boolean): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
   let connection: SqliteConnection;
-  if (mustExist && !inMemory && !existsSync(path)) throw new MissingDatabaseError(`no database at ${resolve(path)}`);
+  if (mustExist && !inMemory && !existsSync(path)) throw new MissingDatabaseError(`there is no database at ${resolve(path)}`);
   try {
     if (!inMemory && !mustExist) makeParentDirectories(path);
     // fileMustExist: a file removed since the check above is not made anew, empty.
