@@ -180,12 +180,31 @@ function makeParentDirectories(file: string): void {
   }
 }
 
+/** Whether the SQLite file has Kysely's migration table: one read, on a connection of its own. */
+function hasMigrationTable(path: string): boolean {
+  const probe = new SQLite(path, { fileMustExist: true });
+  try {
+    return (
+      probe.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get() !==
+      undefined
+    );
+  } finally {
+    probe.close();
+  }
+}
+
 function openSqlite(path: string, mustExist: boolean): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
   let connection: SqliteConnection;
-  if (mustExist && !inMemory && !existsSync(path)) throw new MissingDatabaseError(`there is no database at ${resolve(path)}`);
+  if (mustExist && !inMemory && !existsSync(path))
+    throw new MissingDatabaseError(`there is no database at ${resolve(path)}`);
   try {
+    // Before the connection is set up (WAL, which writes to the file): a file Tessera did
+    // not make, even an empty one, is left exactly as it was.
+    if (mustExist && !inMemory && !hasMigrationTable(path)) {
+      throw new MissingDatabaseError(`the database ${resolve(path)} has no Tessera tables`);
+    }
     if (!inMemory && !mustExist) makeParentDirectories(path);
     // fileMustExist: a file removed since the check above is not made anew, empty.
     database = new SQLite(path, { fileMustExist: mustExist && !inMemory });
@@ -199,6 +218,7 @@ function openSqlite(path: string, mustExist: boolean): KyselyStore {
     database.pragma(`cache_size = ${-32 * 1024}`);
     connection = sqliteConnection(database, path);
   } catch (err) {
+    if (err instanceof MissingDatabaseError) throw err;
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
   const group = new GroupCommit(connection);

@@ -1213,7 +1213,11 @@ describe.concurrent('the database', SLOW, () => {
   // Commands other than migrate never try to make a database: a file that is not there is
   // refused as such.
   it.each([
-    ['sqlite:/proc/nope/x.db', /cannot open SQLite database/, /^tessera: there is no database at \/proc\/nope\/x\.db: /],
+    [
+      'sqlite:/proc/nope/x.db',
+      /cannot open SQLite database/,
+      /^tessera: there is no database at \/proc\/nope\/x\.db: /,
+    ],
     [
       'sqlite:/proc/nope/deeper/x.db',
       /cannot open SQLite database/,

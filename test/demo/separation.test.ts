@@ -247,6 +247,16 @@ describe(`demo data on a server without --demo (${TEST_ENGINE})`, () => {
       expect(taken).toEqual(['alice']);
       expect(await other.store.getPersonByUsername('alice')).toMatchObject({ displayName: 'Alice Real', demo: false });
       expect(await other.store.countDemoData()).toEqual({ clients: 3, people: 3 });
+      const demo = await buildApp({ ...config, secret: 'secret' }, other.store);
+      try {
+        const page = await demo.inject({ method: 'GET', url: '/demo' });
+        expect(page.statusCode).toBe(200);
+        expect(page.body).toContain('<code>bob</code>');
+        expect(page.body).not.toContain('<code>alice</code>');
+        expect(page.body).not.toContain('Alice');
+      } finally {
+        await demo.close();
+      }
     } finally {
       await other.cleanup();
     }
