@@ -134,7 +134,7 @@ describe(`usernames on ${TEST_ENGINE}`, () => {
     // Nothing was changed: once the twins are resolved, the migration runs.
     store = await openStore(url, { migrate: false });
     await sql`delete from people where id in ('p2', 'p5')`.execute(store.db);
-    expect(await store.migrate()).toEqual(['0008_username_key']);
+    expect(await store.migrate()).toEqual(['0008_username_key', '0009_demo_data']);
     expect((await store.getPersonByUsername('EVE'))?.id).toBe('p1');
   });
 });

@@ -266,9 +266,13 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
                 username: row.p_username,
                 displayName: row.p_display_name as string,
                 disabledAt: maybeTime(row.p_disabled_at),
-                demo: Number(row.p_demo) === 1,
+                ...(Number(row.p_demo) === 1 && { demo: true }),
               },
-        client: { id: row.g_client_id, disabledAt: maybeTime(row.c_disabled_at), demo: Number(row.c_demo) === 1 },
+        client: {
+          id: row.g_client_id,
+          disabledAt: maybeTime(row.c_disabled_at),
+          ...(Number(row.c_demo) === 1 && { demo: true }),
+        },
       };
     },
 

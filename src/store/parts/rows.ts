@@ -40,7 +40,8 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
-    demo: Number(row.demo) === 1,
+    // Only when set, like a record made in memory (ClientRecord/PersonRecord: absent is false).
+    ...(Number(row.demo) === 1 && { demo: true }),
   };
 }
 
@@ -54,7 +55,8 @@ export function toPerson(row: Selectable<PeopleTable>): PersonRecord {
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
     email: row.email,
-    demo: Number(row.demo) === 1,
+    // Only when set, like a record made in memory (ClientRecord/PersonRecord: absent is false).
+    ...(Number(row.demo) === 1 && { demo: true }),
   };
 }
 
