@@ -3,7 +3,7 @@
  * never a surprise later. Sources (flags, environment) are read by the CLI; this module
  * only checks and completes what it is given.
  */
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { parseLifetime } from './services/durations.js';
 import { InvalidInputError } from './services/errors.js';
 import { DEFAULT_LIFETIMES, type Lifetimes } from './oauth/tokens.js';
@@ -180,10 +180,27 @@ function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** The issuer to use when none is configured: where this server listens. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/** Whether `host` is this machine only: `localhost`, 127.0.0.0/8 or ::1 (RFC 6761 §6.3, RFC 4291 §2.5.3). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare.toLowerCase() === 'localhost') return true;
+  const family = isIP(bare);
+  return family !== 0 && LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The issuer to use when none is configured: where this server listens. Only for a
+ * loopback host: on any other (0.0.0.0, a LAN address, a name) the address people and
+ * apps reach it at is not known here, and a wrong issuer breaks every client that checks
+ * it (RFC 8414 §3.3, RFC 9207), so resolveServerConfig asks for --issuer instead.
+ */
 export function defaultIssuer(host: string, port: number): string {
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return `http://${urlHost(shown)}:${port}`;
+  return `http://${urlHost(host)}:${port}`;
 }
 
 /**
@@ -278,6 +295,11 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   if (host === '' || /[\s/]/.test(host))
     throw new InvalidInputError(`host must be a host name or address, not '${input.host}'`);
   const port = parsePort(input.port ?? 9000);
+  if (input.issuer === undefined && !isLoopbackHost(host)) {
+    throw new InvalidInputError(
+      `--host ${host} is reachable from other machines: pass --issuer (or TESSERA_ISSUER) with the public URL people and apps use, e.g. --issuer https://auth.example.org`,
+    );
+  }
   return {
     host,
     port,

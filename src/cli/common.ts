@@ -11,7 +11,7 @@
 import type { EventEmitter } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { InvalidInputError } from '../services/errors.js';
-import { DEFAULT_DB_URL, openStore, StoreOpenError } from '../store/open.js';
+import { DEFAULT_DB_URL, MissingDatabaseError, openStore, StoreOpenError } from '../store/open.js';
 
 export type OpenedStore = Awaited<ReturnType<typeof openStore>>;
 
@@ -94,13 +94,26 @@ function commandPath(command: Command): string {
 /**
  * Opens the store at `url` (applying pending migrations unless `migrate: false`), runs
  * `fn`, and always closes the store so the process can exit promptly.
+ *
+ * A database Tessera never made is refused (one line, exit 2) unless `create: true`
+ * (`migrate`, `import`; `serve` opens its own): `--db` is relative by default, so a
+ * command run from another folder would otherwise make an empty database there, quietly,
+ * and change nothing the server sees.
  */
 export async function withStore<T>(
   url: string,
   fn: (store: OpenedStore) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; create?: boolean } = {},
 ): Promise<T> {
-  const store = await openStore(url, options);
+  let store: OpenedStore;
+  try {
+    store = await openStore(url, { migrate: options.migrate ?? true, mustExist: !(options.create ?? false) });
+  } catch (err) {
+    if (!(err instanceof MissingDatabaseError)) throw err;
+    throw new StoreOpenError(
+      `${err.message}: check --db (or TESSERA_DB), or create it first with 'tessera migrate' or 'tessera serve'`,
+    );
+  }
   try {
     return await fn(store);
   } finally {

@@ -18,7 +18,7 @@ async function migrate(options: MigrateOptions, io: CliIo): Promise<void> {
         throw new StoreOpenError(`cannot migrate database: ${(err as Error).message}`, { cause: err });
       }
     },
-    { migrate: false },
+    { migrate: false, create: true },
   );
   if (options.json) printJson(io.stdout, { applied });
   else if (applied.length === 0) printLines(io.stdout, 'database is up to date');

@@ -6,6 +6,7 @@ import { registerCallbackCommand } from './callback-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerGrantCommands } from './grant-commands.js';
 import { configureErrors, requireSubcommand, TesseraCommand, type CliIo } from './common.js';
+import { registerDemoCommands } from './demo-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPurgeCommand } from './purge-command.js';
@@ -47,5 +48,6 @@ export function buildProgram(io: CliIo): Command {
   registerKeysCommands(program, io);
   registerTransferCommands(program, io);
   registerCallbackCommand(program, io);
+  registerDemoCommands(program, io);
   return program;
 }

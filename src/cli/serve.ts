@@ -6,6 +6,10 @@
  * stderr. SIGTERM/SIGINT stop accepting, finish in-flight requests, close the database
  * and exit 0.
  *
+ * --demo seeds the demo's clients and people, marked as such. Without --demo they are
+ * refused at every door (buildApp), and a database that holds some gets one note on
+ * stderr at start saying how to remove them.
+ *
  * Its output lines go to the run's streams (run.ts), but a running server owns the
  * process: its log is written to fd 2 and its signals end the process. Tests that start
  * it run it as a child process.
@@ -25,9 +29,10 @@ import { demoBanner, seedDemo } from '../demo/seed.js';
 import type { AppConfig } from '../http/context.js';
 import { loopbackIssuers } from '../http/issuer.js';
 import { cookieSecret } from '../services/cookie-secret.js';
+import { demoDataNote } from '../services/demo-data.js';
 import { InvalidInputError } from '../services/errors.js';
 import { parseKeyRefreshSeconds, prepareKeyStore, serverKeySealer, UNSEALED_KEYS_NOTE } from '../services/keys.js';
-import { DEFAULT_POOL_SIZE, openStore } from '../store/open.js';
+import { DEFAULT_DB_URL, DEFAULT_POOL_SIZE, openStore, redactDatabaseUrl } from '../store/open.js';
 import { DEFAULT_LIFETIMES, MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
 import { formatDuration } from '../services/durations.js';
 import { dbOption, printNote, type CliIo } from './common.js';
@@ -60,6 +65,11 @@ interface ServeOptions {
   maxConnectionsPerAddress: string;
   maxConnections: string;
   rateLimit: string;
+}
+
+/** `tessera demo remove` for the database this server uses. */
+function demoRemoveCommand(db: string): string {
+  return db === DEFAULT_DB_URL ? 'tessera demo remove' : `tessera demo remove --db ${redactDatabaseUrl(db)}`;
 }
 
 async function serve(options: ServeOptions, io: CliIo): Promise<void> {
@@ -177,8 +187,11 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   // After listening: a start that fails says only why.
   if (!sealer.sealing) printNote(io.stderr, UNSEALED_KEYS_NOTE);
   if (config.demo) {
-    await seedDemo(store, appConfig.issuer, appConfig.secret, Date.now());
-    io.stderr.write(demoBanner(appConfig.issuer).join('\n'));
+    const { taken } = await seedDemo(store, appConfig.issuer, appConfig.secret, Date.now());
+    io.stderr.write(demoBanner(appConfig.issuer, taken).join('\n'));
+  } else {
+    const note = await demoDataNote(store, demoRemoveCommand(options.db));
+    if (note) printNote(io.stderr, note);
   }
 
   // Deletes expired data now and then; stopped before the store closes.
@@ -217,13 +230,21 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--host <h>', 'address to listen on').env('TESSERA_HOST').default('127.0.0.1'))
     .addOption(dbOption())
     .addOption(sweepIntervalOption())
-    .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('TESSERA_ISSUER'))
+    .addOption(
+      new Option(
+        '--issuer <url>',
+        'public base URL (default http://HOST:PORT on a loopback host; required for any other --host)',
+      ).env('TESSERA_ISSUER'),
+    )
     .addOption(
       new Option('--audience <uri>', 'the aud of JWT access tokens: the API they are for (default the issuer)').env(
         'TESSERA_AUDIENCE',
       ),
     )
-    .option('--demo', 'seed and serve the demo client at /demo')
+    .option(
+      '--demo',
+      'seed and serve the demo client at /demo (its rows are marked: a server without --demo refuses them)',
+    )
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices([...LOG_LEVELS])

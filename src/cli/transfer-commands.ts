@@ -7,12 +7,10 @@
  * secret: `--output` creates the file with mode 0600.
  */
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../services/errors.js';
-import { parseDatabaseUrl } from '../store/open.js';
 import {
   countRows,
   exportDatabase,
@@ -114,12 +112,6 @@ async function writeExportStdout(doc: ExportDocument, stdout: NodeJS.WritableStr
 }
 
 async function exportCommand(options: ExportOptions, io: CliIo): Promise<void> {
-  // Exporting a SQLite file that is not there would create an empty one and export that:
-  // almost certainly a wrong path.
-  const url = parseDatabaseUrl(options.db);
-  if (url.engine === 'sqlite' && url.path !== ':memory:' && !existsSync(url.path)) {
-    throw new InvalidInputError(`there is no database at '${url.path}': check --db`);
-  }
   const doc = await asInputErrors(() => withStore(options.db, (store) => exportDatabase(store)));
   if (options.output === undefined || options.output === '-') {
     await writeExportStdout(doc, io.stdout);
@@ -154,7 +146,8 @@ async function importCommand(options: ImportOptions, io: CliIo): Promise<void> {
   // The document is read and checked before the target is opened: a wrong file changes nothing.
   const doc = await asInputErrors(async () => parseExport(await readInput(options.input, io.stdin)));
   const result = await asInputErrors(() =>
-    withStore(options.db, (store) => importDatabase(store, doc), { migrate: false }),
+    // A restore may make its database: a new SQLite file, or the tables in an empty PostgreSQL database.
+    withStore(options.db, (store) => importDatabase(store, doc), { migrate: false, create: true }),
   );
   recordChange(io, 'database_imported', { rows: result.rows });
   if (options.json) {

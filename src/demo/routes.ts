@@ -402,7 +402,7 @@ export const demoRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => 
     if (!client) return reply;
     // Only the seeded demo people: a server with real accounts must not list them.
     const people = (await Promise.all(DEMO_PEOPLE.map((d) => store.getPersonByUsername(d.username)))).filter(
-      (p): p is PersonRecord => p !== undefined && p.disabledAt === null,
+      (p): p is PersonRecord => p !== undefined && p.demo === true && p.disabledAt === null,
     );
     return sendPage(
       reply,

@@ -5,6 +5,10 @@
  * post-logout URI back to the demo; their redirect URIs follow the issuer, so they are
  * re-registered when the issuer changes. The demo API is a resource server whose secret
  * follows the server's secret.
+ *
+ * Every row seeded is marked `demo` (services/demo-data.ts): a server started without
+ * --demo refuses them, and `tessera demo remove` removes them. A person who is not the
+ * demo's but has a demo username is left alone, and not offered on the demo page.
  */
 import { findClient, registerClient, removeClient, type NewClient } from '../services/clients.js';
 import { addPerson, findPerson } from '../services/people.js';
@@ -25,7 +29,7 @@ import {
 
 export { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_PEOPLE };
 
-/** Registers the client anew unless the one registered is `current`. */
+/** Registers the client anew (marked demo) unless the one registered is the demo's and `current`. */
 async function ensureClient(
   store: Store,
   input: NewClient & { id: string },
@@ -33,12 +37,21 @@ async function ensureClient(
   now: number,
 ): Promise<void> {
   const existing = await findClient(store, input.id);
-  if (existing && current(existing)) return;
+  if (existing?.demo && current(existing)) return;
   if (existing) await removeClient(store, input.id);
-  await registerClient(store, input, now);
+  await registerClient(store, { ...input, demo: true }, now);
 }
 
-export async function seedDemo(store: Store, issuer: string, serverSecret: string, now: number): Promise<void> {
+/**
+ * Seeds what is missing; returns the demo usernames taken by people who are not the
+ * demo's (they are not touched).
+ */
+export async function seedDemo(
+  store: Store,
+  issuer: string,
+  serverSecret: string,
+  now: number,
+): Promise<{ taken: string[] }> {
   const redirectUris = demoRedirectUris(issuer);
   const postLogoutRedirectUris = demoPostLogoutUris(issuer);
   const scopes = [...ROLES, ...DEMO_OPENID_SCOPES];
@@ -62,8 +75,13 @@ export async function seedDemo(store: Store, issuer: string, serverSecret: strin
     (client) => client.secretHash === hashSecret(secret),
     now,
   );
+  const taken: string[] = [];
   for (const person of DEMO_PEOPLE) {
-    if (await findPerson(store, person.username)) continue;
+    const existing = await findPerson(store, person.username);
+    if (existing) {
+      if (!existing.demo) taken.push(person.username);
+      continue;
+    }
     await addPerson(
       store,
       {
@@ -72,19 +90,24 @@ export async function seedDemo(store: Store, issuer: string, serverSecret: strin
         roles: [...person.roles],
         name: person.name,
         email: person.email,
+        demo: true,
       },
       now,
     );
   }
+  return { taken };
 }
 
-export function demoBanner(issuer: string): string[] {
+export function demoBanner(issuer: string, taken: readonly string[] = []): string[] {
   return [
     '',
     `Tessera demo: open ${issuer}/demo`,
     '',
     `Demo people (password for each: ${DEMO_PASSWORD}):`,
-    ...DEMO_PEOPLE.map((p) => `  ${p.username.padEnd(6)} ${p.name.padEnd(14)} ${p.roles.join(' + ')}`),
+    ...DEMO_PEOPLE.filter((p) => !taken.includes(p.username)).map(
+      (p) => `  ${p.username.padEnd(6)} ${p.name.padEnd(14)} ${p.roles.join(' + ')}`,
+    ),
+    ...(taken.length > 0 ? [`  (not seeded: ${taken.join(', ')} — this database has a real person of that name)`] : []),
     '',
   ];
 }

@@ -2,7 +2,8 @@
  * buildApp(config, store): the whole web surface as one Fastify instance, built but not
  * listening. Cross-cutting concerns (form parsing, headers, request log, errors) are set
  * up here; each endpoint is its own plugin. Features are wired here too: without
- * `demo` the demo has no route at all.
+ * `demo` the demo has no route at all, and its clients and people are refused
+ * (services/demo-data.ts).
  */
 import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -15,6 +16,7 @@ import { DEFAULT_LIMITS, type Limits, type TrustProxy } from '../config.js';
 import { MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
 import type { Store } from '../store/store.js';
 import { demoRoutes } from '../demo/routes.js';
+import { withoutDemoData } from '../services/demo-data.js';
 import type { AppConfig, RouteContext } from './context.js';
 import { capConnections, serverTimeouts } from './connection-limits.js';
 import { answerWhileClosing, clientErrorHandler, frameworkErrors } from './framework-errors.js';
@@ -159,7 +161,8 @@ export async function buildApp(config: AppConfig, store: Store, options: BuildOp
     options.keys ?? keyStore(store, { sealer: keySealer(undefined), tokenLifetime: MAX_ACCESS_TOKEN_LIFETIME, now });
   const ctx: RouteContext = {
     config,
-    store,
+    // Without the demo, its clients and people (whose password is published) do not exist.
+    store: config.demo ? store : withoutDemoData(store),
     provider: options.provider ?? defaultProvider(config.lifetimes, { keys, audience: config.audience }),
     keys,
     cookies: { secure: config.issuer.startsWith('https:') },

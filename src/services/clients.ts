@@ -61,6 +61,8 @@ export interface NewClient {
   id?: string;
   /** The secret of a confidential client, when the caller derives it (the demo's API); default random. */
   secret?: string;
+  /** The demo's own client (seeded by `serve --demo`): refused by a server without --demo. */
+  demo?: boolean;
 }
 
 /**
@@ -229,6 +231,7 @@ export async function registerClient(
     disabledAt: null,
     lifetimes: changedLifetimes({}, input),
     previousSecret: null,
+    ...(input.demo && { demo: true }),
   };
   if (input.id !== undefined && (await store.getClient(input.id))) {
     throw new InvalidInputError(`client '${input.id}' already exists`);
@@ -581,6 +584,7 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
       client.previousSecret.expiresAt > Date.now() && {
         previous_secret_valid_until: new Date(client.previousSecret.expiresAt).toISOString(),
       }),
+    ...(client.demo && { demo: true }),
   };
 }
 

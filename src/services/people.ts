@@ -18,6 +18,8 @@ export interface NewPerson {
   name?: string;
   /** The `email` claim (OpenID Connect Core §5.1). */
   email?: string;
+  /** One of the demo's people (seeded by `serve --demo`): refused by a server without --demo. */
+  demo?: boolean;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function addPerson(
     createdAt: now,
     disabledAt: null,
     email: input.email === undefined ? null : checkEmail(input.email),
+    ...(input.demo && { demo: true }),
   };
   if (!(await store.createPerson(person))) {
     // Usernames match without regard to case or Unicode form: `eve` is refused beside `Eve`.
@@ -107,6 +110,7 @@ export function describePerson(person: PersonRecord): Record<string, unknown> {
     roles: person.roles,
     disabled: person.disabledAt !== null,
     created_at: new Date(person.createdAt).toISOString(),
+    ...(person.demo && { demo: true }),
   };
 }
 

@@ -31,6 +31,16 @@ export { isDatabaseUnavailable, StoreUnavailableError } from './errors.js';
 export const DEFAULT_DB_URL = 'sqlite:./.tessera/tessera.db';
 
 /**
+ * The database is not there, or Tessera never migrated it (`OpenOptions.mustExist`).
+ */
+export class MissingDatabaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingDatabaseError';
+  }
+}
+
+/**
  * The database could not be opened or reached: the CLI prints the message and exits 2.
  * `unavailable` is true when the cause may go away by itself (the server is down or
  * unreachable, not a wrong URL, password or database name): `serve` waits and retries.
@@ -170,13 +180,34 @@ function makeParentDirectories(file: string): void {
   }
 }
 
-function openSqlite(path: string, onCheckpoint?: (report: CheckpointReport) => void): KyselyStore {
+/** Whether the SQLite file has Kysely's migration table: one read, on a connection of its own. */
+function hasMigrationTable(path: string): boolean {
+  const probe = new SQLite(path, { fileMustExist: true });
+  try {
+    return (
+      probe.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get() !==
+      undefined
+    );
+  } finally {
+    probe.close();
+  }
+}
+
+function openSqlite(path: string, mustExist: boolean, onCheckpoint?: (report: CheckpointReport) => void): KyselyStore {
   const inMemory = path === ':memory:';
   let database: SQLite.Database;
   let connection: SqliteConnection;
+  if (mustExist && !inMemory && !existsSync(path))
+    throw new MissingDatabaseError(`there is no database at ${resolve(path)}`);
   try {
-    if (!inMemory) makeParentDirectories(path);
-    database = new SQLite(path);
+    // Before the connection is set up (WAL, which writes to the file): a file Tessera did
+    // not make, even an empty one, is left exactly as it was.
+    if (mustExist && !inMemory && !hasMigrationTable(path)) {
+      throw new MissingDatabaseError(`the database ${resolve(path)} has no Tessera tables`);
+    }
+    if (!inMemory && !mustExist) makeParentDirectories(path);
+    // fileMustExist: a file removed since the check above is not made anew, empty.
+    database = new SQLite(path, { fileMustExist: mustExist && !inMemory });
     // busy_timeout lets the CLI and a running server share the file; WAL (set by
     // sqliteConnection, with its durable sync) lets readers and one writer work together.
     database.pragma('busy_timeout = 5000');
@@ -187,6 +218,7 @@ function openSqlite(path: string, onCheckpoint?: (report: CheckpointReport) => v
     database.pragma(`cache_size = ${-32 * 1024}`);
     connection = sqliteConnection(database, path, onCheckpoint ? { onCheckpoint } : {});
   } catch (err) {
+    if (err instanceof MissingDatabaseError) throw err;
     throw new StoreOpenError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { cause: err });
   }
   const group = new GroupCommit(connection);
@@ -209,6 +241,12 @@ export function redactDatabaseUrl(url: string): string {
 export interface OpenOptions {
   /** Apply pending migrations (default true). */
   migrate?: boolean;
+  /**
+   * Refuse, with a MissingDatabaseError, a database Tessera has never migrated: a SQLite
+   * file that is not there (nothing is created, not even its folder), or a database
+   * without Tessera's tables. Default false: the database is created and migrated.
+   */
+  mustExist?: boolean;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
   /** SQLite: told after every background WAL checkpoint (sqlite-connection.ts), e.g. to log it at debug. */
@@ -245,23 +283,34 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
 /** Opens the store and, unless told not to, applies pending migrations. */
 export async function openStore(url: string, options: OpenOptions = {}): Promise<KyselyStore> {
   const parsed = parseDatabaseUrl(url);
+  const mustExist = options.mustExist ?? false;
   const store =
     parsed.engine === 'sqlite'
-      ? openSqlite(parsed.path, options.onCheckpoint)
+      ? openSqlite(parsed.path, mustExist, options.onCheckpoint)
       : openPostgres(parsed.url, options.poolSize ?? DEFAULT_POOL_SIZE);
-  if (options.migrate ?? true) {
-    try {
-      await store.migrate();
-    } catch (err) {
-      await store.close().catch(() => undefined);
-      const where = parsed.engine === 'postgres' ? ` at ${redactDatabaseUrl(parsed.url)}` : '';
-      throw new StoreOpenError(`cannot open the database${where}: ${describeDatabaseError(err)}`, {
-        cause: err,
-        unavailable: isDatabaseUnavailable(err),
-      });
-    }
+  const where = parsed.engine === 'postgres' ? ` at ${redactDatabaseUrl(parsed.url)}` : '';
+  let migrated = true;
+  try {
+    // Kysely's migrator reads its table without creating it when there is none.
+    if (mustExist) migrated = (await store.migrations((m) => m.getMigrations())).some((m) => m.executedAt);
+    if (migrated && (options.migrate ?? true)) await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw new StoreOpenError(`cannot open the database${where}: ${describeDatabaseError(err)}`, {
+      cause: err,
+      unavailable: isDatabaseUnavailable(err),
+    });
+  }
+  if (!migrated) {
+    await store.close().catch(() => undefined);
+    const what = parsed.engine === 'sqlite' ? `the database ${resolveSqlitePath(parsed.path)}` : `the database${where}`;
+    throw new MissingDatabaseError(`${what} has no Tessera tables`);
   }
   return store;
+}
+
+function resolveSqlitePath(path: string): string {
+  return path === ':memory:' ? path : resolve(path);
 }
 
 /** A driver error as a short phrase: connection failures by their cause, not a stack. */

@@ -27,6 +27,8 @@ export interface ClientsTable {
   /** The secret before the last rotation, honoured until previous_secret_expires_at; null when none. */
   previous_secret_hash: string | null;
   previous_secret_expires_at: number | string | bigint | null;
+  /** 1 for the demo's own clients (seeded by `serve --demo`): a server without --demo refuses them. */
+  demo: number;
 }
 
 export interface PeopleTable {
@@ -40,6 +42,8 @@ export interface PeopleTable {
   email: string | null;
   /** The username's comparison form (username-key.ts), unique: lookups by username use it. */
   username_key: string | null;
+  /** 1 for the demo's people (seeded by `serve --demo`): a server without --demo refuses them. */
+  demo: number;
 }
 
 export interface GrantsTable {

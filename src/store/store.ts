@@ -31,6 +31,8 @@ export interface ClientRecord {
   postLogoutRedirectUris: string[];
   createdAt: number;
   disabledAt: number | null;
+  /** Seeded by `serve --demo`: a server without --demo treats it as unknown. Absent: false. */
+  demo?: boolean;
   /** Lifetimes of its own, overriding the server's for what is issued to it; absent: the server's. */
   lifetimes?: ClientLifetimes;
   /**
@@ -87,6 +89,8 @@ export interface PersonRecord {
   disabledAt: number | null;
   /** The `email` claim (OpenID Connect Core §5.1); null when none was given. */
   email: string | null;
+  /** Seeded by `serve --demo` with the published password: a server without --demo treats them as unknown. Absent: false. */
+  demo?: boolean;
 }
 
 /** The authorization session: what codes, access tokens and refresh tokens belong to. */
@@ -209,6 +213,16 @@ export interface ClientUpdateResult {
   refreshTokensDeleted: number;
 }
 
+/** What `removeDemoData` deleted. */
+export interface DemoDataRemoval {
+  /** The demo clients' ids. */
+  clients: string[];
+  /** The demo people's usernames. */
+  people: string[];
+  /** Grants of demo clients or demo people, deleted with their codes and tokens. */
+  grants: number;
+}
+
 /** How an operator's revocation of one grant ended. */
 export type RevokeGrantResult = 'revoked' | 'already-revoked' | 'missing';
 
@@ -228,8 +242,8 @@ export interface AccessTokenLookup {
   token: AccessTokenRecord;
   grant: Pick<GrantRecord, 'id' | 'personId' | 'clientId' | 'revokedAt'>;
   /** Null when the grant has no person (LEFT JOIN). */
-  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt'> | null;
-  client: Pick<ClientRecord, 'id' | 'disabledAt'>;
+  person: Pick<PersonRecord, 'id' | 'username' | 'displayName' | 'disabledAt' | 'demo'> | null;
+  client: Pick<ClientRecord, 'id' | 'disabledAt' | 'demo'>;
 }
 
 export interface RefreshTokenLookup {
@@ -335,6 +349,15 @@ export interface Store {
     revokeRoles: readonly string[],
     now: number,
   ): Promise<number | 'changed' | 'missing'>;
+
+  // demo data: the clients and people `serve --demo` seeds (marked `demo`)
+  /** How many clients and people are the demo's. */
+  countDemoData(): Promise<{ clients: number; people: number }>;
+  /**
+   * Deletes the demo's clients and people with everything that belongs to them (grants,
+   * codes, tokens, pending authorizations, sign-in sessions), in one transaction.
+   */
+  removeDemoData(): Promise<DemoDataRemoval>;
 
   // the browser's way through sign-in and consent
   createPendingAuthorization(pending: PendingAuthorizationRecord): Promise<void>;

@@ -86,6 +86,7 @@ const TABLES = {
       refresh_lifetime: 'integer',
       previous_secret_hash: 'text',
       previous_secret_expires_at: 'integer',
+      demo: 'integer',
     },
   },
   people: {
@@ -100,6 +101,7 @@ const TABLES = {
       disabled_at: 'integer',
       email: 'text',
       username_key: 'text',
+      demo: 'integer',
     },
   },
   grants: {
@@ -216,8 +218,9 @@ const ADDED_COLUMNS: Partial<Record<TableName, Record<string, string>>> = {
     refresh_lifetime: '0011_client_lifetimes',
     previous_secret_hash: '0011_client_lifetimes',
     previous_secret_expires_at: '0011_client_lifetimes',
+    demo: '0009_demo_data',
   },
-  people: { email: '0007_openid_connect', username_key: '0008_username_key' },
+  people: { email: '0007_openid_connect', username_key: '0008_username_key', demo: '0009_demo_data' },
   grants: { auth_time: '0004_grant_subjects', session_id: '0004_grant_subjects', nonce: '0007_openid_connect' },
   sign_in_sessions: { max_expires_at: '0007_openid_connect' },
   sign_in_failures: { user_key: '0010_sign_in_throttle', wait_until: '0010_sign_in_throttle' },

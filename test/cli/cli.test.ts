@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migratedDb } from '../helpers/migrated-db.js';
 import { describeError, readPassword } from '../../src/cli/common.js';
 import { runCli } from '../../src/cli/run.js';
 import { buildApp } from '../../src/http/app.js';
@@ -55,11 +56,18 @@ function tempDir(): string {
   return dir;
 }
 
-/** A fresh database: its folder, its file and its `--db` arguments. */
-function freshDb(): { dir: string; file: string; url: string; db: string[] } {
+/** A path where no database is yet: its folder, its file and its `--db` arguments. */
+function newDbPath(): { dir: string; file: string; url: string; db: string[] } {
   const dir = tempDir();
   const file = join(dir, 'tessera.db');
   return { dir, file, url: `sqlite:${file}`, db: ['--db', `sqlite:${file}`] };
+}
+
+/** A fresh, migrated, empty database (commands other than migrate refuse one that is not there). */
+function freshDb(): { dir: string; file: string; url: string; db: string[] } {
+  const fresh = newDbPath();
+  migratedDb(fresh.file);
+  return fresh;
 }
 
 /** Runs `node dist/cli/main.js ARGS` to completion (killed after 20 s); `input` goes to its stdin. */
@@ -1267,13 +1275,23 @@ describe.concurrent('tessera client add: choices that make no sense, and --json 
 });
 
 describe.concurrent('the database', SLOW, () => {
+  // Commands other than migrate never try to make a database: a file that is not there is
+  // refused as such.
   it.each([
-    ['sqlite:/proc/nope/x.db', /cannot open SQLite database/],
-    ['sqlite:/proc/nope/deeper/x.db', /cannot open SQLite database/],
-    ['mysql://localhost/tessera', /not understood/],
-    ['sqlite:', /names no file/],
-  ])('--db %s is one line and exit 2 for every command', async (url, message) => {
-    expectRefused(await tessera(['client', 'list', '--db', url]), message);
+    [
+      'sqlite:/proc/nope/x.db',
+      /cannot open SQLite database/,
+      /^tessera: there is no database at \/proc\/nope\/x\.db: /,
+    ],
+    [
+      'sqlite:/proc/nope/deeper/x.db',
+      /cannot open SQLite database/,
+      /^tessera: there is no database at \/proc\/nope\/deeper\/x\.db: /,
+    ],
+    ['mysql://localhost/tessera', /not understood/, /not understood/],
+    ['sqlite:', /names no file/, /names no file/],
+  ])('--db %s is one line and exit 2 for every command', async (url, message, managed) => {
+    expectRefused(await tessera(['client', 'list', '--db', url]), managed);
     expectRefused(
       await tessera([
         'user',
@@ -1287,7 +1305,7 @@ describe.concurrent('the database', SLOW, () => {
         '--role',
         'PATIENT',
       ]),
-      message,
+      managed,
     );
     expectRefused(await tessera(['migrate', '--db', url]), message);
   });
@@ -1318,22 +1336,26 @@ describe.concurrent('the database', SLOW, () => {
     ).toEqual([client.client_id]);
     const overridden = await tessera(['client', 'list', ...flag.db, '--json'], { env: { TESSERA_DB: env.url } });
     expect(JSON.parse(overridden.stdout)).toEqual([]);
-    expectRefused(await tessera(['client', 'list'], { env: { TESSERA_DB: 'sqlite:/proc/nope/x.db' } }), /cannot open/);
+    expectRefused(
+      await tessera(['client', 'list'], { env: { TESSERA_DB: 'sqlite:/proc/nope/x.db' } }),
+      /there is no database at \/proc\/nope\/x\.db/,
+    );
   });
 
   it('without --db or TESSERA_DB uses ./.tessera/tessera.db', async () => {
     const cwd = tempDir();
+    expect((await tessera(['migrate'], { cwd })).status).toBe(0);
+    expect(existsSync(join(cwd, '.tessera', 'tessera.db'))).toBe(true);
     const r = await tessera(
       ['user', 'add', '--username', 'alice', '--password', 'long enough pw', '--role', 'PATIENT'],
       { cwd },
     );
     expect(r.status).toBe(0);
-    expect(existsSync(join(cwd, '.tessera', 'tessera.db'))).toBe(true);
     expect((await tessera(['user', 'show', 'alice'], { cwd })).status).toBe(0);
   });
 
   it('migrate applies the migrations once, then says the database is up to date', async () => {
-    const { db, file } = freshDb();
+    const { db, file } = newDbPath();
     const first = await tessera(['migrate', ...db]);
     expect(first.status).toBe(0);
     expect(first.stderr).toBe('');
@@ -1348,7 +1370,7 @@ describe.concurrent('the database', SLOW, () => {
   });
 
   it('migrate --json lists what it applied', async () => {
-    const { db } = freshDb();
+    const { db } = newDbPath();
     const result = await tesseraJson<{ applied: string[] }>(['migrate', ...db]);
     expect(result.applied).toContain('0001_initial');
   });

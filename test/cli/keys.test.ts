@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { keySealer } from '../../src/oauth/key-seal.js';
 import { openStore } from '../../src/store/open.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
+import { migratedDb } from '../helpers/migrated-db.js';
 import { runCli, startServer, tempDb, type ServerProcess } from '../helpers/server-process.js';
 
 const SECRET = 'k'.repeat(40);
@@ -24,9 +25,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
 });
 
+/** A fresh, migrated, empty database (commands other than migrate refuse one that is not there). */
 function temp() {
   const t = tempDb();
   cleanups.push(t.cleanup);
+  migratedDb(t.db.slice('sqlite:'.length));
   return t;
 }
 

@@ -11,16 +11,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import type { CliResult } from '../helpers/server-process.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
+import { migratedDb } from '../helpers/migrated-db.js';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A fresh, migrated, empty database (commands other than migrate refuse one that is not there). */
 function freshDb(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-scope-cli-'));
   dirs.push(dir);
-  return `sqlite:${join(dir, 'tessera.db')}`;
+  return migratedDb(join(dir, 'tessera.db'));
 }
 
 /** The environment without any TESSERA_* variable, so that only `--db` counts. */

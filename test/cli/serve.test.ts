@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isLoopbackHost, resolveServerConfig } from '../../src/config.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { CLI_PATH, runCli, startServer, tempDb, type ServerProcess } from '../helpers/server-process.js';
 
@@ -82,6 +83,11 @@ describe('tessera serve', () => {
     [['--db-wait', '-1'], /db wait/],
     [['--db-wait', 'soon'], /db wait/],
     [['--bogus'], /unknown option/],
+    // Anywhere but loopback, http://HOST:PORT is not how people and apps reach the server.
+    [['--host', '0.0.0.0'], /^tessera: --host 0\.0\.0\.0 is reachable from other machines: pass --issuer/],
+    [['--host', '::'], /^tessera: --host :: .*pass --issuer/],
+    [['--host', '192.168.1.10'], /^tessera: --host 192\.168\.1\.10 .*pass --issuer/],
+    [['--host', 'auth.example.org'], /^tessera: --host auth\.example\.org .*pass --issuer/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
     const { db } = temp();
     // Settings are refused before serve makes its logger: those run in process. A database
@@ -95,6 +101,26 @@ describe('tessera serve', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^tessera: /);
     expect(lines[0]).toMatch(message);
+  });
+
+  it('keeps the default issuer on loopback hosts, and needs --issuer (or TESSERA_ISSUER) on any other', async () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', 'LOCALHOST', '::1', '[::1]']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+      expect(resolveServerConfig({ host, port: 9000 }).issuer).toMatch(
+        /^http:\/\/(127\.0\.0\.[12]|localhost|LOCALHOST|\[::1\]):9000$/,
+      );
+    }
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', '::2', 'localhost.example', 'example.org']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+      expect(() => resolveServerConfig({ host })).toThrow(/pass --issuer/);
+      expect(resolveServerConfig({ host, issuer: 'https://auth.example.org' }).issuer).toBe('https://auth.example.org');
+    }
+    const { db } = temp();
+    const run = await serveOnce(['--port', '0', '--host', '0.0.0.0', '--db', db], {
+      TESSERA_ISSUER: 'https://auth.example.org',
+    });
+    expect(run.stdout).toMatch(/^listening on http:\/\/0\.0\.0\.0:\d+\n$/);
+    expect(run.code).toBe(0);
   });
 
   it('takes --db-pool-size and --db-wait from the environment, and refuses bad values there too', async () => {

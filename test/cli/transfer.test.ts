@@ -284,6 +284,7 @@ describe('tessera export and tessera import', () => {
   it('refuses with one line and exit code 2, and leaves the target as it was', SLOW, async () => {
     // A target that is not empty.
     const used = newDb().db;
+    expect((await runCliInProcess(['migrate'], { db: used })).status).toBe(0);
     expect(
       (
         await runCliInProcess(['client', 'add', '--name', 'Existing', '--redirect-uri', 'https://x.example/cb'], {

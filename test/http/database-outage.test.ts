@@ -362,6 +362,8 @@ describe.skipIf(!run)('database outage (tessera serve as a process)', () => {
   }
 
   it('keeps running through an outage and serves again when the database is back', async () => {
+    // A new schema: migrate makes the tables (other commands refuse a database without them).
+    expect(runCli(['migrate'], { db: schema.direct }).status).toBe(0);
     const client = addClientWithCli(schema.direct, ['--name', 'Outage App', '--redirect-uri', CB]);
     addUserWithCli(schema.direct, { username: 'alice', password: PASSWORD, roles: ['PATIENT'] });
     server = await startServer({ db: schema.via(proxy.port), args: ['--db-pool-size', '4'] });

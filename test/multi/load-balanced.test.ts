@@ -31,6 +31,7 @@ import {
   addClientWithCli,
   addUserWithCli,
   basicAuth,
+  runCli,
   startServer,
   type CliClient,
   type ServerProcess,
@@ -379,7 +380,9 @@ describe.skipIf(!POSTGRES_URL || !NGINX)('three instances behind nginx on one Po
     dropDatabase = database.drop;
     callback = await startCallbackServer();
 
-    // Clients and people through the real CLI (which also applies the migrations).
+    // The tables, clients and people through the real CLI (only migrate or serve make a database).
+    const migrated = runCli(['migrate'], { db: databaseUrl });
+    if (migrated.status !== 0) throw new Error(`tessera migrate exited with ${migrated.status}: ${migrated.stderr}`);
     app = addClientWithCli(databaseUrl, ['--name', 'Load-Balanced App', '--redirect-uri', callback.redirectUri]);
     addUserWithCli(databaseUrl, { username: 'alice', password: PASSWORD, roles: ['PATIENT'], name: 'Alice Patel' });
 

@@ -12,6 +12,7 @@ import * as m0005 from './0005_resource_servers.js';
 import * as m0006 from './0006_one_signing_key.js';
 import * as m0007 from './0007_openid_connect.js';
 import * as m0008 from './0008_username_key.js';
+import * as m0009 from './0009_demo_data.js';
 import * as m0010 from './0010_sign_in_throttle.js';
 import * as m0011 from './0011_client_lifetimes.js';
 
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0006_one_signing_key': m0006,
   '0007_openid_connect': m0007,
   '0008_username_key': m0008,
+  '0009_demo_data': m0009,
   '0010_sign_in_throttle': m0010,
   '0011_client_lifetimes': m0011,
 };

@@ -22,12 +22,24 @@ export type ClientsAndPeople = Pick<
   | 'removePerson'
   | 'setPassword'
   | 'setPersonDisabled'
+  | 'countDemoData'
+  | 'removeDemoData'
 >;
 
 export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
   // Read on every token request and API call: compiled once.
   const clientById = prepare<{ id: string }>()((p) => db.selectFrom('clients').selectAll().where('id', '=', p.id));
   const personById = prepare<{ id: string }>()((p) => db.selectFrom('people').selectAll().where('id', '=', p.id));
+
+  const demoCount = (table: 'clients' | 'people') =>
+    first(
+      statement(
+        db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('demo', '=', 1),
+      ),
+    );
 
   /** The person's id, for the writes that change what belongs to them. */
   const personId = (username: string) =>
@@ -56,6 +68,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
               ...clientLifetimeColumns(c.lifetimes),
               previous_secret_hash: c.previousSecret?.hash ?? null,
               previous_secret_expires_at: c.previousSecret?.expiresAt ?? null,
+              demo: c.demo ? 1 : 0,
             }),
           ),
         );
@@ -144,6 +157,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
                 email: p.email,
                 // Unique: a twin of a registered username (`Eve` beside `eve`) is refused.
                 username_key: usernameKey(p.username),
+                demo: p.demo ? 1 : 0,
               }),
             ),
           );
@@ -254,6 +268,47 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
           live.filter((g) => holdsAny(g.scope, revokeRoles)).map((g) => g.id),
           now,
         );
+      });
+    },
+
+    countDemoData() {
+      return exec.read(function* () {
+        const clients = yield* demoCount('clients');
+        const people = yield* demoCount('people');
+        return { clients: Number(clients?.n ?? 0), people: Number(people?.n ?? 0) };
+      });
+    },
+
+    removeDemoData() {
+      return exec.transaction(function* () {
+        const clients = yield* rows(
+          statement(db.selectFrom('clients').select('id').where('demo', '=', 1).orderBy('id')),
+        );
+        const people = yield* rows(
+          statement(db.selectFrom('people').select('username').where('demo', '=', 1).orderBy('username')),
+        );
+        const grants = yield* first(
+          statement(
+            db
+              .selectFrom('grants')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where((eb) =>
+                eb.or([
+                  eb('client_id', 'in', eb.selectFrom('clients').select('id').where('demo', '=', 1)),
+                  eb('person_id', 'in', eb.selectFrom('people').select('id').where('demo', '=', 1)),
+                ]),
+              ),
+          ),
+        );
+        // Foreign keys cascade: grants with their codes and tokens, pending authorizations,
+        // sign-in sessions.
+        yield* changes(statement(db.deleteFrom('clients').where('demo', '=', 1)));
+        yield* changes(statement(db.deleteFrom('people').where('demo', '=', 1)));
+        return {
+          clients: clients.map((c) => c.id),
+          people: people.map((p) => p.username),
+          grants: Number(grants?.n ?? 0),
+        };
       });
     },
   };

@@ -85,7 +85,9 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
         'people.username as p_username',
         'people.display_name as p_display_name',
         'people.disabled_at as p_disabled_at',
+        'people.demo as p_demo',
         'clients.disabled_at as c_disabled_at',
+        'clients.demo as c_demo',
       ])
       .where('access_tokens.hash', '=', p.hash),
   );
@@ -264,8 +266,13 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
                 username: row.p_username,
                 displayName: row.p_display_name as string,
                 disabledAt: maybeTime(row.p_disabled_at),
+                ...(Number(row.p_demo) === 1 && { demo: true }),
               },
-        client: { id: row.g_client_id, disabledAt: maybeTime(row.c_disabled_at) },
+        client: {
+          id: row.g_client_id,
+          disabledAt: maybeTime(row.c_disabled_at),
+          ...(Number(row.c_demo) === 1 && { demo: true }),
+        },
       };
     },
 

@@ -41,6 +41,8 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
+    // Only when set, like a record made in memory (ClientRecord/PersonRecord: absent is false).
+    ...(Number(row.demo) === 1 && { demo: true }),
     lifetimes: {
       ...(row.code_lifetime !== null && { code: Number(row.code_lifetime) }),
       ...(row.access_token_lifetime !== null && { accessToken: Number(row.access_token_lifetime) }),
@@ -72,6 +74,8 @@ export function toPerson(row: Selectable<PeopleTable>): PersonRecord {
     createdAt: time(row.created_at),
     disabledAt: maybeTime(row.disabled_at),
     email: row.email,
+    // Only when set, like a record made in memory (ClientRecord/PersonRecord: absent is false).
+    ...(Number(row.demo) === 1 && { demo: true }),
   };
 }
 
