@@ -4,7 +4,7 @@
  * only checks and completes what it is given.
  */
 import { BlockList, isIP } from 'node:net';
-import { parseLifetime } from './services/durations.js';
+import { parseDuration, parseLifetime } from './services/durations.js';
 import { InvalidInputError } from './services/errors.js';
 import { DEFAULT_LIFETIMES, type Lifetimes } from './oauth/tokens.js';
 
@@ -228,6 +228,9 @@ function wholeNumber(value: string | number, what: string, min: number, max: num
   return Number(text);
 }
 
+/** The header and request timeouts: a second to an hour (durations, as the lifetimes are). */
+const TIMEOUT_BOUNDS = { min: 1, max: 3600 };
+
 /**
  * `--header-timeout`, `--request-timeout`, `--max-connections-per-address`,
  * `--max-connections`, `--rate-limit`. Node refuses a header timeout longer than the
@@ -241,10 +244,10 @@ export function parseLimits(input: ServerConfigInput): Limits {
   ) => (raw === undefined ? DEFAULT_LIMITS[key] : parse(raw));
   const limits: Limits = {
     headerTimeout: pick('headerTimeout', input.headerTimeout, (v) =>
-      wholeNumber(v, 'header timeout', 1, 3600, 'seconds'),
+      parseDuration(v, 'header timeout', TIMEOUT_BOUNDS),
     ),
     requestTimeout: pick('requestTimeout', input.requestTimeout, (v) =>
-      wholeNumber(v, 'request timeout', 1, 3600, 'seconds'),
+      parseDuration(v, 'request timeout', TIMEOUT_BOUNDS),
     ),
     connectionsPerAddress: pick('connectionsPerAddress', input.maxConnectionsPerAddress, (v) =>
       wholeNumber(v, 'max connections per address', 0, 1_000_000, '0: no cap'),

@@ -323,12 +323,18 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       ).env('TESSERA_TRUST_PROXY'),
     )
     .addOption(
-      new Option('--header-timeout <seconds>', "a request's line and headers must arrive within this (else 408)")
+      new Option(
+        '--header-timeout <duration>',
+        "a request's line and headers must arrive within this (else 408): 1s to 1h",
+      )
         .env('TESSERA_HEADER_TIMEOUT')
         .default(String(DEFAULT_LIMITS.headerTimeout)),
     )
     .addOption(
-      new Option('--request-timeout <seconds>', 'a whole request, body included, must arrive within this (else 408)')
+      new Option(
+        '--request-timeout <duration>',
+        'a whole request, body included, must arrive within this (else 408): 1s to 1h',
+      )
         .env('TESSERA_REQUEST_TIMEOUT')
         .default(String(DEFAULT_LIMITS.requestTimeout)),
     )

@@ -102,7 +102,10 @@ describe('tessera serve: slow clients', () => {
   });
 
   it.each([
-    [['--header-timeout', '0'], /^tessera: header timeout must be a whole number from 1 to 3600 \(seconds\), not '0'$/],
+    [
+      ['--header-timeout', '0'],
+      /^tessera: header timeout must be a duration from 1s to 1h \(seconds, or a number with s, m, h or d: 30s, 15m, 24h, 7d\), not '0'$/,
+    ],
     [['--header-timeout', 'soon'], /header timeout/],
     [['--request-timeout', '1.5'], /request timeout/],
     [['--request-timeout', '99999'], /request timeout/],
@@ -139,7 +142,9 @@ describe('tessera serve: slow clients', () => {
       const result = await runCliInProcess(['serve', '--port', '0'], { db, env });
       expect(result.status, JSON.stringify(env)).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toMatch(/^tessera: (rate limit|max connections|request timeout) must be a whole number/);
+      expect(result.stderr).toMatch(
+        /^tessera: (rate limit|max connections) must be a whole number|^tessera: request timeout must be a duration/,
+      );
     }
   });
 
