@@ -11,7 +11,7 @@
 import type { EventEmitter } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { InvalidInputError } from '../services/errors.js';
-import { DEFAULT_DB_URL, MissingDatabaseError, openStore, StoreOpenError } from '../store/open.js';
+import { DEFAULT_DB_URL, isRelativeSqliteUrl, MissingDatabaseError, openStore, StoreOpenError } from '../store/open.js';
 
 export type OpenedStore = Awaited<ReturnType<typeof openStore>>;
 
@@ -95,19 +95,23 @@ function commandPath(command: Command): string {
  * Opens the store at `url` (applying pending migrations unless `migrate: false`), runs
  * `fn`, and always closes the store so the process can exit promptly.
  *
- * A database Tessera never made is refused (one line, exit 2) unless `create: true`
- * (`migrate`, `import`; `serve` opens its own): `--db` is relative by default, so a
- * command run from another folder would otherwise make an empty database there, quietly,
- * and change nothing the server sees.
+ * A SQLite database at a relative path (the default `--db` is one) that Tessera never
+ * made is refused (one line naming the resolved path, exit 2) unless `create: true`
+ * (`migrate`, `import`; `serve` opens its own): a command run from another folder would
+ * otherwise make an empty database there, quietly, and change nothing the server sees.
+ * An absolute path or a PostgreSQL URL names one place wherever the command runs, so it
+ * is created or migrated as `serve` would — unless `mustExist` (`export`: reading out a
+ * database that is not there is a wrong path, never a wish for an empty one).
  */
 export async function withStore<T>(
   url: string,
   fn: (store: OpenedStore) => Promise<T>,
-  options: { migrate?: boolean; create?: boolean } = {},
+  options: { migrate?: boolean; create?: boolean; mustExist?: boolean } = {},
 ): Promise<T> {
   let store: OpenedStore;
   try {
-    store = await openStore(url, { migrate: options.migrate ?? true, mustExist: !(options.create ?? false) });
+    const mustExist = options.mustExist ?? (!(options.create ?? false) && isRelativeSqliteUrl(url));
+    store = await openStore(url, { migrate: options.migrate ?? true, mustExist });
   } catch (err) {
     if (!(err instanceof MissingDatabaseError)) throw err;
     throw new StoreOpenError(

@@ -112,7 +112,7 @@ async function writeExportStdout(doc: ExportDocument, stdout: NodeJS.WritableStr
 }
 
 async function exportCommand(options: ExportOptions, io: CliIo): Promise<void> {
-  const doc = await asInputErrors(() => withStore(options.db, (store) => exportDatabase(store)));
+  const doc = await asInputErrors(() => withStore(options.db, (store) => exportDatabase(store), { mustExist: true }));
   if (options.output === undefined || options.output === '-') {
     await writeExportStdout(doc, io.stdout);
     recordChange(io, 'database_exported', { output: 'stdout' });

@@ -5,7 +5,7 @@
  * reached" surfaces as one typed StoreUnavailableError (errors.ts) on both engines.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
   Kysely,
@@ -157,6 +157,12 @@ export function parseDatabaseUrl(url: string): DatabaseUrl {
   }
   if (/^postgres(ql)?:\/\//.test(url)) return { engine: 'postgres', url };
   throw new StoreOpenError(`database URL '${url}' is not understood: use sqlite:PATH or postgres://…`);
+}
+
+/** Whether `url` is a SQLite file named relative to the working folder (sqlite:./x.db, sqlite:x.db). */
+export function isRelativeSqliteUrl(url: string): boolean {
+  const parsed = parseDatabaseUrl(url);
+  return parsed.engine === 'sqlite' && parsed.path !== ':memory:' && !isAbsolute(parsed.path);
 }
 
 /**
