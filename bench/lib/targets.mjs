@@ -162,6 +162,10 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [], ac
         this.db.url,
         '--log-level',
         logLevel,
+        // One load generator on one address stands for many people: the per-address limit
+        // on sign-in endpoints (a defence, not a cost of the flow) would measure itself.
+        '--rate-limit',
+        '0',
       ]);
       this.proc = await startProcess({
         command,
