@@ -90,7 +90,7 @@ async function issueCode() {
   // As if the person had just signed in (no browser session: the bench has none).
   const at = Date.now();
   const who = { person, session: { hash: null, createdAt: at } };
-  const location = await allowAuthorization(request, who, 'PATIENT', client, {
+  const { location } = await allowAuthorization(request, who, 'PATIENT', client, {
     store,
     tokens: provider.tokens,
     responseTypes: provider.responseTypes,
@@ -164,7 +164,7 @@ process.on('message', async (message) => {
       lines = await mapLimit(n, width, async () => {
         const code = await issueCode();
         if (flow === 'code') return `${code.code} ${code.verifier}`;
-        const response = await redeem(code);
+        const { response } = await redeem(code);
         // bearer and introspect: access tokens.
         return flow === 'refresh' ? response.refresh_token : response.access_token;
       });
