@@ -10,7 +10,10 @@ export interface CallbackServer {
   /** `http://127.0.0.1:PORT/cb`, the registered redirect URI. */
   redirectUri: string;
   origin: string;
-  /** Every request it received, as absolute URLs (a fragment never reaches a server). */
+  /**
+   * Every request it received, as absolute URLs (a fragment never reaches a server), but
+   * `/favicon.ico`, which a browser asks for by itself whenever it likes after landing.
+   */
   hits: URL[];
   close: () => Promise<void>;
 }
@@ -18,7 +21,12 @@ export interface CallbackServer {
 export async function startCallbackServer(): Promise<CallbackServer> {
   const hits: URL[] = [];
   const server = createServer((req, res) => {
-    hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(404, { connection: 'close' }).end();
+      return;
+    }
+    hits.push(url);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
     res.end('ok');
   });
