@@ -22,7 +22,7 @@ import {
 } from './complete-authorization.js';
 import { consentRequired, interactionRequired, loginRequired, type OAuthError } from './errors.js';
 import type { IdTokenHint } from './id-token-hint.js';
-import { authenticatePerson } from './authenticate.js';
+import { checkPassword, registeredUsername } from './authenticate.js';
 import { OPENID_SCOPE_DESCRIPTIONS } from './claims.js';
 import { eligibleRoles, parseRole, usesRoles, type GrantRole } from './role-scope.js';
 import { admitSignInAttempt, noteSignInSuccess, type ThrottlePolicy } from './sign-in-throttle.js';
@@ -296,8 +296,15 @@ export type SignInResult =
       ok: false;
       problem: 'credentials' | 'role';
       /** A failure that started a wait (a lockout), and until when. */ locks?: Locks;
+      /** The registered spelling of the typed username, or null when it names nobody (for the audit log). */
+      username: string | null;
     }
-  | { ok: false; problem: 'locked'; /** When the attempt could be checked, roughly. */ retryAt: number };
+  | {
+      ok: false;
+      problem: 'locked';
+      /** When the attempt could be checked, roughly. */ retryAt: number;
+      username: string | null;
+    };
 
 /** The waits a failed attempt started: for its address, for the username (null: none). */
 export interface Locks {
@@ -320,14 +327,26 @@ export async function signIn(
   const { store, now } = deps;
   const { username, password, address } = credentials;
   const admission = await admitSignInAttempt(store, username, address, now, deps.throttle);
-  if (!admission.admitted) return { ok: false, problem: 'locked', retryAt: admission.retryAt };
-  const person = await authenticatePerson(store, username, password);
+  if (!admission.admitted) {
+    return {
+      ok: false,
+      problem: 'locked',
+      retryAt: admission.retryAt,
+      username: await registeredUsername(store, username),
+    };
+  }
+  const { person, registered } = await checkPassword(store, username, password);
   if (!person) {
     const { locks } = admission;
-    return { ok: false, problem: 'credentials', ...((locks.address ?? locks.username) !== null && { locks }) };
+    return {
+      ok: false,
+      problem: 'credentials',
+      username: registered,
+      ...((locks.address ?? locks.username) !== null && { locks }),
+    };
   }
   await noteSignInSuccess(store, username, address);
-  if (rolesFor(person, interaction, client).length === 0) return { ok: false, problem: 'role' };
+  if (rolesFor(person, interaction, client).length === 0) return { ok: false, problem: 'role', username: registered };
 
   if (oldSession) await store.deleteSignInSession(hashSecret(oldSession));
   const session = newSecret();

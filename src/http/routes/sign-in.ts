@@ -4,7 +4,6 @@
  * no `next` URL: the way on comes only from the pending authorization on the server.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { registeredUsername } from '../../oauth/authenticate.js';
 import { endSession, nextStep, signIn } from '../../oauth/interaction.js';
 import { single } from '../../oauth/params.js';
 import { ROLE_LABELS, rolesIn } from '../../oauth/role-scope.js';
@@ -117,10 +116,7 @@ export const signInRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       // Who was tried, by which app, from where: what an operator needs to see an attack.
       // Only a registered username is logged (services/audit.ts): never what was typed for
       // an unknown one, which may be a password typed in the wrong field.
-      const attempt = {
-        username: (await registeredUsername(ctx.store, credentials.username)) ?? null,
-        client: flow.client.id,
-      };
+      const attempt = { username: result.username, client: flow.client.id };
       if (result.problem === 'locked') {
         logRequestEvent(request, 'sign_in_throttled', attempt);
         return reply.redirect(`${loginUrl(id, 'locked')}&until=${result.retryAt}`, 303);
