@@ -32,6 +32,8 @@ import { cookieSecret } from '../services/cookie-secret.js';
 import { demoDataNote } from '../services/demo-data.js';
 import { InvalidInputError } from '../services/errors.js';
 import { parseKeyRefreshSeconds, prepareKeyStore, serverKeySealer, UNSEALED_KEYS_NOTE } from '../services/keys.js';
+import type { Logger } from 'pino';
+import type { KyselyStore } from '../store/kysely-store.js';
 import { DEFAULT_DB_URL, DEFAULT_POOL_SIZE, openStore, redactDatabaseUrl } from '../store/open.js';
 import { DEFAULT_LIFETIMES, MAX_ACCESS_TOKEN_LIFETIME } from '../oauth/tokens.js';
 import { formatDuration } from '../services/durations.js';
@@ -196,6 +198,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
 
   // Deletes expired data now and then; stopped before the store closes.
   const sweeper = startServeSweeper(store, logger, sweepIntervalMs, keys.retentionMs);
+  const poolReport = reportPoolWaits(store, logger);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -204,7 +207,10 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
     logger.info({ signal }, 'shutting down');
     app
       .close()
-      .then(() => sweeper?.stop())
+      .then(() => {
+        if (poolReport) clearInterval(poolReport);
+        return sweeper?.stop();
+      })
       .then(() => store.close())
       .then(
         () => {
@@ -220,6 +226,22 @@ async function serve(options: ServeOptions, io: CliIo): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   io.stdout.write(`listening on http://${urlHostForListening(config.host)}:${port}\n`);
+}
+
+/**
+ * PostgreSQL: every 10 s with traffic, at debug, how many queries waited for a pool
+ * connection and how long. Waits under load mean the pool is smaller than the
+ * concurrency this instance sees (README: sizing the pool).
+ */
+function reportPoolWaits(store: KyselyStore, logger: Logger): NodeJS.Timeout | undefined {
+  const waits = store.poolWaits;
+  if (!waits || !logger.isLevelEnabled('debug')) return undefined;
+  const timer = setInterval(() => {
+    const report = waits.take();
+    if (report) logger.debug(report, 'PostgreSQL pool');
+  }, 10_000);
+  timer.unref();
+  return timer;
 }
 
 export function registerServeCommand(program: Command, io: CliIo): void {

@@ -16,6 +16,12 @@ export interface Statement<Row = unknown> {
   readonly sql: string;
   readonly parameters: readonly unknown[];
   /**
+   * A prepared statement's name, the same for the same SQL text: PostgreSQL keeps such a
+   * statement parsed and planned per connection (postgres-executor.ts). Absent for a
+   * statement built for one call, which PostgreSQL should not keep.
+   */
+  readonly name?: string;
+  /**
    * Kysely's compiled query, for the PostgreSQL executor (its query node); its own
    * parameters may be a prepared statement's placeholders: `parameters` are the values.
    */

@@ -19,6 +19,7 @@ import type { Database } from './schema.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import type { Store } from './store.js';
 import type { GroupCommit } from './group-commit.js';
+import type { PoolWaits } from './postgres-executor.js';
 
 export interface KyselyStore extends Store {
   /** Kysely over the same database (on SQLite: reads on the read path, each write a group item). */
@@ -36,6 +37,8 @@ export interface KyselyStore extends Store {
   migrations<T>(work: (migrator: Migrator) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
+  /** PostgreSQL: how long queries waited for a pool connection (serve logs it at debug). */
+  readonly poolWaits?: PoolWaits;
 }
 
 export interface EngineParts {
@@ -44,10 +47,12 @@ export interface EngineParts {
   exec: Executor;
   /** The SQLite connection and its commit group (absent on PostgreSQL). */
   sqlite?: { connection: SqliteConnection; group: GroupCommit };
+  /** PostgreSQL's pool, counted (absent on SQLite). */
+  poolWaits?: PoolWaits;
 }
 
-export function kyselyStore({ db, engine, exec, sqlite }: EngineParts): KyselyStore {
-  const context = { db, exec };
+export function kyselyStore({ db, engine, exec, sqlite, poolWaits }: EngineParts): KyselyStore {
+  const context = { db, exec, engine };
 
   async function migrator(): Promise<Migrator> {
     if (engine !== 'postgres') return new Migrator({ db, provider: migrationProvider });
@@ -63,6 +68,7 @@ export function kyselyStore({ db, engine, exec, sqlite }: EngineParts): KyselySt
     db,
     engine,
     exec,
+    ...(poolWaits && { poolWaits }),
     // The connection and its commit group, for tests that look underneath.
     ...(sqlite && { sqlite: sqlite.connection, group: sqlite.group }),
     ...clientsAndPeople(context),

@@ -21,7 +21,7 @@ import pg from 'pg';
 import { describeUnavailable, isDatabaseUnavailable, StoreUnavailableError, translateStoreError } from './errors.js';
 import { kyselyStore, type KyselyStore } from './kysely-store.js';
 import { GroupCommit } from './group-commit.js';
-import { postgresExecutor } from './postgres-executor.js';
+import { PoolWaits, postgresExecutor } from './postgres-executor.js';
 import { guardedSqliteDialect, sqliteExecutor } from './sqlite-executor.js';
 import { sqliteConnection, type CheckpointReport, type SqliteConnection } from './sqlite-connection.js';
 import type { Database } from './schema.js';
@@ -283,7 +283,8 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
   const db = new Kysely<Database>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-  return kyselyStore({ db, engine: 'postgres', exec: postgresExecutor(db, isUniqueViolation) });
+  const waits = new PoolWaits(pool);
+  return kyselyStore({ db, engine: 'postgres', exec: postgresExecutor(waits, isUniqueViolation), poolWaits: waits });
 }
 
 /** Opens the store and, unless told not to, applies pending migrations. */

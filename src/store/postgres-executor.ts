@@ -1,30 +1,147 @@
 /**
- * The PostgreSQL executor (executor.ts): operations driven with `await` through Kysely
- * and pg — one statement at a time on the pool, or inside one transaction when they must
- * happen together. Kysely's driver is wrapped by open.ts, so "cannot reach the database"
- * surfaces as StoreUnavailableError here too.
+ * The PostgreSQL executor (executor.ts): operations driven with `await` straight on pg's
+ * pool — one statement at a time, or inside one transaction when they must happen
+ * together. Kysely builds and compiles the statements; running them here rather than
+ * through Kysely's driver saves its per-query connection and transaction machinery, and
+ * lets a prepared statement (prepared.ts) go out as a *named* one: PostgreSQL parses and
+ * plans it once per connection, and every later call sends only Bind and Execute
+ * (PostgreSQL documentation, "Extended Query" protocol flow).
+ *
+ * Driver errors that mean "the database cannot be reached" surface as
+ * StoreUnavailableError (errors.ts), as they do through Kysely (open.ts).
  */
-import type { Kysely, Transaction } from 'kysely';
+import type pg from 'pg';
+import { translateStoreError } from './errors.js';
 import { driveAsync, type Executor, type Operation, type Statement, type StatementResult } from './executor.js';
-import type { Database } from './schema.js';
 
-async function execute(db: Kysely<Database> | Transaction<Database>, statement: Statement): Promise<StatementResult> {
-  const { rows, numAffectedRows } = await db.executeQuery({ ...statement.compiled, parameters: statement.parameters });
-  return { rows, changes: Number(numAffectedRows ?? 0) };
+/** What the pool reports about waiting for a connection (see `PoolWaits`). */
+export interface PoolWaitReport {
+  /** Connections handed out since the last report. */
+  readonly acquired: number;
+  /** Of those, how many had to wait for one to be free. */
+  readonly waited: number;
+  /** Total and longest wait, in milliseconds. */
+  readonly totalWaitMs: number;
+  readonly maxWaitMs: number;
+  /** The pool now: connections open, idle, and requests queued for one. */
+  readonly open: number;
+  readonly idle: number;
+  readonly queued: number;
 }
 
-export function postgresExecutor(db: Kysely<Database>, isUniqueViolation: (err: unknown) => boolean): Executor {
-  const direct = <T>(operation: () => Operation<T>): Promise<T> => driveAsync(operation(), (s) => execute(db, s));
+/**
+ * Counts how long queries wait for a pool connection. A wait means the pool is smaller
+ * than the concurrency the instance sees: the operator's signal to size it (README,
+ * "Running on PostgreSQL").
+ */
+export class PoolWaits {
+  #acquired = 0;
+  #waited = 0;
+  #total = 0;
+  #max = 0;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** A connection from the pool, counting the wait. */
+  async connect(): Promise<pg.PoolClient> {
+    // A free connection is handed out without waiting; only a queued request is timed.
+    const mustWait = this.pool.idleCount === 0 && this.pool.totalCount >= this.pool.options.max;
+    const started = mustWait ? performance.now() : 0;
+    const client = await this.pool.connect();
+    this.#acquired++;
+    if (mustWait) {
+      const ms = performance.now() - started;
+      this.#waited++;
+      this.#total += ms;
+      if (ms > this.#max) this.#max = ms;
+    }
+    return client;
+  }
+
+  /** What happened since the last call; undefined when nothing did. */
+  take(): PoolWaitReport | undefined {
+    if (this.#acquired === 0) return undefined;
+    const report: PoolWaitReport = {
+      acquired: this.#acquired,
+      waited: this.#waited,
+      totalWaitMs: Math.round(this.#total * 10) / 10,
+      maxWaitMs: Math.round(this.#max * 10) / 10,
+      open: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      queued: this.pool.waitingCount,
+    };
+    this.#acquired = this.#waited = this.#total = this.#max = 0;
+    return report;
+  }
+}
+
+async function execute(client: pg.PoolClient, statement: Statement): Promise<StatementResult> {
+  const config: pg.QueryConfig = { text: statement.sql, values: statement.parameters as unknown[] };
+  if (statement.name !== undefined) config.name = statement.name;
+  const result = await client.query(config);
+  return { rows: result.rows, changes: result.rowCount ?? 0 };
+}
+
+/** A connection whose state is unknown (it failed under us, or a rollback failed): never reused. */
+class Broken {
+  error: Error | undefined;
+}
+
+async function withClient<T>(
+  waits: PoolWaits,
+  work: (client: pg.PoolClient, broken: Broken) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await waits.connect();
+  } catch (err) {
+    throw translateStoreError(err);
+  }
+  const broken = new Broken();
+  try {
+    return await work(client, broken);
+  } catch (err) {
+    const translated = translateStoreError(err);
+    if (translated !== err) broken.error ??= err as Error;
+    throw translated;
+  } finally {
+    // release(error) closes the connection instead of handing it out again.
+    client.release(broken.error);
+  }
+}
+
+async function inTransaction<T>(
+  client: pg.PoolClient,
+  broken: Broken,
+  begin: string,
+  operation: Operation<T>,
+): Promise<T> {
+  await client.query(begin);
+  let result: T;
+  try {
+    result = await driveAsync(operation, (s) => execute(client, s));
+  } catch (err) {
+    await client.query('rollback').catch((rollbackError: Error) => {
+      broken.error = rollbackError;
+    });
+    throw err;
+  }
+  await client.query('commit');
+  return result;
+}
+
+export function postgresExecutor(waits: PoolWaits, isUniqueViolation: (err: unknown) => boolean): Executor {
+  const direct = <T>(operation: () => Operation<T>): Promise<T> =>
+    withClient(waits, (client) => driveAsync(operation(), (s) => execute(client, s)));
   return {
     read: direct,
     write: direct,
-    transaction: (operation) => db.transaction().execute((tx) => driveAsync(operation(), (s) => execute(tx, s))),
+    transaction: (operation) =>
+      withClient(waits, (client, broken) => inTransaction(client, broken, 'begin', operation())),
     snapshot: (operation) =>
-      db
-        .transaction()
-        .setIsolationLevel('repeatable read')
-        .setAccessMode('read only')
-        .execute((tx) => driveAsync(operation(), (s) => execute(tx, s))),
+      withClient(waits, (client, broken) =>
+        inTransaction(client, broken, 'begin isolation level repeatable read read only', operation()),
+      ),
     isUniqueViolation,
   };
 }

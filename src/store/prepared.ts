@@ -3,13 +3,14 @@
  * and on the hot paths (every token request, every API call) that cost more than running
  * the query. A prepared statement is built once over typed placeholders and then bound to
  * new values; the SQL text stays the same, so SQLite reuses the connection's prepared
- * statement (sqlite-connection.ts). PostgreSQL still parses and plans every call: Kysely's
- * pg driver sends unnamed statements.
+ * statement (sqlite-connection.ts), and on PostgreSQL it goes out as a named statement,
+ * parsed and planned once per connection (postgres-executor.ts).
  *
  * `prepare<{ hash: string }>()((p) => db.selectFrom('t').where('hash', '=', p.hash))` —
  * the builder sees each placeholder with its parameter's type, and `bind` takes exactly
  * those parameters.
  */
+import { createHash } from 'node:crypto';
 import type { CompiledQuery } from 'kysely';
 import type { Statement } from './executor.js';
 
@@ -26,6 +27,7 @@ interface Compilable<Row> {
 
 export class Prepared<P extends object, Row> {
   private compiled: CompiledQuery<Row> | undefined;
+  private name = '';
   /** For each compiled parameter: the name of the parameter it takes, or undefined for a constant. */
   private slots: Array<keyof P | undefined> = [];
 
@@ -37,7 +39,7 @@ export class Prepared<P extends object, Row> {
       const name = this.slots[i];
       return name === undefined ? constant : values[name];
     });
-    return { sql: compiled.sql, parameters, compiled, one: false };
+    return { sql: compiled.sql, parameters, compiled, name: this.name, one: false };
   }
 
   private compile(): CompiledQuery<Row> {
@@ -46,6 +48,9 @@ export class Prepared<P extends object, Row> {
     });
     const compiled = this.build(placeholders).compile();
     this.slots = compiled.parameters.map((v) => (v instanceof Placeholder ? (v.name as keyof P) : undefined));
+    // Named after the text: two Prepared with the same SQL share one server-side statement,
+    // and a name never stands for two texts (pg refuses that).
+    this.name = `tessera_${createHash('sha256').update(compiled.sql).digest('base64url').slice(0, 24)}`;
     this.compiled = compiled;
     return compiled;
   }

@@ -4,7 +4,8 @@
  * updates (`… where consumed_at is null`) make every use-once operation single-winner on
  * both engines.
  */
-import { changes, first, rows, type Operation } from '../executor.js';
+import { changes, first, rows, type Operation, type Statement } from '../executor.js';
+import { postgresUseOnce, type ClaimOutcome } from './postgres-single-statements.js';
 import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
@@ -45,7 +46,7 @@ export type GrantsAndTokens = Pick<
 type ByHash = { hash: string };
 type Claim = { hash: string; now: number };
 
-export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
+export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTokens {
   const codeLookup = prepare<ByHash>()((p) =>
     db
       .selectFrom('authorization_codes')
@@ -154,6 +155,15 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
     db.insertInto('refresh_tokens').values(columns(p, 'hash', 'grant_id', 'scope', 'expires_at', 'retired_at')),
   );
 
+  const postgres = engine === 'postgres' ? postgresUseOnce(db) : undefined;
+
+  /** PostgreSQL: the use-once pattern below as one statement (postgres-single-statements.ts). */
+  function* useOnceInOneStatement(bound: Statement<ClaimOutcome>): Operation<UseOnceResult> {
+    const outcome = yield* first(bound);
+    if (outcome?.claimed === 1) return 'ok';
+    return outcome?.present ? 'replayed' : 'missing';
+  }
+
   /**
    * The use-once pattern: a conditional update claims the row; only the transaction that
    * changed it stores the new tokens. Zero rows changed means someone used it first, or
@@ -216,6 +226,15 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
     },
 
     consumeAuthorizationCode(hash, now, access, refresh) {
+      if (postgres) {
+        const bound = postgres.consumeCode({
+          hash,
+          now,
+          access: accessRow(access),
+          refresh: refresh && refreshRow(refresh),
+        });
+        return exec.write(() => useOnceInOneStatement(bound));
+      }
       return exec.transaction(() => useOnce(consumeCode, codeExists, hash, now, access, refresh));
     },
 
@@ -235,6 +254,15 @@ export function grantsAndTokens({ db, exec }: StoreContext): GrantsAndTokens {
     },
 
     rotateRefreshToken(oldHash, now, access, refresh) {
+      if (postgres) {
+        const bound = postgres.retireRefresh({
+          hash: oldHash,
+          now,
+          access: accessRow(access),
+          refresh: refresh && refreshRow(refresh),
+        });
+        return exec.write(() => useOnceInOneStatement(bound));
+      }
       return exec.transaction(() => useOnce(retireRefresh, refreshExists, oldHash, now, access, refresh));
     },
 

@@ -18,6 +18,8 @@ import type {
 export interface StoreContext {
   readonly db: Kysely<Database>;
   readonly exec: Executor;
+  /** For the few operations PostgreSQL runs as one statement where SQLite runs several. */
+  readonly engine: 'sqlite' | 'postgres';
 }
 
 export type Time = number | string | bigint;
