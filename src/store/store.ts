@@ -430,7 +430,8 @@ export interface Store {
   ): Promise<UseOnceResult>;
   findAccessToken(hash: string): Promise<AccessTokenLookup | undefined>;
   /** Revokes the grant: every code, access token and refresh token of it stops working. */
-  revokeGrant(grantId: string, now: number): Promise<void>;
+  /** Whether this call revoked it: false when it was revoked already (or is unknown). */
+  revokeGrant(grantId: string, now: number): Promise<boolean>;
   /**
    * Revokes the grant unless it is revoked already (one conditional update), telling which;
    * for an operator, who is told when the id is wrong.

@@ -1,7 +1,9 @@
 /**
  * Single use under contention (RFC 6749 §4.1.2, RFC 9700 §4.14.2), on a real listening port: of 20
  * simultaneous redemptions of one code exactly one wins, and of 20 simultaneous uses of
- * one refresh token exactly one wins (the store's conditional update, not luck).
+ * one refresh token exactly one wins (the store's conditional update, not luck); of 20
+ * simultaneous replays of a retired refresh token, every one is refused and the grant is
+ * revoked once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addClient, addTestUser, basic, codeThroughPages, form, testApp, type TestApp } from '../helpers/harness.js';
@@ -13,9 +15,16 @@ let t: TestApp;
 let base: string;
 let auth: string;
 let clientId: string;
+let logs: Array<Record<string, unknown>>;
 
 beforeEach(async () => {
-  t = await testApp();
+  logs = [];
+  const { pino } = await import('pino');
+  const logger = pino(
+    { level: 'info', base: undefined },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  t = await testApp({ logger });
   const { client, secret } = await addClient(t.store, { redirectUris: [CB] });
   clientId = client.id;
   auth = basic(client.id, secret as string);
@@ -92,5 +101,35 @@ describe('races on a real port', () => {
     const late = await tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });
     expect(late.status).toBe(400);
     expect(late.body.error).toBe('invalid_grant');
+  });
+
+  it(`${RACERS} simultaneous replays of a retired refresh token: all refused, the grant revoked once`, async () => {
+    const code = await codeThroughPages(t.app, {
+      query: { response_type: 'code', client_id: clientId, scope: 'PATIENT' },
+    });
+    const first = await tokenRequest({ grant_type: 'authorization_code', code });
+    const retired = first.body.refresh_token as string;
+    const rotated = await tokenRequest({ grant_type: 'refresh_token', refresh_token: retired });
+    expect(rotated.status).toBe(200);
+
+    const outcomes = await race({ grant_type: 'refresh_token', refresh_token: retired });
+    for (const o of outcomes) {
+      expect(o.status).toBe(400);
+      expect(o.body.error).toBe('invalid_grant');
+    }
+    const events = (name: string) => logs.filter((line) => line.event === name);
+    expect(events('refresh_reuse_detected')).toHaveLength(RACERS);
+    expect(events('grant_revoked')).toEqual([expect.objectContaining({ reason: 'refresh_reuse_detected' })]);
+    // The whole family ended: the successor issued before the replays no longer works.
+    const successor = await tokenRequest({
+      grant_type: 'refresh_token',
+      refresh_token: rotated.body.refresh_token as string,
+    });
+    expect(successor.status).toBe(400);
+    expect(successor.body.error).toBe('invalid_grant');
+    const me = await fetch(`${base}/api/v1/me`, {
+      headers: { authorization: `Bearer ${rotated.body.access_token as string}` },
+    });
+    expect(me.status).toBe(401);
   });
 });

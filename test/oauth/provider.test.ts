@@ -158,7 +158,7 @@ describe('composeProvider', () => {
       consumeAuthorizationCode: async () => 'missing' as const,
       findRefreshToken: async () => undefined,
       rotateRefreshToken: async () => 'missing' as const,
-      revokeGrant: async () => undefined,
+      revokeGrant: async () => true,
       createGrantWithAccessToken: async () => undefined,
       getPerson: async () => undefined,
     };

@@ -14,12 +14,15 @@ import { issuerFor } from '../issuer.js';
 import { errorHandler, sendJson, sendTokenError, sendWrongMethod } from '../replies.js';
 import { formParams } from '../request-params.js';
 
-/** A code or refresh token presented again: the event, then the revocation it caused. */
+/**
+ * A code or refresh token presented again: the event, then the revocation it caused —
+ * once per grant, by the presentation that revoked it, however many arrive at once.
+ */
 function logReplay(request: FastifyRequest, replay: CredentialReplayed): void {
   const event = replay.credential === 'code' ? 'code_replayed' : 'refresh_reuse_detected';
   const fields = { grant: replay.grant.id, client: replay.grant.clientId };
   logRequestEvent(request, event, fields);
-  logRequestEvent(request, 'grant_revoked', { ...fields, reason: event });
+  if (replay.revoked) logRequestEvent(request, 'grant_revoked', { ...fields, reason: event });
 }
 
 export const tokenRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {

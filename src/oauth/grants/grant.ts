@@ -50,6 +50,8 @@ export class CredentialReplayed extends OAuthError {
     readonly credential: UseOnceCredential,
     readonly grant: Pick<GrantRecord, 'id' | 'clientId'>,
     description: string,
+    /** Whether this presentation revoked the grant; of a burst of replays, one does. */
+    readonly revoked: boolean,
   ) {
     super('invalid_grant', description);
   }
@@ -66,8 +68,8 @@ export async function refuseReplay(
   credential: UseOnceCredential,
   description: string,
 ): Promise<never> {
-  await deps.store.revokeGrant(grant.id, deps.now);
-  throw new CredentialReplayed(credential, grant, description);
+  const revoked = await deps.store.revokeGrant(grant.id, deps.now);
+  throw new CredentialReplayed(credential, grant, description, revoked);
 }
 
 /** What the store's use-once write reported: `replayed` revokes the grant, `missing` is invalid_grant. */

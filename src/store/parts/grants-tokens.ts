@@ -305,7 +305,7 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     },
 
     async revokeGrant(grantId, now) {
-      await exec.write(() => changes(revoke.bind({ id: grantId, now })));
+      return (await exec.write(() => changes(revoke.bind({ id: grantId, now })))) === 1;
     },
 
     revokeGrantOnce(grantId, now) {
