@@ -5,7 +5,7 @@
  * both engines.
  */
 import { changes, first, rows, type Operation, type Statement } from '../executor.js';
-import { postgresUseOnce, type ClaimOutcome } from './postgres-single-statements.js';
+import { postgresSingleStatements, type ClaimOutcome } from './postgres-single-statements.js';
 import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
@@ -155,7 +155,7 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     db.insertInto('refresh_tokens').values(columns(p, 'hash', 'grant_id', 'scope', 'expires_at', 'retired_at')),
   );
 
-  const postgres = engine === 'postgres' ? postgresUseOnce(db) : undefined;
+  const postgres = engine === 'postgres' ? postgresSingleStatements(db) : undefined;
 
   /** PostgreSQL: the use-once pattern below as one statement (postgres-single-statements.ts). */
   function* useOnceInOneStatement(bound: Statement<ClaimOutcome>): Operation<UseOnceResult> {
@@ -187,22 +187,29 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
 
   return {
     async createGrantWithCode(grant: GrantRecord, code: AuthorizationCodeRecord) {
+      const codeRow = {
+        hash: code.hash,
+        grant_id: code.grantId,
+        redirect_uri: code.redirectUri,
+        code_challenge: code.codeChallenge,
+        expires_at: code.expiresAt,
+        consumed_at: code.consumedAt,
+      };
+      if (postgres) {
+        await exec.write(() => changes(postgres.grantWithCode(grantRow(grant), codeRow)));
+        return;
+      }
       await exec.transaction(function* () {
         yield* changes(insertGrant.bind(grantRow(grant)));
-        yield* changes(
-          insertCode.bind({
-            hash: code.hash,
-            grant_id: code.grantId,
-            redirect_uri: code.redirectUri,
-            code_challenge: code.codeChallenge,
-            expires_at: code.expiresAt,
-            consumed_at: code.consumedAt,
-          }),
-        );
+        yield* changes(insertCode.bind(codeRow));
       });
     },
 
     async createGrantWithAccessToken(grant, token) {
+      if (postgres) {
+        await exec.write(() => changes(postgres.grantWithAccessToken(grantRow(grant), accessRow(token))));
+        return;
+      }
       await exec.transaction(function* () {
         yield* changes(insertGrant.bind(grantRow(grant)));
         yield* changes(insertAccess.bind(accessRow(token)));

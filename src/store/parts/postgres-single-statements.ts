@@ -10,10 +10,10 @@
  * row lock, re-reads the row after it commits, finds it used and claims nothing — so
  * its inserts, which select FROM the claim, insert nothing.
  */
-import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Compilable, type Insertable, type Kysely, type RawBuilder } from 'kysely';
 import { prepare, type Prepared } from '../prepared.js';
-import type { Database } from '../schema.js';
-import type { accessRow, refreshRow } from './rows.js';
+import type { AuthorizationCodesTable, Database } from '../schema.js';
+import type { accessRow, grantRow, refreshRow } from './rows.js';
 
 /** What a use-once statement takes: the row it claims, and the tokens issued if it wins. */
 export interface ClaimAndIssue {
@@ -106,12 +106,80 @@ select (select count(*) from claimed)::int as claimed,
   );
 }
 
-/** The use-once statements of the code and refresh grants. */
-export function postgresUseOnce(db: Kysely<Database>) {
+type GrantRow = ReturnType<typeof grantRow>;
+type CodeRow = Required<Insertable<AuthorizationCodesTable>>;
+type AccessRow = ReturnType<typeof accessRow>;
+/** A grant's columns and its first credential's, each under its own prefix. */
+type Prefixed<T, P extends string> = { [K in keyof T & string as `${P}${K}`]: T[K] };
+
+const prefixed = <T extends object, P extends string>(row: T, prefix: P): Prefixed<T, P> =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [prefix + k, v])) as Prefixed<T, P>;
+
+/**
+ * A new grant and its first credential (a code, or an implicit or client_credentials
+ * access token) in one statement. The credential's foreign key is checked at the end of
+ * the statement, when the grant inserted beside it is there.
+ */
+function grantWithCode(db: Kysely<Database>) {
+  return prepare<Prefixed<GrantRow, 'g_'> & Prefixed<CodeRow, 'c_'>>()((p) =>
+    db
+      .with('grant', (w) => w.insertInto('grants').values(grantValues(p)).returning('id'))
+      .insertInto('authorization_codes')
+      .values({
+        hash: p.c_hash,
+        grant_id: p.c_grant_id,
+        redirect_uri: p.c_redirect_uri,
+        code_challenge: p.c_code_challenge,
+        expires_at: p.c_expires_at,
+        consumed_at: p.c_consumed_at,
+      }),
+  );
+}
+
+function grantWithAccessToken(db: Kysely<Database>) {
+  return prepare<Prefixed<GrantRow, 'g_'> & Prefixed<AccessRow, 'a_'>>()((p) =>
+    db
+      .with('grant', (w) => w.insertInto('grants').values(grantValues(p)).returning('id'))
+      .insertInto('access_tokens')
+      .values({
+        hash: p.a_hash,
+        grant_id: p.a_grant_id,
+        scope: p.a_scope,
+        format: p.a_format,
+        jti: p.a_jti,
+        created_at: p.a_created_at,
+        expires_at: p.a_expires_at,
+      }),
+  );
+}
+
+function grantValues(p: Prefixed<GrantRow, 'g_'>): GrantRow {
+  return {
+    id: p.g_id,
+    person_id: p.g_person_id,
+    client_id: p.g_client_id,
+    scope: p.g_scope,
+    auth_time: p.g_auth_time,
+    session_id: p.g_session_id,
+    created_at: p.g_created_at,
+    expires_at: p.g_expires_at,
+    revoked_at: p.g_revoked_at,
+    nonce: p.g_nonce,
+  };
+}
+
+/** The statements PostgreSQL runs in one round trip where SQLite runs several. */
+export function postgresSingleStatements(db: Kysely<Database>) {
   const consumeCode = claimAndIssue(db, 'authorization_codes', 'consumed_at');
   const retireRefresh = claimAndIssue(db, 'refresh_tokens', 'retired_at');
+  const newGrantWithCode = grantWithCode(db);
+  const newGrantWithAccessToken = grantWithAccessToken(db);
   return {
     consumeCode: (input: ClaimAndIssue) => consumeCode.bind(flatten(input)),
     retireRefresh: (input: ClaimAndIssue) => retireRefresh.bind(flatten(input)),
+    grantWithCode: (grant: GrantRow, code: CodeRow) =>
+      newGrantWithCode.bind({ ...prefixed(grant, 'g_'), ...prefixed(code, 'c_') }),
+    grantWithAccessToken: (grant: GrantRow, access: AccessRow) =>
+      newGrantWithAccessToken.bind({ ...prefixed(grant, 'g_'), ...prefixed(access, 'a_') }),
   };
 }
