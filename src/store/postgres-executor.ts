@@ -44,8 +44,10 @@ export class PoolWaits {
 
   /** A connection from the pool, counting the wait. */
   async connect(): Promise<pg.PoolClient> {
-    // A free connection is handed out without waiting; only a queued request is timed.
-    const mustWait = this.pool.idleCount === 0 && this.pool.totalCount >= this.pool.options.max;
+    // Waits when the requests already queued take every idle connection and every one the
+    // pool may still open (pg-pool hands even an idle one out on the next tick, in order).
+    const { idleCount, totalCount, waitingCount, options } = this.pool;
+    const mustWait = idleCount + (options.max - totalCount) - waitingCount <= 0;
     const started = mustWait ? performance.now() : 0;
     const client = await this.pool.connect();
     this.#acquired++;
@@ -82,6 +84,16 @@ async function execute(client: pg.PoolClient, statement: Statement): Promise<Sta
   return { rows: result.rows, changes: result.rowCount ?? 0 };
 }
 
+/**
+ * A named statement whose result columns changed under it (a migration while this instance
+ * ran): PostgreSQL refuses to run it on this connection again, so the connection is
+ * replaced and the next one prepares it anew (PostgreSQL documentation, PREPARE: "cached
+ * plan must not change result type").
+ */
+function planChanged(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '0A000';
+}
+
 /** A connection whose state is unknown (it failed under us, or a rollback failed): never reused. */
 class Broken {
   error: Error | undefined;
@@ -102,7 +114,7 @@ async function withClient<T>(
     return await work(client, broken);
   } catch (err) {
     const translated = translateStoreError(err);
-    if (translated !== err) broken.error ??= err as Error;
+    if (translated !== err || planChanged(err)) broken.error ??= err as Error;
     throw translated;
   } finally {
     // release(error) closes the connection instead of handing it out again.

@@ -3,7 +3,7 @@ import { changes, first, rows, type Operation } from '../executor.js';
 import { prepare, statement } from '../prepared.js';
 import type { ClientRecord, ClientUpdateEffects, ClientUpdateResult, PersonRecord, Store } from '../store.js';
 import { usernameKey } from '../username-key.js';
-import { clientLifetimeColumns, toClient, toPerson, type StoreContext } from './rows.js';
+import { clientColumns, clientLifetimeColumns, personColumns, toClient, toPerson, type StoreContext } from './rows.js';
 
 export type ClientsAndPeople = Pick<
   Store,
@@ -28,8 +28,12 @@ export type ClientsAndPeople = Pick<
 
 export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
   // Read on every token request and API call: compiled once.
-  const clientById = prepare<{ id: string }>()((p) => db.selectFrom('clients').selectAll().where('id', '=', p.id));
-  const personById = prepare<{ id: string }>()((p) => db.selectFrom('people').selectAll().where('id', '=', p.id));
+  const clientById = prepare<{ id: string }>()((p) =>
+    db.selectFrom('clients').select(clientColumns).where('id', '=', p.id),
+  );
+  const personById = prepare<{ id: string }>()((p) =>
+    db.selectFrom('people').select(personColumns).where('id', '=', p.id),
+  );
 
   const demoCount = (table: 'clients' | 'people') =>
     first(

@@ -1,6 +1,9 @@
 /**
  * Grants and what is issued under them: codes, access tokens, refresh tokens. The hot
- * paths (every token request, every API call) use statements compiled once. Conditional
+ * paths (every token request, every API call) use statements compiled once, naming their
+ * columns: on PostgreSQL a prepared `select *` fails once a migration adds a column
+ * ("cached plan must not change result type"), which would stop the instances still
+ * running while a new version migrates. Conditional
  * updates (`… where consumed_at is null`) make every use-once operation single-winner on
  * both engines.
  */
@@ -51,7 +54,14 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     db
       .selectFrom('authorization_codes')
       .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
-      .selectAll('authorization_codes')
+      .select([
+        'authorization_codes.hash',
+        'authorization_codes.grant_id',
+        'authorization_codes.redirect_uri',
+        'authorization_codes.code_challenge',
+        'authorization_codes.expires_at',
+        'authorization_codes.consumed_at',
+      ])
       .select(grantColumns)
       .where('authorization_codes.hash', '=', p.hash),
   );
@@ -59,7 +69,13 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     db
       .selectFrom('refresh_tokens')
       .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
-      .selectAll('refresh_tokens')
+      .select([
+        'refresh_tokens.hash',
+        'refresh_tokens.grant_id',
+        'refresh_tokens.scope',
+        'refresh_tokens.expires_at',
+        'refresh_tokens.retired_at',
+      ])
       .select(grantColumns)
       .where('refresh_tokens.hash', '=', p.hash),
   );

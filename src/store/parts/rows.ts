@@ -24,6 +24,52 @@ export interface StoreContext {
 
 export type Time = number | string | bigint;
 
+/**
+ * Every column of table `T`, by name; the list must name them all (one left out does not
+ * compile). Prepared statements select these rather than `*`: on PostgreSQL a prepared
+ * `select *` fails once a migration adds a column ("cached plan must not change result
+ * type"), which would break the instances still running while a new version migrates.
+ */
+export function allColumns<T>() {
+  return <K extends keyof T & string>(...keys: [keyof T] extends [K] ? K[] : never): K[] => keys;
+}
+
+export const clientColumns = allColumns<ClientsTable>()(
+  'id',
+  'name',
+  'secret_hash',
+  'redirect_uris',
+  'scopes',
+  'grant_types',
+  'pkce_required',
+  'created_at',
+  'disabled_at',
+  'access_token_format',
+  'resource_server',
+  'id_token_alg',
+  'skip_consent',
+  'post_logout_redirect_uris',
+  'code_lifetime',
+  'access_token_lifetime',
+  'refresh_lifetime',
+  'previous_secret_hash',
+  'previous_secret_expires_at',
+  'demo',
+);
+
+export const personColumns = allColumns<PeopleTable>()(
+  'id',
+  'username',
+  'display_name',
+  'password_hash',
+  'roles',
+  'created_at',
+  'disabled_at',
+  'email',
+  'username_key',
+  'demo',
+);
+
 export const time = (v: Time): number => Number(v);
 export const maybeTime = (v: Time | null): number | null => (v === null ? null : Number(v));
 
