@@ -767,17 +767,18 @@ async function main() {
 
   const info = machine();
   const pgAdmin = await postgresAdminUrl();
-  if (SCALE_OUT_ONLY && flag('no-scale-out'))
-    throw new Error('--scale-out-only and --no-scale-out contradict each other');
+  const usage = (message) => Object.assign(new Error(message), { usage: true });
+  if (SCALE_OUT_ONLY && flag('no-scale-out')) throw usage('--scale-out-only and --no-scale-out contradict each other');
   // The scale-out section needs PostgreSQL and nginx; without them it is left out (and the
   // report says why), unless it is all that was asked for.
   let scaleOutSkipped;
   let nginxBin;
   if (!flag('no-scale-out')) {
-    if (!pgAdmin) scaleOutSkipped = 'PostgreSQL not reachable';
+    if (!pgAdmin)
+      scaleOutSkipped = flag('no-postgres') ? 'PostgreSQL left out (--no-postgres)' : 'PostgreSQL not reachable';
     else if (SCALE_OUT_FLOWS.length === 0) scaleOutSkipped = 'none of its flows (code, refresh, bearer) asked for';
     else if (!(nginxBin = await ensureNginx(log))) scaleOutSkipped = 'nginx not installed';
-    if (scaleOutSkipped && SCALE_OUT_ONLY) throw new Error(`--scale-out-only: ${scaleOutSkipped}`);
+    if (scaleOutSkipped && SCALE_OUT_ONLY) throw usage(`--scale-out-only: ${scaleOutSkipped}`);
     if (scaleOutSkipped) log(`scale-out section skipped: ${scaleOutSkipped}`);
   }
   const dir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-'));
@@ -883,7 +884,7 @@ process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
 
 main().catch(async (err) => {
-  log(`failed: ${err.stack ?? err}`);
+  log(`failed: ${err.usage ? err.message : (err.stack ?? err)}`);
   await stopAll();
   await dropDatabases();
   process.exit(1);
