@@ -7,7 +7,8 @@
 //
 // Options: --quick, --no-build (use dist/ as it is), --targets a,b (ids, see below),
 // --flows code,refresh,bearer,introspect,full, --no-postgres, --no-scale, --no-startup,
-// --tessera-log-level LEVEL (default info, what `tessera serve` does), --out FILE.
+// --no-scale-out, --scale-out-only, --tessera-log-level LEVEL (default info, what
+// `tessera serve` does), --out FILE.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -33,9 +34,12 @@ import {
   postgresDatabase,
   ROOT,
   sqliteDatabase,
+  TESSERA_MARKERS,
+  TESSERA_PATHS,
   tesseraTarget,
 } from './lib/targets.mjs';
 import { writeReport } from './lib/report.mjs';
+import { ensureNginx, nginxVersion, startCluster } from './lib/scale-out.mjs';
 import { parseBenchJson, runWrk } from './lib/wrk.mjs';
 
 // ---------------------------------------------------------------------------------
@@ -91,7 +95,15 @@ const POOL_FLOOR = quick ? 200 : 1000;
 const FLOWS = (option('flows') ?? 'code,refresh,bearer,introspect,full').split(',');
 const ONLY = option('targets')?.split(',');
 const LOG_LEVEL = option('tessera-log-level') ?? 'info';
-const OUT = option('out') ?? join(ROOT, 'bench', quick ? 'RESULTS.quick.md' : 'RESULTS.md');
+// The scale-out section alone writes a report of its own, so that it never replaces the
+// whole bench's.
+const SCALE_OUT_ONLY = flag('scale-out-only');
+const OUT =
+  option('out') ?? join(ROOT, 'bench', `RESULTS${SCALE_OUT_ONLY ? '.scale-out' : ''}${quick ? '.quick' : ''}.md`);
+// The scale-out section: 1…SCALE_OUT_INSTANCES instances behind nginx, in the token and
+// bearer flows (those of --flows, when given).
+const SCALE_OUT_INSTANCES = 3;
+const SCALE_OUT_FLOWS = ['code', 'refresh', 'bearer'].filter((f) => !option('flows') || FLOWS.includes(f));
 const FULL_FLOW = join(ROOT, 'bench', 'loadgen', 'full-flow.mjs');
 
 const shared = {
@@ -188,7 +200,13 @@ async function wrkRun(ctx, cell, flow, seconds, poolSize) {
   cell.rss.take();
   try {
     const run = await runWrk({ target, flow, seconds, file, shared, connections: CONNECTIONS });
-    return { ...run, rss: cell.rss.take(), pool: poolSize, issueSeconds };
+    return {
+      ...run,
+      ...withPostgres(run.watched, run.seconds, run.serverCpuSeconds, run.requests),
+      rss: cell.rss.take(),
+      pool: poolSize,
+      issueSeconds,
+    };
   } finally {
     rmSync(file, { force: true });
   }
@@ -221,6 +239,22 @@ async function wrkAttempt(ctx, cell, flow, seconds, { warmup = false } = {}) {
   return { ...last, errors: last.errors || 1, sample: `pool exhausted 4 times (${last.sample})` };
 }
 
+/**
+ * PostgreSQL's share of a run that watched it (Tessera on PostgreSQL): its CPU as % of one
+ * core over `span` seconds, and the CPU per request of server and PostgreSQL together
+ * (µs). Nothing (undefined: `–` in the report) for a run that did not watch PostgreSQL.
+ */
+function withPostgres(watched, span, serverSeconds, requests) {
+  const pgSeconds = watched?.postgresSeconds;
+  if (pgSeconds === undefined) return { postgresCpu: undefined, cpuPerRequestUs: undefined };
+  return {
+    postgresCpu: (pgSeconds / span) * 100,
+    postgresOtherCpu: ((watched.postgresOtherSeconds ?? 0) / span) * 100,
+    cpuPerRequestUs:
+      serverSeconds !== undefined && requests > 0 ? ((serverSeconds + pgSeconds) / requests) * 1e6 : undefined,
+  };
+}
+
 // ---------------------------------------------------------------------------------
 // One full-flow run: the autocannon driver pinned to the load core
 // ---------------------------------------------------------------------------------
@@ -243,6 +277,7 @@ async function fullFlowRun(ctx, cell, { settle, duration }) {
   cell.rss.take();
   const server0 = cpuSeconds(target.pid);
   const load0 = childrenCpuSeconds();
+  const watchEnd = target.watch?.();
   const t0 = performance.now();
   const result = await runToEnd(command, args, {
     env: { ...benchEnv(shared), BENCH_CLIENT_SECRET: target.clientSecret },
@@ -251,9 +286,11 @@ async function fullFlowRun(ctx, cell, { settle, duration }) {
   const wall = (performance.now() - t0) / 1000;
   const load1 = childrenCpuSeconds();
   const server1 = cpuSeconds(target.pid);
+  const watched = await watchEnd?.();
   const rss = cell.rss.take();
   if (result.code !== 0) throw new Error(`full-flow driver failed (${result.code}): ${result.stderr.slice(-1500)}`);
   const f = parseBenchJson(result.stdout, 'full-flow');
+  const serverSeconds = server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined;
   return {
     requests: f.flows,
     seconds: f.seconds,
@@ -274,6 +311,10 @@ async function fullFlowRun(ctx, cell, { settle, duration }) {
     // The driver runs a bit longer than the load (Node start-up, module loading).
     loadCpu: ((load1 - load0) / wall) * 100,
     rss,
+    watched,
+    // The CPU is measured over settle + duration and the flows counted in duration only:
+    // per flow is the CPU rate over the flow rate.
+    ...withPostgres(watched, settle + duration, serverSeconds, f.flows_per_s * (settle + duration)),
   };
 }
 
@@ -354,6 +395,9 @@ async function measureFlow(ctx, flow, servers) {
         log(
           `  ${cell.target.id} run ${r + 1}/${runs}: ${run.rps.toFixed(1)} /s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms` +
             ` server ${run.serverCpu?.toFixed(0)}% load ${run.loadCpu.toFixed(0)}% rss ${run.rss.toFixed(0)} MB` +
+            (run.postgresCpu !== undefined
+              ? ` postgres ${run.postgresCpu.toFixed(0)}% ${run.cpuPerRequestUs?.toFixed(0)} µs/request`
+              : '') +
             (run.errors ? ` ERRORS ${run.errors}: ${run.sample}` : ''),
         );
       });
@@ -387,6 +431,10 @@ function summarize(cell) {
     p99: median(runs.map((r) => r.p99)),
     rss: runs.length ? Math.max(...runs.map((r) => r.rss)) : undefined,
     serverCpu: median(runs.map((r) => r.serverCpu)),
+    // Tessera on PostgreSQL only (null elsewhere): PostgreSQL's CPU, and the CPU per request
+    // of server and PostgreSQL together, in µs (per flow for the full flow).
+    postgresCpu: median(runs.map((r) => r.postgresCpu)) ?? null,
+    cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)) ?? null,
     loadCpu: median(runs.map((r) => r.loadCpu)),
     valid: !cell.error && runs.length > 0 && invalid.length === 0,
     problem:
@@ -503,6 +551,202 @@ async function measureStartup(ctx) {
 }
 
 // ---------------------------------------------------------------------------------
+// Scale-out: 1, 2, 3 instances of tessera serve on one PostgreSQL database behind nginx
+// ---------------------------------------------------------------------------------
+const sum = (values) => values.reduce((a, b) => a + (b ?? 0), 0);
+
+/** A scale-out run's per-instance counts and CPU, from what its watch saw (lib/scale-out.mjs). */
+function scaleOutRun(run) {
+  const w = run.watched;
+  const instances = w.instances.map((i) => ({
+    name: i.name,
+    address: i.address,
+    answered: i.answered,
+    rps: i.answered / run.seconds,
+    cpuSeconds: i.cpuSeconds,
+    cpu: i.cpuSeconds === undefined ? undefined : (i.cpuSeconds / run.seconds) * 100,
+  }));
+  const counted = sum(instances.map((i) => i.answered));
+  // nginx may have answered (and logged) up to one request per connection whose answer wrk
+  // no longer read when it stopped; it cannot have logged fewer 200s than wrk counted.
+  const countProblem =
+    run.errors === 0 && (counted < run.requests || counted > run.requests + CONNECTIONS || w.strays > 0)
+      ? `nginx logged ${counted} answers from this count's instances (and ${w.strays} from others) for wrk's ${run.requests}`
+      : undefined;
+  const instanceSeconds = sum(instances.map((i) => i.cpuSeconds));
+  return {
+    ...run,
+    instances,
+    counted,
+    // Lines of other statuses (499: answers wrk no longer waited for when it stopped).
+    notOk: w.notOk,
+    strays: w.strays,
+    countProblem,
+    errors: run.errors + (countProblem ? 1 : 0),
+    sample: countProblem ?? run.sample,
+    nginxCpu: (w.nginxSeconds / run.seconds) * 100,
+    postgresCpu: (w.postgresSeconds / run.seconds) * 100,
+    postgresOtherCpu: (w.postgresOtherSeconds / run.seconds) * 100,
+    cpuPerRequestUs: run.requests > 0 ? ((instanceSeconds + w.postgresSeconds) / run.requests) * 1e6 : undefined,
+  };
+}
+
+function summarizeScaleOut(row) {
+  const { cell, n } = row;
+  const runs = cell.runs;
+  const invalid = runs.filter((r) => r.errors > 0);
+  return {
+    instances: n,
+    runs: runs.length,
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    perInstance: Array.from({ length: n }, (_, i) => ({
+      name: runs[0]?.instances[i]?.name,
+      rps: median(runs.map((r) => r.instances[i]?.rps)),
+      cpu: median(runs.map((r) => r.instances[i]?.cpu)),
+    })),
+    postgresCpu: median(runs.map((r) => r.postgresCpu)),
+    postgresOtherCpu: median(runs.map((r) => r.postgresOtherCpu)),
+    nginxCpu: median(runs.map((r) => r.nginxCpu)),
+    loadCpu: median(runs.map((r) => r.loadCpu)),
+    cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
+    // Over all measured runs: what wrk counted, and the 200s nginx logged per instance.
+    requests: sum(runs.map((r) => r.requests)),
+    counted: sum(runs.map((r) => r.counted)),
+    valid: !cell.error && runs.length > 0 && invalid.length === 0,
+    problem:
+      cell.error ??
+      (invalid.length
+        ? `${invalid.reduce((s, r) => s + r.errors, 0)} failed responses, e.g. ${invalid[0].sample}`
+        : undefined),
+    raw: runs.map(({ watched: _watched, ...run }) => run),
+  };
+}
+
+/** One flow over the instance counts: each warmed up, then the measured runs interleaved. */
+async function measureScaleOutFlow(ctx, cluster, rows, flow) {
+  log(`scale-out, flow ${flow}`);
+  for (const row of rows) {
+    row.cell.runs = [];
+    row.cell.error = undefined;
+  }
+  const guard = async (row, what, fn) => {
+    if (row.cell.error) return;
+    try {
+      if (!cluster.alive()) throw new Error('an instance has exited');
+      await fn();
+    } catch (err) {
+      row.cell.error = `${what}: ${err.message.split('\n')[0]}`;
+      log(`  ${row.n} instance(s): ${row.cell.error}`);
+    }
+  };
+  // Each instance is first warmed up alone, straight at its own port, for the same time:
+  // through nginx alone, the first instance would get the 1-instance row's warm-up besides
+  // its share of the others', and would be the warmest (least CPU per request) of the rows
+  // with more instances. Then each count through nginx (its pool size, nginx's connections).
+  if (!cluster.warm) {
+    for (const server of cluster.servers) {
+      const cell = {
+        target: { ...rows[0].cell.target, id: `scale-out-${server.name}`, url: server.url, watch: undefined },
+        runs: [],
+        rate: rows[0].cell.rate,
+        rss: rows[0].cell.rss,
+      };
+      try {
+        if (!cluster.alive()) throw new Error('an instance has exited');
+        const run = await wrkAttempt(ctx, cell, flow, mode.warmup, { warmup: true });
+        log(`  instance ${server.name} warm-up, alone: ${run.rps.toFixed(1)} /s`);
+      } catch (err) {
+        for (const row of rows) row.cell.error ??= `warm-up of instance ${server.name}: ${err.message.split('\n')[0]}`;
+        log(`  ${rows[0].cell.error}`);
+        break;
+      }
+    }
+    cluster.warm = true;
+  }
+  for (const row of rows) {
+    if (row.warm) continue;
+    await guard(row, 'warm-up', async () => {
+      const run = await wrkAttempt(ctx, row.cell, flow, mode.warmup, { warmup: true });
+      row.warm = true;
+      log(`  ${row.n} instance(s) warm-up: ${run.rps.toFixed(1)} /s`);
+    });
+  }
+  for (let r = 0; r < mode.runs; r++) {
+    for (const row of rows) {
+      await guard(row, `run ${r + 1}`, async () => {
+        const run = scaleOutRun(await wrkAttempt(ctx, row.cell, flow, mode.duration));
+        row.cell.runs.push(run);
+        log(
+          `  ${row.n} instance(s) run ${r + 1}/${mode.runs}: ${run.rps.toFixed(1)} /s ` +
+            `(${run.instances.map((i) => `${i.name} ${i.rps.toFixed(0)}`).join(', ')}) p99 ${run.p99.toFixed(2)} ms; CPU ` +
+            `${run.instances.map((i) => `${i.name} ${i.cpu?.toFixed(0)}%`).join(', ')}, postgres ${run.postgresCpu.toFixed(0)}%, ` +
+            `nginx ${run.nginxCpu.toFixed(0)}%, wrk ${run.loadCpu.toFixed(0)}%; ${run.cpuPerRequestUs?.toFixed(0)} µs/request` +
+            (run.errors ? ` ERRORS ${run.errors}: ${run.sample}` : ''),
+        );
+      });
+    }
+  }
+  const summaries = rows.map(summarizeScaleOut);
+  const one = summaries[0];
+  for (const s of summaries) {
+    s.cpuPerRequestVsOne = s.valid && one.valid ? s.cpuPerRequestUs / one.cpuPerRequestUs : undefined;
+  }
+  return { rows: summaries };
+}
+
+/**
+ * The scale-out section. Full mode: a fresh cluster (database, seeder, instances, nginx)
+ * for each flow, as the servers above; quick mode: one cluster for all flows, each count
+ * warmed up before its first flow only.
+ */
+async function measureScaleOut(ctx, pgAdmin, nginxBin) {
+  const counts = Array.from({ length: SCALE_OUT_INSTANCES }, (_, i) => i + 1);
+  const out = { instances: counts, flows: {} };
+  const batches = mode.freshPerFlow ? SCALE_OUT_FLOWS.map((flow) => [flow]) : [SCALE_OUT_FLOWS];
+  for (const flows of batches) {
+    let cluster;
+    try {
+      log(`scale-out: starting ${SCALE_OUT_INSTANCES} instances on one PostgreSQL database, and nginx`);
+      cluster = await startCluster(ctx, {
+        database: postgresDatabase(pgAdmin, pg),
+        logLevel: LOG_LEVEL,
+        instances: SCALE_OUT_INSTANCES,
+        nginxBin,
+      });
+      const rows = counts.map((n) => ({
+        n,
+        warm: false,
+        cell: {
+          target: {
+            id: `scale-out-${n}`,
+            url: cluster.nginx.urls[n - 1],
+            paths: TESSERA_PATHS,
+            markers: TESSERA_MARKERS,
+            clientSecret: cluster.clientSecret,
+            issue: cluster.issue,
+            watch: cluster.watch(n),
+          },
+          runs: [],
+          rate: INITIAL_RATE,
+          // The instances' memory is not what this section is about.
+          rss: { take: () => undefined },
+        },
+      }));
+      for (const flow of flows) out.flows[flow] = await measureScaleOutFlow(ctx, cluster, rows, flow);
+    } catch (err) {
+      const message = err.message.split('\n')[0];
+      log(`  scale-out failed: ${message}`);
+      for (const flow of flows) out.flows[flow] ??= { error: message, rows: [] };
+    } finally {
+      await cluster?.stop();
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------
 async function main() {
@@ -523,6 +767,20 @@ async function main() {
 
   const info = machine();
   const pgAdmin = await postgresAdminUrl();
+  const usage = (message) => Object.assign(new Error(message), { usage: true });
+  if (SCALE_OUT_ONLY && flag('no-scale-out')) throw usage('--scale-out-only and --no-scale-out contradict each other');
+  // The scale-out section needs PostgreSQL and nginx; without them it is left out (and the
+  // report says why), unless it is all that was asked for.
+  let scaleOutSkipped;
+  let nginxBin;
+  if (!flag('no-scale-out')) {
+    if (!pgAdmin)
+      scaleOutSkipped = flag('no-postgres') ? 'PostgreSQL left out (--no-postgres)' : 'PostgreSQL not reachable';
+    else if (SCALE_OUT_FLOWS.length === 0) scaleOutSkipped = 'none of its flows (code, refresh, bearer) asked for';
+    else if (!(nginxBin = await ensureNginx(log))) scaleOutSkipped = 'nginx not installed';
+    if (scaleOutSkipped && SCALE_OUT_ONLY) throw usage(`--scale-out-only: ${scaleOutSkipped}`);
+    if (scaleOutSkipped) log(`scale-out section skipped: ${scaleOutSkipped}`);
+  }
   const dir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-'));
   const ctx = { dir, shared };
   log(`mode ${quick ? 'quick' : 'full'}; work files in ${dir}`);
@@ -554,12 +812,12 @@ async function main() {
         ]
       : []),
     ...peerTargets(),
-  ].filter((t) => !ONLY || ONLY.includes(t.id));
+  ].filter((t) => !SCALE_OUT_ONLY && (!ONLY || ONLY.includes(t.id)));
 
-  const results = { flows: {}, scale: undefined, startup: undefined };
+  const results = { flows: {}, scale: undefined, scaleOut: undefined, startup: undefined };
   try {
     // The flows that one start of the servers serves: one each (full), all (quick).
-    const batches = mode.freshPerFlow ? FLOWS.map((flow) => [flow]) : [FLOWS];
+    const batches = SCALE_OUT_ONLY ? [] : mode.freshPerFlow ? FLOWS.map((flow) => [flow]) : [FLOWS];
     for (const flows of batches) {
       const servers = await startServers(ctx, targets);
       try {
@@ -568,8 +826,13 @@ async function main() {
         await stopServers(servers);
       }
     }
-    if (!flag('no-scale')) results.scale = await measureScale(ctx);
-    if (!flag('no-startup')) {
+    if (!flag('no-scale-out')) {
+      results.scaleOut = scaleOutSkipped
+        ? { skipped: scaleOutSkipped, flows: {} }
+        : await measureScaleOut(ctx, pgAdmin, nginxBin);
+    }
+    if (!SCALE_OUT_ONLY && !flag('no-scale')) results.scale = await measureScale(ctx);
+    if (!SCALE_OUT_ONLY && !flag('no-startup')) {
       log('start-up time of tessera serve');
       results.startup = await measureStartup(ctx);
     }
@@ -596,6 +859,16 @@ async function main() {
       ? `servers on core ${pinning.server}, load generators on core ${pinning.load} (taskset)`
       : 'none',
     postgres: targets.some((t) => t.id === 'tessera-postgres'),
+    scaleOut: nginxBin
+      ? {
+          instances: SCALE_OUT_INSTANCES,
+          nginx: nginxVersion(nginxBin),
+          pinning: pinning.enabled
+            ? `instances on core ${pinning.server}; nginx (one worker) and wrk on core ${pinning.load}; PostgreSQL unpinned`
+            : 'none',
+        }
+      : undefined,
+    scaleOutOnly: SCALE_OUT_ONLY,
   };
   writeReport(OUT, meta, results);
   writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ meta, results }, null, 2) + '\n');
@@ -611,7 +884,7 @@ process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
 
 main().catch(async (err) => {
-  log(`failed: ${err.stack ?? err}`);
+  log(`failed: ${err.usage ? err.message : (err.stack ?? err)}`);
   await stopAll();
   await dropDatabases();
   process.exit(1);

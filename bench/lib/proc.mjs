@@ -1,7 +1,8 @@
 // Processes for the bench: starting pinned servers, waiting for `listening on`, reading
 // CPU time and memory from /proc, and stopping what was started (by pid, nothing else).
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 const started = new Set();
 let clockTicks = 100;
@@ -28,6 +29,120 @@ export function cpuSeconds(pid) {
   } catch {
     return undefined;
   }
+}
+
+/** comm, parent, CPU seconds (utime + stime) and start (seconds after boot) of a process; throws once it is gone. */
+function processStat(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return {
+    pid,
+    comm: stat.slice(stat.indexOf('(') + 1, close),
+    // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, starttime 22.
+    ppid: Number(fields[1]),
+    cpu: (Number(fields[11]) + Number(fields[12])) / clockTicks,
+    start: Number(fields[19]) / clockTicks,
+  };
+}
+
+const uptimeSeconds = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+
+/**
+ * CPU time of a set of processes that may change during a run (PostgreSQL's backends and
+ * helpers, nginx's workers): /proc is scanned every `ms`, `classify(stat)` puts each new
+ * process in a group (or returns a falsy value to leave it out), and per pid the first and
+ * last utime + stime seen are kept. A process born after the first scan counts from zero; one
+ * that ends counts up to its last sample (up to `ms` of it is lost). `stop()` takes a last
+ * sample and returns the seconds per group and the number of processes per group.
+ */
+export function groupCpuSampler(classify, ms = 200) {
+  const seen = new Map();
+  const left = new Set();
+  const since = uptimeSeconds();
+  let first = true;
+  const scan = () => {
+    for (const name of readdirSync('/proc')) {
+      if (name.charCodeAt(0) > 57 || name.charCodeAt(0) < 48) continue;
+      const pid = Number(name);
+      if (left.has(pid)) continue;
+      let stat;
+      try {
+        stat = processStat(pid);
+      } catch {
+        continue; // gone between readdir and read
+      }
+      const entry = seen.get(pid);
+      if (entry) {
+        entry.last = stat.cpu;
+        continue;
+      }
+      const group = classify(stat);
+      if (!group) {
+        left.add(pid);
+        continue;
+      }
+      seen.set(pid, { group, first: !first && stat.start >= since ? 0 : stat.cpu, last: stat.cpu });
+    }
+    first = false;
+  };
+  scan();
+  const timer = setInterval(scan, ms);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      scan();
+      const seconds = {};
+      const processes = {};
+      for (const { group, first: a, last: b } of seen.values()) {
+        seconds[group] = (seconds[group] ?? 0) + (b - a);
+        processes[group] = (processes[group] ?? 0) + 1;
+      }
+      return { seconds, processes };
+    },
+  };
+}
+
+/** The title PostgreSQL gives a process (update_process_title), or '' when unreadable. */
+function processTitle(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * PostgreSQL's CPU over a run: every process whose comm is `postgres` (the backends, and the
+ * walwriter, checkpointer, background writer… that work for every database). A client
+ * backend whose title names another database ("postgres: [cluster: ]USER DB HOST(PORT)
+ * STATE", see PostgreSQL's docs on update_process_title) serves other work on this machine
+ * and is counted apart, as `other`; everything else is `ours`.
+ */
+export function postgresCpuSampler(database, ms = 200) {
+  return groupCpuSampler(({ pid, comm }) => {
+    if (comm !== 'postgres') return undefined;
+    const backend = /^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(processTitle(pid));
+    return backend && backend[1] !== database ? 'other' : 'ours';
+  }, ms);
+}
+
+/** A process and its children (nginx's master and workers), sampled like groupCpuSampler. */
+export function treeCpuSampler(rootPid, ms = 200) {
+  return groupCpuSampler(({ pid, ppid }) => (pid === rootPid || ppid === rootPid ? 'tree' : undefined), ms);
+}
+
+/** A TCP port free on 127.0.0.1 at the time of asking (for nginx's listen lines). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** CPU time of this process's reaped children (cutime + cstime), in seconds. */

@@ -16,6 +16,7 @@ const num = (v) =>
   v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1);
 const ms = (v) =>
   v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+const pct = (v) => (v === undefined || v === null || !Number.isFinite(v) ? '–' : `${v.toFixed(0)}%`);
 const ratio = (a, b) => (a && b && a.valid && b.valid ? `${(a.rps / b.rps).toFixed(2)}×` : '–');
 
 function find(rows, id) {
@@ -26,13 +27,13 @@ function flowTable(flow, rows) {
   const sqlite = find(rows, 'tessera-sqlite');
   const postgres = find(rows, 'tessera-postgres');
   const lines = [
-    `| server | ${UNIT[flow]} | p50 ms | p99 ms | peak RSS MB | server CPU | load-gen CPU | Tessera SQLite ÷ this | Tessera PostgreSQL ÷ this | check |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| server | ${UNIT[flow]} | p50 ms | p99 ms | peak RSS MB | server CPU | PostgreSQL CPU | CPU per ${flow === 'full' ? 'flow' : 'request'} µs | load-gen CPU | Tessera SQLite ÷ this | Tessera PostgreSQL ÷ this | check |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of rows) {
     const loadWarn = r.loadCpu !== undefined && r.loadCpu > 90 ? ' ⚠' : '';
     lines.push(
-      `| ${r.label} | ${r.valid ? num(r.rps) : `~~${num(r.rps)}~~`} | ${ms(r.p50)} | ${ms(r.p99)} | ${fmt(r.rss)} | ${fmt(r.serverCpu)}% | ${fmt(r.loadCpu)}%${loadWarn} | ` +
+      `| ${r.label} | ${r.valid ? num(r.rps) : `~~${num(r.rps)}~~`} | ${ms(r.p50)} | ${ms(r.p99)} | ${fmt(r.rss)} | ${fmt(r.serverCpu)}% | ${pct(r.postgresCpu)} | ${fmt(r.cpuPerRequestUs)} | ${fmt(r.loadCpu)}%${loadWarn} | ` +
         `${r.id === 'tessera-sqlite' ? '1.00×' : ratio(sqlite, r)} | ${r.id === 'tessera-postgres' ? '1.00×' : postgres ? ratio(postgres, r) : '–'} | ` +
         `${
           r.valid
@@ -119,6 +120,48 @@ function targetsTable(results) {
       r === undefined ? undefined : r >= 0.8,
     );
   }
+  // Tessera on PostgreSQL, against cells of the same run; a side missing or invalid: `–`.
+  const ratioCheck = (name, a, b, at) => {
+    const r = a?.valid && b?.valid ? a.rps / b.rps : undefined;
+    check(name, r === undefined ? '–' : `${r.toFixed(2)}×`, r === undefined ? undefined : r >= at);
+  };
+  for (const flow of ['code', 'refresh']) {
+    if (!f[flow]) continue;
+    const pgRow = p(flow, 'tessera-postgres');
+    ratioCheck(`${flow} (PostgreSQL) ≥ 1.0× node-oidc-provider`, pgRow, p(flow, 'oidc-provider'), 1.0);
+    ratioCheck(`${flow} (PostgreSQL) ≥ 0.5× Tessera on SQLite`, pgRow, t(flow), 0.5);
+  }
+  if (f.bearer)
+    ratioCheck('bearer (PostgreSQL) ≥ 0.6× Tessera on SQLite', p('bearer', 'tessera-postgres'), t('bearer'), 0.6);
+  if (f.code) {
+    const pgCode = p('code', 'tessera-postgres');
+    check(
+      'code (PostgreSQL): p99 ≤ 50 ms at 32 connections',
+      pgCode?.valid ? `${ms(pgCode.p99)} ms` : '–',
+      pgCode?.valid ? pgCode.p99 <= 50 : undefined,
+    );
+  }
+  const scaleOut = results.scaleOut;
+  if (scaleOut && !scaleOut.skipped) {
+    // Per flow, the 2-instance row's CPU per request over the 1-instance row's: met when every
+    // flow is within 15 %, missed when one is not; `–` when a flow has no valid pair.
+    const ratios = Object.entries(scaleOut.flows).map(([flow, { rows }]) => [
+      flow,
+      rows?.find((r) => r.instances === 2)?.cpuPerRequestVsOne,
+    ]);
+    const measured = ratios.filter(([, r]) => r !== undefined);
+    check(
+      'two instances on one PostgreSQL: per-request server CPU within 15 % of one instance',
+      ratios.length
+        ? ratios.map(([flow, r]) => `${flow} ${r === undefined ? '–' : `${r.toFixed(2)}×`}`).join(', ')
+        : '–',
+      measured.some(([, r]) => r > 1.15)
+        ? false
+        : ratios.length > 0 && measured.length === ratios.length
+          ? true
+          : undefined,
+    );
+  }
   const bearer = t('bearer');
   const ceiling = p('bearer', 'ceiling');
   if (bearer) {
@@ -188,9 +231,39 @@ function scaleTable(scale) {
   return lines.join('\n');
 }
 
+function scaleOutTable(scaleOut) {
+  const lines = [
+    '| flow | instances | req/s | req/s per instance | p50 ms | p99 ms | CPU per instance | PostgreSQL CPU | nginx CPU | wrk CPU | server CPU per request µs | ÷ 1 instance | 200s logged by nginx / counted by wrk | check |',
+    '| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  const clean = (text) =>
+    String(text ?? '')
+      .replace(/\|/g, '/')
+      .slice(0, 160);
+  for (const [flow, { rows, error }] of Object.entries(scaleOut.flows)) {
+    if (error) {
+      lines.push(`| ${flow} | **failed**: ${clean(error)} | | | | | | | | | | | | |`);
+      continue;
+    }
+    for (const r of rows) {
+      const each = (key, unit) =>
+        r.perInstance.map((i) => `${i.name} ${key === 'rps' ? num(i[key]) : fmt(i[key])}${unit}`).join(' · ');
+      lines.push(
+        `| ${flow} | ${r.instances} | ${r.valid ? num(r.rps) : `~~${num(r.rps)}~~`} | ${each('rps', '')} | ${ms(r.p50)} | ${ms(r.p99)} | ` +
+          `${each('cpu', '%')} | ${pct(r.postgresCpu)} | ${pct(r.nginxCpu)} | ${pct(r.loadCpu)} | ${fmt(r.cpuPerRequestUs)} | ` +
+          `${r.cpuPerRequestVsOne === undefined ? '–' : `${r.cpuPerRequestVsOne.toFixed(2)}×`} | ` +
+          `${r.counted.toLocaleString('en-US')} / ${r.requests.toLocaleString('en-US')} | ` +
+          `${r.valid ? `ok (${r.runs} run${r.runs === 1 ? '' : 's'})` : `**INVALID**: ${clean(r.problem)}`} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 export function writeReport(file, meta, results) {
   const m = meta.machine;
   const runs = meta.mode.runs === 1 ? 'one measured run' : `the median of ${meta.mode.runs} measured runs`;
+  const scaleOutNote = meta.scaleOutOnly ? ' This run measured the scale-out section alone (`--scale-out-only`).' : '';
   const runsNote = meta.quick
     ? `**Quick smoke run**: ${runs} of ${meta.mode.duration} s per cell; each server is started once for all flows and warmed up for ${meta.mode.warmup} s before its first ` +
       `(full flow: ${meta.mode.full.runs} run of ${meta.mode.full.duration} s with ${meta.mode.full.connections} browsers instead of 32), so the numbers are short samples. ` +
@@ -204,7 +277,7 @@ export function writeReport(file, meta, results) {
     `Generated by \`${meta.command}\` — do not edit by hand; rerun to regenerate. How it works: [README.md](README.md).`,
   );
   out.push('');
-  out.push(runsNote);
+  out.push(runsNote + scaleOutNote);
   out.push('');
   out.push('## Setup');
   out.push('');
@@ -220,17 +293,29 @@ export function writeReport(file, meta, results) {
     `- Pinning: ${meta.pinning}; ${meta.connections} connections; ${meta.mode.freshPerFlow ? 'every server started fresh for each flow' : 'every server started once for all flows'}, on loopback`,
   );
   out.push(
-    `- PostgreSQL: ${meta.postgres ? 'measured (a fresh database per server start)' : 'not reachable, skipped'}`,
+    `- PostgreSQL: ${meta.postgres ? 'measured (a fresh database per server start)' : meta.scaleOutOnly ? 'scale-out section only' : 'not reachable, skipped'}`,
   );
+  if (meta.scaleOut) {
+    out.push(
+      `- Scale-out: up to ${meta.scaleOut.instances} instances behind ${meta.scaleOut.nginx}; ${meta.scaleOut.pinning}`,
+    );
+  }
   out.push('');
-  out.push('## Tessera ÷ peer (throughput ratios, medians)');
-  out.push('');
-  out.push('Above 1 means Tessera is faster. `–`: a side is missing or invalid.');
-  out.push('');
-  out.push(ratioTable(results.flows));
-  out.push('');
-  if (results.flows.code || results.flows.refresh || results.flows.bearer) {
-    out.push('## Speed targets (Tessera on SQLite)');
+  if (Object.keys(results.flows).length) {
+    out.push('## Tessera ÷ peer (throughput ratios, medians)');
+    out.push('');
+    out.push('Above 1 means Tessera is faster. `–`: a side is missing or invalid.');
+    out.push('');
+    out.push(ratioTable(results.flows));
+    out.push('');
+  }
+  if (
+    results.flows.code ||
+    results.flows.refresh ||
+    results.flows.bearer ||
+    Object.keys(results.scaleOut?.flows ?? {}).length
+  ) {
+    out.push('## Speed targets');
     out.push('');
     out.push(targetsTable(results));
     out.push('');
@@ -241,12 +326,35 @@ export function writeReport(file, meta, results) {
     out.push(flowTable(flow, rows));
     out.push('');
   }
-  out.push(
-    "Columns: median throughput, median of the runs' p50 and p99 latency, the highest RSS of the server process seen while it was measured " +
-      "(sampled every 100 ms), the server's and the load generator's CPU use (100 % = one core; ⚠ marks a load generator above 90 %, " +
-      'whose number may then be a floor). PostgreSQL itself runs outside the pinning: its CPU is not in these columns.',
-  );
-  out.push('');
+  if (Object.keys(results.flows).length) {
+    out.push(
+      "Columns: median throughput, median of the runs' p50 and p99 latency, the highest RSS of the server process seen while it was measured " +
+        "(sampled every 100 ms), the server's and the load generator's CPU use (100 % = one core; ⚠ marks a load generator above 90 %, " +
+        'whose number may then be a floor). PostgreSQL itself runs outside the pinning; for Tessera on PostgreSQL its CPU over the run ' +
+        "(every `postgres` process, less the backends of other databases) is shown beside the server's, and CPU per request is " +
+        '(server CPU s + PostgreSQL CPU s) ÷ requests (full flow: per flow); `–` for the others.',
+    );
+    out.push('');
+  }
+  if (results.scaleOut) {
+    out.push('## Scale-out on PostgreSQL');
+    out.push('');
+    if (results.scaleOut.skipped) {
+      out.push(`Skipped: ${results.scaleOut.skipped}.`);
+    } else {
+      out.push(
+        `1 to ${results.scaleOut.instances.length} \`tessera serve\` instances on one PostgreSQL database behind nginx (round-robin), ` +
+          'credentials issued by the seeder over the same database as for Tessera on PostgreSQL; each count measured in turn, interleaved. ' +
+          'All instances share the server core (nginx and wrk the load core, PostgreSQL unpinned): on two cores the total cannot grow much, ' +
+          'what this shows is whether the CPU per request stays flat as instances are added. ' +
+          "req/s per instance: the 200s nginx logged per instance ÷ the run time. Server CPU per request: (the instances' CPU s + PostgreSQL's CPU s) ÷ requests; " +
+          "÷ 1 instance: that over the 1-instance row's. nginx may log up to one answer per connection more than wrk counted (answers wrk no longer read when it stopped).",
+      );
+      out.push('');
+      out.push(scaleOutTable(results.scaleOut));
+    }
+    out.push('');
+  }
   if (results.scale) {
     out.push('## Tessera on SQLite with more data');
     out.push('');

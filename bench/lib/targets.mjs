@@ -3,7 +3,7 @@
 // code path, and how to stop. See bench/README.md for what each one is.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { firstMessage, order, pinned, pinning, startProcess, stopProcess } from './proc.mjs';
+import { firstMessage, order, pinned, pinning, postgresCpuSampler, startProcess, stopProcess } from './proc.mjs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 const SERVERS = join(ROOT, 'bench', 'servers');
@@ -58,6 +58,15 @@ function peer({ id, label, script, args = [], paths, fullFlow, markers }) {
 const TOKEN_MARKERS = ['"access_token":"', '"refresh_token":"'];
 const ACTIVE_MARKERS = ['"active":true', '"client_id":"'];
 
+/** Tessera's endpoints for the flows, and what each flow's answers must contain. */
+export const TESSERA_PATHS = { token: '/apiToken.action', bearer: '/api/v1/me', introspect: '/oauth2/introspect' };
+export const TESSERA_MARKERS = {
+  code: TOKEN_MARKERS,
+  refresh: TOKEN_MARKERS,
+  bearer: ['"sub":"', '"client_id":"'],
+  introspect: ACTIVE_MARKERS,
+};
+
 export function peerTargets() {
   return [
     peer({
@@ -109,32 +118,15 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [], ac
     label,
     kind: 'tessera',
     flows,
-    paths: { token: '/apiToken.action', bearer: '/api/v1/me', introspect: '/oauth2/introspect' },
+    paths: TESSERA_PATHS,
     fullFlow: 'tessera',
-    markers: {
-      code: TOKEN_MARKERS,
-      refresh: TOKEN_MARKERS,
-      bearer: ['"sub":"', '"client_id":"'],
-      introspect: ACTIVE_MARKERS,
-    },
+    markers: TESSERA_MARKERS,
     async start(ctx, { live = 0, onSeed } = {}) {
       this.db = await database(ctx);
       // The seeder first: it applies the migrations and registers the client and people
       // before the server opens the database.
-      this.seeder = await startProcess({
-        command: 'node',
-        args: [join(SERVERS, 'tessera-seeder.mjs')],
-        env: {
-          ...benchEnv(ctx.shared),
-          BENCH_DB: this.db.url,
-          ...(accessTokenFormat && { BENCH_ACCESS_TOKEN_FORMAT: accessTokenFormat }),
-        },
-        logFile: join(ctx.dir, `${id}-seeder.log`),
-        ipc: true,
-        cwd: ROOT,
-      });
-      const ready = await firstMessage(this.seeder.child, 'ready');
-      this.clientSecret = ready.clientSecret;
+      this.seeder = await startTesseraSeeder(ctx, { id, dbUrl: this.db.url, accessTokenFormat });
+      this.clientSecret = this.seeder.clientSecret;
       if (live > 0) {
         const t0 = performance.now();
         const chunk = 100_000;
@@ -149,34 +141,12 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [], ac
         }
         this.seedSeconds = (performance.now() - t0) / 1000;
       }
-      const [command, argv] = pinned(pinning.server, [
-        'node',
-        ...nodeArgs,
-        join(ROOT, 'dist', 'cli', 'main.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--db',
-        this.db.url,
-        '--log-level',
-        logLevel,
-        // One load generator on one address stands for many people: the per-address limit
-        // on sign-in endpoints (a defence, not a cost of the flow) would measure itself.
-        '--rate-limit',
-        '0',
-      ]);
-      this.proc = await startProcess({
-        command,
-        args: argv,
-        env: {},
-        logFile: join(ctx.dir, `${id}.log`),
-        readyLine: 'listening on',
-        cwd: ROOT,
-      });
+      this.proc = await startTesseraServe(ctx, { id, dbUrl: this.db.url, logLevel, nodeArgs });
       this.url = this.proc.url;
       this.pid = this.proc.pid;
+      // On PostgreSQL, every measured run also samples PostgreSQL's own CPU (it is not pinned).
+      const pgDatabase = postgresDatabaseName(this.db.url);
+      this.watch = pgDatabase === undefined ? undefined : postgresWatch(pgDatabase);
     },
     async issue(flow, n, file) {
       await order(this.seeder.child, { type: 'issue', flow, n, file });
@@ -186,9 +156,88 @@ export function tesseraTarget({ id, label, database, logLevel, nodeArgs = [], ac
       await stopProcess(this.seeder?.child);
       this.proc = undefined;
       this.seeder = undefined;
+      this.watch = undefined;
       await this.db?.drop();
       this.db = undefined;
     },
+  };
+}
+
+/**
+ * The seeder (servers/tessera-seeder.mjs) on `dbUrl`: migrations, the bench client and
+ * people, then credentials on request over IPC. Resolves with the process and the client's
+ * secret.
+ */
+export async function startTesseraSeeder(ctx, { id, dbUrl, accessTokenFormat }) {
+  const seeder = await startProcess({
+    command: 'node',
+    args: [join(SERVERS, 'tessera-seeder.mjs')],
+    env: {
+      ...benchEnv(ctx.shared),
+      BENCH_DB: dbUrl,
+      ...(accessTokenFormat && { BENCH_ACCESS_TOKEN_FORMAT: accessTokenFormat }),
+    },
+    logFile: join(ctx.dir, `${id}-seeder.log`),
+    ipc: true,
+    cwd: ROOT,
+  });
+  try {
+    const ready = await firstMessage(seeder.child, 'ready');
+    return { ...seeder, clientSecret: ready.clientSecret };
+  } catch (err) {
+    await stopProcess(seeder.child);
+    throw err;
+  }
+}
+
+/** `tessera serve` on `dbUrl`, pinned to the server core, port 0; resolves once it listens. */
+export function startTesseraServe(ctx, { id, dbUrl, logLevel, nodeArgs = [] }) {
+  const [command, argv] = pinned(pinning.server, [
+    'node',
+    ...nodeArgs,
+    join(ROOT, 'dist', 'cli', 'main.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--db',
+    dbUrl,
+    '--log-level',
+    logLevel,
+    // One load generator on one address stands for many people: the per-address limit
+    // on sign-in endpoints (a defence, not a cost of the flow) would measure itself.
+    '--rate-limit',
+    '0',
+  ]);
+  return startProcess({
+    command,
+    args: argv,
+    env: {},
+    logFile: join(ctx.dir, `${id}.log`),
+    readyLine: 'listening on',
+    cwd: ROOT,
+  });
+}
+
+/** The database a postgres:// URL names, or undefined for any other URL. */
+export function postgresDatabaseName(url) {
+  if (!/^postgres(ql)?:/.test(url)) return undefined;
+  return decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+}
+
+/** A run's watch (see lib/wrk.mjs) that reports PostgreSQL's CPU seconds during the run. */
+export function postgresWatch(database) {
+  return () => {
+    const sampler = postgresCpuSampler(database);
+    return () => {
+      const { seconds, processes } = sampler.stop();
+      return {
+        postgresSeconds: seconds.ours ?? 0,
+        postgresProcesses: processes.ours ?? 0,
+        postgresOtherSeconds: seconds.other ?? 0,
+      };
+    };
   };
 }
 

@@ -15,7 +15,11 @@ export function parseBenchJson(stdout, what) {
   return JSON.parse(line.slice('BENCH_JSON '.length));
 }
 
-/** Runs wrk for `seconds` with the credentials in `file` (see wrk/oauth.lua). */
+/**
+ * Runs wrk for `seconds` with the credentials in `file` (see wrk/oauth.lua). `target.watch`,
+ * when there is one, is called just before wrk starts and returns a function called once wrk
+ * has exited (PostgreSQL's CPU, an nginx log): what that resolves to is the run's `watched`.
+ */
 export async function runWrk({ target, flow, seconds, file, shared, connections }) {
   const path = target.paths[flow === 'bearer' || flow === 'introspect' ? flow : 'token'];
   const [command, args] = pinned(pinning.load, [
@@ -35,12 +39,14 @@ export async function runWrk({ target, flow, seconds, file, shared, connections 
     encodeURIComponent(shared.redirectUri),
     target.markers[flow].join('|'),
   ]);
-  const server0 = cpuSeconds(target.pid);
+  const server0 = target.pid === undefined ? undefined : cpuSeconds(target.pid);
   const load0 = childrenCpuSeconds();
+  const watchEnd = target.watch?.();
   const result = await runToEnd(command, args, { timeoutMs: (seconds + 120) * 1000 });
   // wrk has been reaped: its CPU time is now in this process's children's time.
   const load1 = childrenCpuSeconds();
-  const server1 = cpuSeconds(target.pid);
+  const server1 = target.pid === undefined ? undefined : cpuSeconds(target.pid);
+  const watched = await watchEnd?.();
   if (result.code !== 0) throw new Error(`wrk failed (${result.code}): ${result.stderr.slice(-1000)}`);
   const w = parseBenchJson(result.stdout, 'wrk');
   const secondsRun = w.duration_us / 1e6;
@@ -64,7 +70,9 @@ export async function runWrk({ target, flow, seconds, file, shared, connections 
       write: w.write_errors,
       timeouts: w.timeouts,
     },
+    serverCpuSeconds: server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
     serverCpu: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / secondsRun) * 100 : undefined,
     loadCpu: ((load1 - load0) / secondsRun) * 100,
+    watched,
   };
 }
