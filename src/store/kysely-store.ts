@@ -6,10 +6,11 @@
  * sqlite-executor.ts or postgres-executor.ts; open.ts picks one.
  */
 import { Migrator, sql, type Kysely } from 'kysely';
+import type { ClientCache, ClientCacheState } from './client-cache.js';
 import type { Executor } from './executor.js';
 import { migrationProvider } from './migrations/index.js';
 import { apiScopes } from './parts/api-scopes.js';
-import { clientsAndPeople } from './parts/clients-people.js';
+import { clientsAndPeople, type ClientRow } from './parts/clients-people.js';
 import { grantsAndTokens } from './parts/grants-tokens.js';
 import { interactions } from './parts/interactions.js';
 import { maintenance } from './parts/maintenance.js';
@@ -39,6 +40,8 @@ export interface KyselyStore extends Store {
   migrate(): Promise<string[]>;
   /** PostgreSQL: how long queries waited for a pool connection (serve logs it at debug). */
   readonly poolWaits?: PoolWaits;
+  /** PostgreSQL: whether the client cache (client-cache.ts) listens, and what it holds. */
+  readonly clientCache?: ClientCacheState;
 }
 
 export interface EngineParts {
@@ -49,9 +52,11 @@ export interface EngineParts {
   sqlite?: { connection: SqliteConnection; group: GroupCommit };
   /** PostgreSQL's pool, counted (absent on SQLite). */
   poolWaits?: PoolWaits;
+  /** PostgreSQL: client records kept between reads (absent on SQLite, whose reads are cheap). */
+  clientCache?: ClientCache<ClientRow>;
 }
 
-export function kyselyStore({ db, engine, exec, sqlite, poolWaits }: EngineParts): KyselyStore {
+export function kyselyStore({ db, engine, exec, sqlite, poolWaits, clientCache }: EngineParts): KyselyStore {
   const context = { db, exec, engine };
 
   async function migrator(): Promise<Migrator> {
@@ -69,9 +74,10 @@ export function kyselyStore({ db, engine, exec, sqlite, poolWaits }: EngineParts
     engine,
     exec,
     ...(poolWaits && { poolWaits }),
+    ...(clientCache && { clientCache }),
     // The connection and its commit group, for tests that look underneath.
     ...(sqlite && { sqlite: sqlite.connection, group: sqlite.group }),
-    ...clientsAndPeople(context),
+    ...clientsAndPeople(context, clientCache),
     ...interactions(context),
     ...grantsAndTokens(context),
     ...settings(context),
@@ -87,6 +93,7 @@ export function kyselyStore({ db, engine, exec, sqlite, poolWaits }: EngineParts
     async close() {
       try {
         await sqlite?.connection.close();
+        await clientCache?.close();
       } finally {
         await db.destroy();
       }

@@ -18,6 +18,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
+import { ClientCache } from './client-cache.js';
 import { describeUnavailable, isDatabaseUnavailable, StoreUnavailableError, translateStoreError } from './errors.js';
 import { kyselyStore, type KyselyStore } from './kysely-store.js';
 import { GroupCommit } from './group-commit.js';
@@ -262,14 +263,15 @@ export interface OpenOptions {
 export const DEFAULT_POOL_SIZE = 10;
 
 function openPostgres(url: string, poolSize: number): KyselyStore {
-  const pool = new pg.Pool({
+  // The pool's connections and the client cache's listening one alike: the URL's host,
+  // password, TLS settings and options.
+  const connection: pg.ClientConfig = {
     connectionString: url,
-    max: poolSize,
     connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
     // Dead peers (a failover, a cut network) are noticed on idle connections too.
     keepAlive: true,
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
   // A connection dropped by the server or the network (a restart, a failover) must not
   // crash the process. An idle one reports through the pool; one checked out reports on
   // its client, which has no listener of its own while in use — an 'error' event without
@@ -284,7 +286,13 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
   const isUniqueViolation = (err: unknown) =>
     typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
   const waits = new PoolWaits(pool);
-  return kyselyStore({ db, engine: 'postgres', exec: postgresExecutor(waits, isUniqueViolation), poolWaits: waits });
+  return kyselyStore({
+    db,
+    engine: 'postgres',
+    exec: postgresExecutor(waits, isUniqueViolation),
+    poolWaits: waits,
+    clientCache: new ClientCache(() => new pg.Client(connection)),
+  });
 }
 
 /** Opens the store and, unless told not to, applies pending migrations. */

@@ -6,8 +6,6 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { changes } from '../../src/store/executor.js';
-import { statement } from '../../src/store/prepared.js';
 import { hashSecret, newSecret } from '../../src/oauth/tokens.js';
 import type { NewClient } from '../../src/services/clients.js';
 import type { PersonRecord } from '../../src/store/store.js';
@@ -157,11 +155,13 @@ function expectError(res: LightMyRequestResponse, status: number, error: string)
   else expect(res.headers['www-authenticate']).toBeUndefined();
 }
 
+/**
+ * Through the store's own write, which on PostgreSQL also drops the client's cached record
+ * at once (src/store/client-cache.ts); a bare UPDATE would be seen only once the database's
+ * notice arrives, a moment later.
+ */
 async function disableClient(id: string): Promise<void> {
-  const n = await t.store.exec.write(() =>
-    changes(statement(t.store.db.updateTable('clients').set({ disabled_at: Date.now() }).where('id', '=', id))),
-  );
-  expect(n).toBe(1);
+  expect(await t.store.setClientDisabled(id, Date.now())).toBe(true);
 }
 
 describe('errors at both endpoints (RFC 7662 §2.3, RFC 7009 §2.2.1)', () => {

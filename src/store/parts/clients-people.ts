@@ -1,6 +1,9 @@
 /** Clients and people: who may ask, and who may sign in. */
+import type { Selectable } from 'kysely';
+import type { ClientCache } from '../client-cache.js';
 import { changes, first, rows, type Operation } from '../executor.js';
 import { prepare, statement } from '../prepared.js';
+import type { ClientsTable } from '../schema.js';
 import type { ClientRecord, ClientUpdateEffects, ClientUpdateResult, PersonRecord, Store } from '../store.js';
 import { usernameKey } from '../username-key.js';
 import { clientColumns, clientLifetimeColumns, personColumns, toClient, toPerson, type StoreContext } from './rows.js';
@@ -26,11 +29,22 @@ export type ClientsAndPeople = Pick<
   | 'removeDemoData'
 >;
 
-export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
+/** A client's row, as the client cache keeps it: each read makes a record of its own from it. */
+export type ClientRow = Selectable<ClientsTable>;
+
+/**
+ * `clientCache` (PostgreSQL only, client-cache.ts) serves `getClient`. Every write here
+ * that may change or delete a client drops the client's record in this process once it
+ * has run, whatever the outcome; the notice the database sends reaches other processes.
+ */
+export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: ClientCache<ClientRow>): ClientsAndPeople {
   // Read on every token request and API call: compiled once.
   const clientById = prepare<{ id: string }>()((p) =>
     db.selectFrom('clients').select(clientColumns).where('id', '=', p.id),
   );
+  const readClient = (id: string) => exec.read(() => first(clientById.bind({ id })));
+  /** For `.finally` after a write that may change client `id`. */
+  const dropClient = (id: string) => () => clientCache?.evict(id);
   const personById = prepare<{ id: string }>()((p) =>
     db.selectFrom('people').select(personColumns).where('id', '=', p.id),
   );
@@ -80,7 +94,7 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
     },
 
     async getClient(id) {
-      const row = await exec.read(() => first(clientById.bind({ id })));
+      const row = await (clientCache ? clientCache.get(id, () => readClient(id)) : readClient(id));
       return row && toClient(row);
     },
 
@@ -93,56 +107,66 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
 
     async removeClient(id) {
       // Foreign keys cascade: grants, their codes and tokens, pending authorizations.
-      const n = await exec.write(() => changes(statement(db.deleteFrom('clients').where('id', '=', id))));
+      const n = await exec
+        .write(() => changes(statement(db.deleteFrom('clients').where('id', '=', id))))
+        .finally(dropClient(id));
       return n > 0;
     },
 
     async setClientSecret(id, secretHash, previousUntil = null) {
       // SET reads the row as it was (both engines): the previous secret is the one replaced
       // here, even when two rotations race.
-      const n = await exec.write(() =>
-        changes(
-          statement(
-            db
-              .updateTable('clients')
-              .set((eb) =>
-                previousUntil === null
-                  ? { secret_hash: secretHash, previous_secret_hash: null, previous_secret_expires_at: null }
-                  : {
-                      secret_hash: secretHash,
-                      previous_secret_hash: eb.ref('secret_hash'),
-                      previous_secret_expires_at: previousUntil,
-                    },
-              )
-              .where('id', '=', id),
+      const n = await exec
+        .write(() =>
+          changes(
+            statement(
+              db
+                .updateTable('clients')
+                .set((eb) =>
+                  previousUntil === null
+                    ? { secret_hash: secretHash, previous_secret_hash: null, previous_secret_expires_at: null }
+                    : {
+                        secret_hash: secretHash,
+                        previous_secret_hash: eb.ref('secret_hash'),
+                        previous_secret_expires_at: previousUntil,
+                      },
+                )
+                .where('id', '=', id),
+            ),
           ),
-        ),
-      );
+        )
+        .finally(dropClient(id));
       return n > 0;
     },
 
     async setClientDisabled(id, disabledAt) {
-      const n = await exec.write(() =>
-        changes(statement(db.updateTable('clients').set({ disabled_at: disabledAt }).where('id', '=', id))),
-      );
+      const n = await exec
+        .write(() =>
+          changes(statement(db.updateTable('clients').set({ disabled_at: disabledAt }).where('id', '=', id))),
+        )
+        .finally(dropClient(id));
       return n > 0;
     },
 
     updateClient(before, after, effects, now) {
-      return exec.transaction(function* () {
-        const was = settingsColumns(before);
-        let update = db.updateTable('clients').set(settingsColumns(after)).where('id', '=', before.id);
-        // Only if nobody changed it since it was read: a lost update would undo theirs.
-        for (const column of Object.keys(was) as Array<keyof typeof was>) {
-          const value = was[column];
-          update = value === null ? update.where(column, 'is', null) : update.where(column, '=', value);
-        }
-        if ((yield* changes(statement(update))) !== 1) {
-          const found = yield* first(statement(db.selectFrom('clients').select('id').where('id', '=', before.id)));
-          return found ? 'changed' : 'missing';
-        }
-        return yield* endForClient(before.id, effects, now);
-      });
+      // Dropped also when the update finds the client `changed`: the caller then reads it
+      // again, and must get the row as it is now.
+      return exec
+        .transaction(function* () {
+          const was = settingsColumns(before);
+          let update = db.updateTable('clients').set(settingsColumns(after)).where('id', '=', before.id);
+          // Only if nobody changed it since it was read: a lost update would undo theirs.
+          for (const column of Object.keys(was) as Array<keyof typeof was>) {
+            const value = was[column];
+            update = value === null ? update.where(column, 'is', null) : update.where(column, '=', value);
+          }
+          if ((yield* changes(statement(update))) !== 1) {
+            const found = yield* first(statement(db.selectFrom('clients').select('id').where('id', '=', before.id)));
+            return found ? 'changed' : 'missing';
+          }
+          return yield* endForClient(before.id, effects, now);
+        })
+        .finally(dropClient(before.id));
     },
 
     createPerson(p: PersonRecord) {
@@ -284,36 +308,39 @@ export function clientsAndPeople({ db, exec }: StoreContext): ClientsAndPeople {
     },
 
     removeDemoData() {
-      return exec.transaction(function* () {
-        const clients = yield* rows(
-          statement(db.selectFrom('clients').select('id').where('demo', '=', 1).orderBy('id')),
-        );
-        const people = yield* rows(
-          statement(db.selectFrom('people').select('username').where('demo', '=', 1).orderBy('username')),
-        );
-        const grants = yield* first(
-          statement(
-            db
-              .selectFrom('grants')
-              .select((eb) => eb.fn.countAll().as('n'))
-              .where((eb) =>
-                eb.or([
-                  eb('client_id', 'in', eb.selectFrom('clients').select('id').where('demo', '=', 1)),
-                  eb('person_id', 'in', eb.selectFrom('people').select('id').where('demo', '=', 1)),
-                ]),
-              ),
-          ),
-        );
-        // Foreign keys cascade: grants with their codes and tokens, pending authorizations,
-        // sign-in sessions.
-        yield* changes(statement(db.deleteFrom('clients').where('demo', '=', 1)));
-        yield* changes(statement(db.deleteFrom('people').where('demo', '=', 1)));
-        return {
-          clients: clients.map((c) => c.id),
-          people: people.map((p) => p.username),
-          grants: Number(grants?.n ?? 0),
-        };
-      });
+      return exec
+        .transaction(function* () {
+          const clients = yield* rows(
+            statement(db.selectFrom('clients').select('id').where('demo', '=', 1).orderBy('id')),
+          );
+          const people = yield* rows(
+            statement(db.selectFrom('people').select('username').where('demo', '=', 1).orderBy('username')),
+          );
+          const grants = yield* first(
+            statement(
+              db
+                .selectFrom('grants')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .where((eb) =>
+                  eb.or([
+                    eb('client_id', 'in', eb.selectFrom('clients').select('id').where('demo', '=', 1)),
+                    eb('person_id', 'in', eb.selectFrom('people').select('id').where('demo', '=', 1)),
+                  ]),
+                ),
+            ),
+          );
+          // Foreign keys cascade: grants with their codes and tokens, pending authorizations,
+          // sign-in sessions.
+          yield* changes(statement(db.deleteFrom('clients').where('demo', '=', 1)));
+          yield* changes(statement(db.deleteFrom('people').where('demo', '=', 1)));
+          return {
+            clients: clients.map((c) => c.id),
+            people: people.map((p) => p.username),
+            grants: Number(grants?.n ?? 0),
+          };
+          // Which clients went is known only once it ran: every record goes.
+        })
+        .finally(() => clientCache?.clear());
     },
   };
 
