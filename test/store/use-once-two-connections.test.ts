@@ -65,6 +65,15 @@ describe(`use-once credentials from two connections (${TEST_ENGINE})`, () => {
     retiredAt: null,
   });
 
+  const newCode = (redirectUri: string | null) => ({
+    hash: hashSecret(newSecret()),
+    grantId: grant.id,
+    redirectUri,
+    codeChallenge: null,
+    expiresAt: now + 60_000,
+    consumedAt: null,
+  });
+
   /** What each racer tried to store, and what the store answered. */
   interface Attempt {
     access: AccessTokenRecord;
@@ -105,14 +114,7 @@ describe(`use-once credentials from two connections (${TEST_ENGINE})`, () => {
   }
 
   it('a code redeemed from both connections at once: one winner, only its tokens stored', async () => {
-    const code = {
-      hash: hashSecret(newSecret()),
-      grantId: grant.id,
-      redirectUri: 'https://app.example/cb',
-      codeChallenge: null,
-      expiresAt: now + 60_000,
-      consumedAt: null,
-    };
+    const code = newCode('https://app.example/cb');
     await a.createGrantWithCode(grant, code);
     const attempts = await burst((store, at, rt) => store.consumeAuthorizationCode(code.hash, now + 1, at, rt));
     await expectOneWinner(attempts);
@@ -124,14 +126,7 @@ describe(`use-once credentials from two connections (${TEST_ENGINE})`, () => {
   });
 
   it('a redemption without a refresh token stores the access token only', async () => {
-    const code = {
-      hash: hashSecret(newSecret()),
-      grantId: grant.id,
-      redirectUri: null,
-      codeChallenge: null,
-      expiresAt: now + 60_000,
-      consumedAt: null,
-    };
+    const code = newCode(null);
     await a.createGrantWithCode(grant, code);
     const at = access();
     expect(await b.consumeAuthorizationCode(code.hash, now, at, null)).toBe('ok');
@@ -141,14 +136,7 @@ describe(`use-once credentials from two connections (${TEST_ENGINE})`, () => {
   });
 
   it('a retired refresh token presented while its successor is issued: one rotation, the family revoked exactly once', async () => {
-    const code = {
-      hash: hashSecret(newSecret()),
-      grantId: grant.id,
-      redirectUri: null,
-      codeChallenge: null,
-      expiresAt: now + 60_000,
-      consumedAt: null,
-    };
+    const code = newCode(null);
     await a.createGrantWithCode(grant, code);
     const first = refresh();
     expect(await a.consumeAuthorizationCode(code.hash, now, access(), first)).toBe('ok');
