@@ -50,6 +50,24 @@ interface Entry<T> {
 }
 
 export class ClientCache<T> implements ClientCacheState {
+  /**
+   * The caches open in this process. A client write drops the record from all of them at
+   * once, not only from its own store's: a second store in the same process (a command
+   * run in-process beside a server, as the tests do) then sees the change without waiting
+   * for the notification. Other processes hear the notification.
+   */
+  static readonly #open = new Set<ClientCache<unknown>>();
+
+  /** Drops the record of `id` in every cache of this process. */
+  static evictInProcess(id: string): void {
+    for (const cache of ClientCache.#open) cache.evict(id);
+  }
+
+  /** Drops every record of every cache of this process. */
+  static clearInProcess(): void {
+    for (const cache of ClientCache.#open) cache.clear();
+  }
+
   readonly #connect: () => pg.Client;
   readonly #ttlMs: number;
   readonly #entries = new Map<string, Entry<T>>();
@@ -70,6 +88,7 @@ export class ClientCache<T> implements ClientCacheState {
   constructor(connect: () => pg.Client, ttlMs = CLIENT_CACHE_TTL_MS) {
     this.#connect = connect;
     this.#ttlMs = ttlMs;
+    ClientCache.#open.add(this as ClientCache<unknown>);
   }
 
   get listening(): boolean {
@@ -120,6 +139,7 @@ export class ClientCache<T> implements ClientCacheState {
 
   /** Stops listening and drops everything; leaves no connection or timer behind. Never throws. */
   async close(): Promise<void> {
+    ClientCache.#open.delete(this as ClientCache<unknown>);
     this.#closed = true;
     this.#listening = false;
     this.clear();

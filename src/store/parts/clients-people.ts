@@ -1,6 +1,6 @@
 /** Clients and people: who may ask, and who may sign in. */
 import type { Selectable } from 'kysely';
-import type { ClientCache } from '../client-cache.js';
+import { ClientCache } from '../client-cache.js';
 import { changes, first, rows, type Operation } from '../executor.js';
 import { prepare, statement } from '../prepared.js';
 import type { ClientsTable } from '../schema.js';
@@ -34,8 +34,9 @@ export type ClientRow = Selectable<ClientsTable>;
 
 /**
  * `clientCache` (PostgreSQL only, client-cache.ts) serves `getClient`. Every write here
- * that may change or delete a client drops the client's record in this process once it
- * has run, whatever the outcome; the notice the database sends reaches other processes.
+ * that may change or delete a client drops the client's record from every cache of this
+ * process once it has run, whatever the outcome; the notice the database sends reaches
+ * other processes.
  */
 export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: ClientCache<ClientRow>): ClientsAndPeople {
   // Read on every token request and API call: compiled once.
@@ -44,7 +45,9 @@ export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: Clien
   );
   const readClient = (id: string) => exec.read(() => first(clientById.bind({ id })));
   /** For `.finally` after a write that may change client `id`. */
-  const dropClient = (id: string) => () => clientCache?.evict(id);
+  const dropClient = (id: string) => () => {
+    if (clientCache) ClientCache.evictInProcess(id);
+  };
   const personById = prepare<{ id: string }>()((p) =>
     db.selectFrom('people').select(personColumns).where('id', '=', p.id),
   );
@@ -340,7 +343,9 @@ export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: Clien
           };
           // Which clients went is known only once it ran: every record goes.
         })
-        .finally(() => clientCache?.clear());
+        .finally(() => {
+          if (clientCache) ClientCache.clearInProcess();
+        });
     },
   };
 
