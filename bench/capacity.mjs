@@ -15,24 +15,14 @@ import { mkdtempSync } from 'node:fs';
 import pg from 'pg';
 import { stopAll } from './lib/proc.mjs';
 import { dropDatabases, postgresDatabase, postgresDatabaseName, ROOT, tesseraTarget } from './lib/targets.mjs';
+import { option, singleServerShared } from './lib/script.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
 const flows = option('flows', 'code,refresh,bearer,introspect').split(',');
 const seconds = Number(option('seconds', '10'));
 const out = option('out', join(ROOT, 'bench', 'CAPACITY.md'));
 const adminUrl = process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/';
-const shared = {
-  clientId: 'bench-client',
-  clientSecret: 'unused-for-tessera',
-  redirectUri: 'http://127.0.0.1:9999/cb',
-  users: ['bench-user-0'],
-  password: 'bench password 1234',
-};
+const shared = singleServerShared;
 const log = (...a) => process.stderr.write(`[capacity] ${a.join(' ')}\n`);
 
 /** PostgreSQL's counters for one database: statements (when pg_stat_statements is there) and the WAL position. */

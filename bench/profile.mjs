@@ -13,24 +13,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { rssSampler, stopAll } from './lib/proc.mjs';
 import { postgresDatabase, ROOT, sqliteDatabase, tesseraTarget, dropDatabases } from './lib/targets.mjs';
+import { option, singleServerShared } from './lib/script.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
 const flows = option('flows', 'code,bearer').split(',');
 const seconds = Number(option('seconds', '15'));
 const engine = option('db', 'sqlite');
 const keep = option('keep');
-const shared = {
-  clientId: 'bench-client',
-  clientSecret: 'unused-for-tessera',
-  redirectUri: 'http://127.0.0.1:9999/cb',
-  users: ['bench-user-0'],
-  password: 'bench password 1234',
-};
+const shared = singleServerShared;
 const log = (...a) => process.stderr.write(`[profile] ${a.join(' ')}\n`);
 
 /** Self time per function and per package from a V8 .cpuprofile. */
