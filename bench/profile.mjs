@@ -12,7 +12,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { rssSampler, stopAll } from './lib/proc.mjs';
-import { postgresDatabase, ROOT, sqliteDatabase, tesseraTarget, dropDatabases } from './lib/targets.mjs';
+import { summarise } from './lib/cpuprofile.mjs';
+import { postgresDatabase, sqliteDatabase, tesseraTarget, dropDatabases } from './lib/targets.mjs';
 import { option, singleServerShared } from './lib/script.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
@@ -22,71 +23,6 @@ const engine = option('db', 'sqlite');
 const keep = option('keep');
 const shared = singleServerShared;
 const log = (...a) => process.stderr.write(`[profile] ${a.join(' ')}\n`);
-
-/** Self time per function and per package from a V8 .cpuprofile. */
-export function summarise(profile, top = 25) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  const interval = new Map();
-  // Self time from the samples and their time deltas (more exact than hitCount).
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    const dt = profile.timeDeltas[i + 1] ?? 0;
-    interval.set(id, (interval.get(id) ?? 0) + dt);
-  }
-  let busy = 0;
-  let idle = 0;
-  for (const [id, us] of interval) {
-    const node = byId.get(id);
-    const f = node.callFrame;
-    if (f.functionName === '(idle)') {
-      idle += us;
-      continue;
-    }
-    busy += us;
-    const where = f.url ? `${shortUrl(f.url)}:${f.lineNumber + 1}` : '';
-    const key = `${f.functionName || '(anonymous)'}\t${where}`;
-    self.set(key, (self.get(key) ?? 0) + us);
-  }
-  const packages = new Map();
-  for (const [key, us] of self) {
-    const [name, where] = key.split('\t');
-    const group = groupOf(name, where);
-    packages.set(group, (packages.get(group) ?? 0) + us);
-  }
-  const pct = (us) => `${((us / busy) * 100).toFixed(1)} %`;
-  const lines = [];
-  lines.push(`busy ${(busy / 1e6).toFixed(1)} s, idle ${(idle / 1e6).toFixed(1)} s`);
-  lines.push('');
-  lines.push('| self time | function | where |');
-  lines.push('| ---: | --- | --- |');
-  for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    const [name, where] = key.split('\t');
-    lines.push(`| ${pct(us)} | \`${name}\` | ${where} |`);
-  }
-  lines.push('');
-  lines.push('| self time | package or module |');
-  lines.push('| ---: | --- |');
-  for (const [group, us] of [...packages].sort((a, b) => b[1] - a[1]).slice(0, 20))
-    lines.push(`| ${pct(us)} | ${group} |`);
-  return lines.join('\n');
-}
-
-function shortUrl(url) {
-  const u = url.replace(/^file:\/\//, '');
-  const nm = u.lastIndexOf('/node_modules/');
-  if (nm >= 0) return u.slice(nm + '/node_modules/'.length);
-  if (u.startsWith(ROOT)) return u.slice(ROOT.length);
-  return u;
-}
-
-function groupOf(name, where) {
-  if (!where) return name.startsWith('(') ? name : '(native / V8 builtins)';
-  if (where.startsWith('node:')) return 'node: internals';
-  if (where.startsWith('dist/')) return where.split(':')[0];
-  const parts = where.split('/');
-  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-}
 
 async function main() {
   const dir = keep ?? mkdtempSync(join(os.tmpdir(), 'tessera-profile-'));
