@@ -40,8 +40,8 @@ export interface KyselyStore extends Store {
   migrate(): Promise<string[]>;
   /** PostgreSQL: how long queries waited for a pool connection (serve logs it at debug). */
   readonly poolWaits?: PoolWaits;
-  /** PostgreSQL: whether the client cache (client-cache.ts) listens, and what it holds. */
-  readonly clientCache?: ClientCacheState;
+  /** Whether the client cache (client-cache.ts) serves from memory now, and what it holds. */
+  readonly clientCache: ClientCacheState;
 }
 
 export interface EngineParts {
@@ -52,8 +52,8 @@ export interface EngineParts {
   sqlite?: { connection: SqliteConnection; group: GroupCommit };
   /** PostgreSQL's pool, counted (absent on SQLite). */
   poolWaits?: PoolWaits;
-  /** PostgreSQL: client records kept between reads (absent on SQLite, whose reads are cheap). */
-  clientCache?: ClientCache<ClientRow>;
+  /** Client records kept between reads, with the engine's signal of their changes. */
+  clientCache: ClientCache<ClientRow>;
 }
 
 export function kyselyStore({ db, engine, exec, sqlite, poolWaits, clientCache }: EngineParts): KyselyStore {
@@ -74,7 +74,7 @@ export function kyselyStore({ db, engine, exec, sqlite, poolWaits, clientCache }
     engine,
     exec,
     ...(poolWaits && { poolWaits }),
-    ...(clientCache && { clientCache }),
+    clientCache,
     // The connection and its commit group, for tests that look underneath.
     ...(sqlite && { sqlite: sqlite.connection, group: sqlite.group }),
     ...clientsAndPeople(context, clientCache),
@@ -93,7 +93,7 @@ export function kyselyStore({ db, engine, exec, sqlite, poolWaits, clientCache }
     async close() {
       try {
         await sqlite?.connection.close();
-        await clientCache?.close();
+        await clientCache.close();
       } finally {
         await db.destroy();
       }

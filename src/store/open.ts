@@ -18,7 +18,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
-import { ClientCache } from './client-cache.js';
+import { ClientCache, PostgresClientNotices, sqliteClientChanges } from './client-cache.js';
 import { describeUnavailable, isDatabaseUnavailable, StoreUnavailableError, translateStoreError } from './errors.js';
 import { kyselyStore, type KyselyStore } from './kysely-store.js';
 import { GroupCommit } from './group-commit.js';
@@ -237,6 +237,7 @@ function openSqlite(path: string, mustExist: boolean, onCheckpoint?: (report: Ch
     engine: 'sqlite',
     exec: sqliteExecutor(connection, group, isUniqueViolation),
     sqlite: { connection, group },
+    clientCache: new ClientCache(sqliteClientChanges(() => connection.dataVersion())),
   });
 }
 
@@ -291,7 +292,7 @@ function openPostgres(url: string, poolSize: number): KyselyStore {
     engine: 'postgres',
     exec: postgresExecutor(waits, isUniqueViolation),
     poolWaits: waits,
-    clientCache: new ClientCache(() => new pg.Client(connection)),
+    clientCache: new ClientCache(new PostgresClientNotices(() => new pg.Client(connection))),
   });
 }
 

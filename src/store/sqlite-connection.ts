@@ -272,6 +272,18 @@ export class SqliteConnection {
     }
   }
 
+  /**
+   * `PRAGMA data_version`, in this turn's read transaction: it moves when another
+   * connection commits (another process, a CLI command, a second store), never with this
+   * connection's own commits (SQLite documentation, PRAGMA data_version).
+   */
+  dataVersion(): number {
+    return this.read(() => {
+      const [row] = this.run({ sql: 'pragma data_version', parameters: [], one: true }, 'read').rows;
+      return Number((row as { data_version: number | bigint }).data_version);
+    });
+  }
+
   /** Ends this turn's read transaction, if one is open. */
   endRead(): void {
     if (!this.reading) return;

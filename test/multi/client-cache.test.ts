@@ -1,7 +1,10 @@
 /**
- * Each `tessera serve` on PostgreSQL keeps client records in memory (src/store/client-cache.ts);
- * a change made by `tessera client …` — another process — must still reach every instance
- * at once. Two instances on one PostgreSQL database, both holding the client: after
+ * Each `tessera serve` keeps client records in memory (src/store/client-cache.ts); a change
+ * made by `tessera client …` — another process — must still reach every instance at once.
+ * On SQLite, the command's commit moves the file's data_version: the request after the
+ * command has returned is already answered as the change says.
+ *
+ * On PostgreSQL, two instances on one database, both holding the client: after
  * `tessera client disable` each refuses its token requests within 1 s (never with a 5xx),
  * after `enable` each serves it again, and after `rotate-secret` the old secret is refused.
  * That they serve from memory at all is shown first: a change made with the trigger
@@ -148,5 +151,57 @@ describe.skipIf(!POSTGRES_URL)('a client changed by the CLI, with two instances 
     expect(oldRefused.took).toBeLessThanOrEqual(1000);
     expect(oldRefused.statuses.every((s) => s === 200 || s === 401)).toBe(true);
     for (const instance of instances) expect((await token(instance.baseUrl, newSecret)).status).toBe(200);
+  });
+});
+
+describe('a client changed by the CLI while serve on SQLite holds it', () => {
+  let server: ServerProcess;
+  let service: CliClient;
+
+  beforeAll(async () => {
+    server = await startServer({ args: ['--issuer', ISSUER] });
+    service = addClientWithCli(server.db, [
+      '--name',
+      'Records sync',
+      '--grant',
+      'client_credentials',
+      '--scope',
+      'PATIENT',
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function token(secret = service.client_secret as string) {
+    const res = await fetch(`${server.baseUrl}/apiToken.action`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(service.client_id, secret),
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+    });
+    const body = (await res.json()) as { error?: string };
+    return { status: res.status, error: body.error };
+  }
+
+  it('disable, enable and rotate-secret are answered by the very next request', async () => {
+    // Read twice: the second from memory.
+    expect((await token()).status).toBe(200);
+    expect((await token()).status).toBe(200);
+
+    expect(runCli(['client', 'disable', service.client_id], { db: server.db })).toMatchObject({ status: 0 });
+    expect(await token()).toEqual({ status: 401, error: 'invalid_client' });
+
+    expect(runCli(['client', 'enable', service.client_id], { db: server.db })).toMatchObject({ status: 0 });
+    expect((await token()).status).toBe(200);
+    expect((await token()).status).toBe(200);
+
+    const rotated = runCli(['client', 'rotate-secret', service.client_id, '--json'], { db: server.db });
+    expect(rotated).toMatchObject({ status: 0 });
+    const newSecret = (JSON.parse(rotated.stdout) as { client_secret: string }).client_secret;
+    expect(await token()).toEqual({ status: 401, error: 'invalid_client' });
+    expect((await token(newSecret)).status).toBe(200);
   });
 });

@@ -7,18 +7,28 @@
  * The listening connection killed (pg_terminate_backend): A reads the database until it
  * listens again, then caches again. A read that began before a notice and ended after it
  * is not kept. A miss is never kept. close() leaves nothing that keeps a process alive.
- * On SQLite there is no cache: another store's change is seen at once.
+ * On SQLite the signal is data_version: another connection's change (another process, a
+ * second store, the sqlite3 shell) is seen by the next read, while a change on the
+ * store's own connection that bypasses the store — which nothing in Tessera makes — shows
+ * that records are served from memory until the TTL. A background checkpoint drops nothing.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rotateClientSecret, updateClient } from '../../src/services/clients.js';
-import { CLIENT_CACHE_TTL_MS, ClientCache } from '../../src/store/client-cache.js';
+import {
+  CLIENT_CACHE_TTL_MS,
+  ClientCache,
+  PostgresClientNotices,
+  sqliteClientChanges,
+} from '../../src/store/client-cache.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openStore } from '../../src/store/open.js';
+import type { SqliteConnection } from '../../src/store/sqlite-connection.js';
 import { addClient, tempStore, TEST_ENGINE } from '../helpers/harness.js';
 import { freePort } from '../helpers/free-port.js';
 
@@ -258,7 +268,7 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('ClientCache against a real PostgreS
   });
 
   function cache(connect: () => pg.Client = () => new pg.Client({ connectionString: temp.url })) {
-    const made = new ClientCache<string>(connect);
+    const made = new ClientCache<string>(new PostgresClientNotices(connect));
     caches.push(made);
     return made;
   }
@@ -452,19 +462,149 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('a process with a PostgreSQL store',
   });
 });
 
-describe.skipIf(TEST_ENGINE !== 'sqlite')('SQLite has no client cache', () => {
-  it("another store's change is seen at once", async () => {
-    const temp = await tempStore();
-    const other = await openStore(temp.url);
+describe.skipIf(TEST_ENGINE !== 'sqlite')('the client cache on SQLite', () => {
+  let temp: Awaited<ReturnType<typeof tempStore>>;
+  /** A second store on the same file: a connection of its own, like a CLI command's. */
+  let other: KyselyStore;
+  /** A plain connection on the same file, for SQL the stores do not run. */
+  let plain: SQLite.Database;
+
+  beforeEach(async () => {
+    temp = await tempStore();
+    other = await openStore(temp.url);
+    plain = new SQLite(temp.url.replace(/^sqlite:/, ''));
+    plain.pragma('busy_timeout = 5000');
+    await addClient(temp.store, { id: 'app', name: 'Notes' });
+  });
+  afterEach(async () => {
+    plain.close();
+    await other.close();
+    await temp.cleanup();
+  });
+
+  /** Reads the client once: the store keeps it. */
+  async function primed() {
+    const client = await temp.store.getClient('app');
+    expect(client?.name).toBe('Notes');
+    expect(temp.store.clientCache.listening).toBe(true);
+    return client;
+  }
+
+  /**
+   * Renames the client on the store's own connection, past the store: SQLite's
+   * data_version does not move for a connection's own commits, and nothing drops the
+   * record — the one change the cache cannot see, to show that it serves from memory.
+   */
+  async function renameQuietly(name: string) {
+    // After this turn's read transaction has ended, so that the change commits at once.
+    await new Promise((resolve) => setImmediate(resolve));
+    const raw = (temp.store as unknown as { sqlite: SqliteConnection }).sqlite.raw;
+    raw.prepare('update clients set name = ? where id = ?').run(name, 'app');
+  }
+
+  it('serves from memory: a change it cannot see is seen only once the record expires', async () => {
+    const cachedAt = performance.now();
+    await primed();
+    await renameQuietly('Renamed quietly');
+    // Another connection reads the change.
+    expect((await other.getClient('app'))?.name).toBe('Renamed quietly');
+    for (let i = 0; i < 10; i++) {
+      expect((await temp.store.getClient('app'))?.name).toBe('Notes');
+      await sleep(50);
+    }
+    await waitFor(
+      'the quiet change is seen',
+      async () => (await temp.store.getClient('app'))?.name === 'Renamed quietly',
+      7000,
+    );
+    const seenAfter = performance.now() - cachedAt;
+    expect(seenAfter).toBeGreaterThanOrEqual(CLIENT_CACHE_TTL_MS - 100);
+    expect(seenAfter).toBeLessThan(CLIENT_CACHE_TTL_MS + 1500);
+  });
+
+  it('a WAL checkpoint run elsewhere does not drop the records', async () => {
+    await primed();
+    await renameQuietly('Renamed quietly');
+    expect(plain.pragma('wal_checkpoint(PASSIVE)')).toEqual([expect.objectContaining({ busy: 0 })]);
+    expect((await temp.store.getClient('app'))?.name).toBe('Notes');
+  });
+
+  // Changes made elsewhere — another process, the sqlite3 shell: data_version tells.
+  const changes: Array<[string, string, (c: Awaited<ReturnType<typeof primed>> | undefined) => boolean]> = [
+    ['disable', `update clients set disabled_at = 1 where id = 'app'`, (c) => c?.disabledAt === 1],
+    [
+      'update',
+      `update clients set redirect_uris = json_insert(redirect_uris, '$[#]', 'https://app.example/new') where id = 'app'`,
+      (c) => c?.redirectUris.includes('https://app.example/new') === true,
+    ],
+    [
+      'rotate-secret',
+      `update clients set secret_hash = 'rotated' where id = 'app'`,
+      (c) => c?.secretHash === 'rotated',
+    ],
+    ['remove', `delete from clients where id = 'app'`, (c) => c === undefined],
+  ];
+
+  it.each(changes)("a change made elsewhere (%s) is seen by the next turn's read", async (_, change, done) => {
+    await primed();
+    await renameQuietly('Renamed quietly');
+    expect((await temp.store.getClient('app'))?.name).toBe('Notes');
+    plain.exec(change);
+    // From the next turn on: a read shares its turn's read transaction (sqlite-connection.ts).
+    await new Promise((resolve) => setImmediate(resolve));
+    const now = await temp.store.getClient('app');
+    // The whole row read again: the quiet change too.
+    expect(done(now)).toBe(true);
+    if (now !== undefined) expect(now.name).toBe('Renamed quietly');
+  });
+
+  it("another store's writes and the store's own are seen by the next read", async () => {
+    await primed();
+    await other.setClientDisabled('app', 1);
+    expect((await temp.store.getClient('app'))?.disabledAt).toBe(1);
+    await temp.store.setClientDisabled('app', null);
+    expect((await temp.store.getClient('app'))?.disabledAt).toBeNull();
+    await temp.store.setClientSecret('app', 'rotated');
+    expect((await temp.store.getClient('app'))?.secretHash).toBe('rotated');
+    expect(await temp.store.removeClient('app')).toBe(true);
+    expect(await temp.store.getClient('app')).toBeUndefined();
+  });
+
+  it('never keeps a miss: a client just added is seen at once', async () => {
+    expect(await temp.store.getClient('late')).toBeUndefined();
+    await addClient(other, { id: 'late' });
+    expect((await temp.store.getClient('late'))?.id).toBe('late');
+  });
+});
+
+describe('ClientCache with a stamp (SQLite data_version)', () => {
+  it('serves a record only while the stamp it was read under is current', async () => {
+    let version = 1;
+    const c = new ClientCache<string>(sqliteClientChanges(() => version));
     try {
-      await addClient(temp.store, { id: 'app' });
-      expect(temp.store.clientCache).toBeUndefined();
-      expect((await temp.store.getClient('app'))?.disabledAt).toBeNull();
-      await other.setClientDisabled('app', Date.now());
-      expect((await temp.store.getClient('app'))?.disabledAt).toEqual(expect.any(Number));
+      expect(await c.get('x', async () => 'one')).toBe('one');
+      expect(await c.get('x', async () => 'not read')).toBe('one');
+      version = 2;
+      expect(await c.get('x', async () => 'two')).toBe('two');
+      expect(await c.get('x', async () => 'not read')).toBe('two');
     } finally {
-      await other.close();
-      await temp.cleanup();
+      await c.close();
+    }
+  });
+
+  it('labels a record with the stamp from before its read: a change during the read is not missed', async () => {
+    let version = 1;
+    const c = new ClientCache<string>(sqliteClientChanges(() => version));
+    try {
+      // The row is read as the change commits: it may be either; it is kept under stamp 1.
+      const read = c.get('x', async () => {
+        version = 2;
+        return 'row read during a change';
+      });
+      expect(await read).toBe('row read during a change');
+      expect(await c.get('x', async () => 'read again')).toBe('read again');
+    } finally {
+      await c.close();
     }
   });
 });

@@ -33,21 +33,19 @@ export type ClientsAndPeople = Pick<
 export type ClientRow = Selectable<ClientsTable>;
 
 /**
- * `clientCache` (PostgreSQL only, client-cache.ts) serves `getClient`. Every write here
- * that may change or delete a client drops the client's record from every cache of this
- * process once it has run, whatever the outcome; the notice the database sends reaches
- * other processes.
+ * `clientCache` (client-cache.ts) serves `getClient`. Every write here that may change or
+ * delete a client drops the client's record from every cache of this process once it has
+ * run, whatever the outcome; other processes learn of it from the database (PostgreSQL's
+ * notice, SQLite's data_version).
  */
-export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: ClientCache<ClientRow>): ClientsAndPeople {
+export function clientsAndPeople({ db, exec }: StoreContext, clientCache: ClientCache<ClientRow>): ClientsAndPeople {
   // Read on every token request and API call: compiled once.
   const clientById = prepare<{ id: string }>()((p) =>
     db.selectFrom('clients').select(clientColumns).where('id', '=', p.id),
   );
   const readClient = (id: string) => exec.read(() => first(clientById.bind({ id })));
   /** For `.finally` after a write that may change client `id`. */
-  const dropClient = (id: string) => () => {
-    if (clientCache) ClientCache.evictInProcess(id);
-  };
+  const dropClient = (id: string) => () => ClientCache.evictInProcess(id);
   const personById = prepare<{ id: string }>()((p) =>
     db.selectFrom('people').select(personColumns).where('id', '=', p.id),
   );
@@ -97,7 +95,7 @@ export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: Clien
     },
 
     async getClient(id) {
-      const row = await (clientCache ? clientCache.get(id, () => readClient(id)) : readClient(id));
+      const row = await clientCache.get(id, () => readClient(id));
       return row && toClient(row);
     },
 
@@ -344,7 +342,7 @@ export function clientsAndPeople({ db, exec }: StoreContext, clientCache?: Clien
           // Which clients went is known only once it ran: every record goes.
         })
         .finally(() => {
-          if (clientCache) ClientCache.clearInProcess();
+          ClientCache.clearInProcess();
         });
     },
   };
