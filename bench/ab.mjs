@@ -31,6 +31,7 @@ const rounds = Number(option('rounds', '5'));
 const seconds = Number(option('seconds', '6'));
 const engine = option('db', 'sqlite');
 const profile = process.argv.includes('--profile');
+const alone = process.argv.includes('--alone');
 const trees = { A: resolve(option('a', ROOT)), B: option('b') && resolve(option('b')) };
 const shared = singleServerShared;
 const log = (...a) => process.stderr.write(`[ab] ${a.join(' ')}\n`);
@@ -55,16 +56,23 @@ async function targetOf(side, profDir) {
 }
 
 /** One paired run: both builds under load at once; each one's requests and CPU seconds. */
-async function pairedRun(sides, flow, secs, dir, rate) {
+async function pairedRun(sides, flow, secs, dir, rate, round) {
   for (const [side, { target }] of sides) {
     const n = flow === 'bearer' ? 1000 : Math.ceil((rate[side] ?? 1500) * secs * 1.5) + 1000;
     await target.issue(flow, n, join(dir, `pool-${side}-${flow}.txt`));
   }
-  const runs = await Promise.all(
-    sides.map(([side, { target }]) =>
-      runWrk({ target, flow, seconds: secs, file: join(dir, `pool-${side}-${flow}.txt`), shared, connections: 32 }),
-    ),
-  );
+  const load = ([side, { target }]) =>
+    runWrk({ target, flow, seconds: secs, file: join(dir, `pool-${side}-${flow}.txt`), shared, connections: 32 });
+  let runs;
+  if (alone) {
+    // One after the other, in turns: A first in odd rounds, B first in even ones.
+    const order = round % 2 ? sides : [...sides].reverse();
+    const done = new Map();
+    for (const entry of order) done.set(entry, await load(entry));
+    runs = sides.map((entry) => done.get(entry));
+  } else {
+    runs = await Promise.all(sides.map(load));
+  }
   return Object.fromEntries(sides.map(([side], i) => [side, runs[i]]));
 }
 
@@ -120,7 +128,7 @@ async function main() {
       // Two paired runs unmeasured: until the JIT and the page cache are warm, CPU per request falls run by run.
       const rate = {};
       for (let w = 0; w < 2; w++) {
-        const warm = await pairedRun(sides, flow, seconds, dir, rate);
+        const warm = await pairedRun(sides, flow, seconds, dir, rate, w);
         for (const side of ['A', 'B']) {
           rate[side] = Math.max(warm[side].rps, 100);
           served[side] += warm[side].requests;
@@ -128,7 +136,7 @@ async function main() {
       }
       const ratios = [];
       for (let r = 1; r <= rounds; r++) {
-        const run = await pairedRun(sides, flow, seconds, dir, rate);
+        const run = await pairedRun(sides, flow, seconds, dir, rate, r);
         const us = {};
         for (const side of ['A', 'B']) {
           const x = run[side];

@@ -13,7 +13,7 @@
  */
 import { invalidClient, invalidRequest } from './errors.js';
 import { single, type Params } from './params.js';
-import { secretMatches } from './tokens.js';
+import { hashesMatch, hashSecret } from './tokens.js';
 import type { ClientRecord, Store } from '../store/store.js';
 
 export interface BasicCredentials {
@@ -72,10 +72,11 @@ export function clientSecretMatches(
   now: number,
 ): boolean {
   if (client.secretHash === null) return false;
-  const current = secretMatches(secret, client.secretHash);
+  const presented = hashSecret(secret);
+  const current = hashesMatch(presented, client.secretHash);
   const previous = client.previousSecret;
   // Compared whether or not it is still in its grace, and whatever the first answer was.
-  const old = previous ? secretMatches(secret, previous.hash) : secretMatches(secret, client.secretHash);
+  const old = hashesMatch(presented, previous ? previous.hash : client.secretHash);
   return current || (previous != null && old && previous.expiresAt > now);
 }
 

@@ -12,7 +12,9 @@ export const MAX_PARAM_LENGTH = 4096;
 
 /** Over 4 KiB of UTF-8 (counted in bytes, so 2 100 × "é" is too long too). */
 function tooLong(value: string): boolean {
-  return value.length > MAX_PARAM_LENGTH || Buffer.byteLength(value, 'utf8') > MAX_PARAM_LENGTH;
+  if (value.length > MAX_PARAM_LENGTH) return true;
+  // A UTF-16 code unit is at most 3 bytes in UTF-8: most values need no count.
+  return value.length * 3 > MAX_PARAM_LENGTH && Buffer.byteLength(value, 'utf8') > MAX_PARAM_LENGTH;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

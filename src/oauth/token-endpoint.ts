@@ -55,5 +55,10 @@ export async function handleTokenRequest(
 
 /** Only the parameters a grant declares reach it: it cannot come to depend on others by accident. */
 export function grantParameters(params: Params, handler: Pick<GrantHandler, 'parameters'>): Params {
-  return new Map([...params].filter(([name]) => handler.parameters.includes(name)));
+  const declared: Params = new Map();
+  for (const name of handler.parameters) {
+    const values = params.get(name);
+    if (values !== undefined) declared.set(name, values);
+  }
+  return declared;
 }

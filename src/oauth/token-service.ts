@@ -138,13 +138,13 @@ export function tokenService(
         createdAt: now,
         expiresAt,
       };
-      const response: TokenResponse = {
-        access_token: issued.token,
-        token_type: 'Bearer',
-        expires_in: lifetime,
-        scope,
-      };
       if (!mayRefresh || !client.grantTypes.includes('refresh_token') || grant.expiresAt <= now) {
+        const response: TokenResponse = {
+          access_token: issued.token,
+          token_type: 'Bearer',
+          expires_in: lifetime,
+          scope,
+        };
         return { access, refresh: null, response: await withIdToken(response, request, access) };
       }
       const refreshToken = newSecret();
@@ -156,12 +156,14 @@ export function tokenService(
         retiredAt: null,
       };
       // The field order of PKB's documented response.
-      const { scope: _scope, ...rest } = response;
-      return {
-        access,
-        refresh,
-        response: await withIdToken({ ...rest, refresh_token: refreshToken, scope }, request, access),
+      const response: TokenResponse = {
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: lifetime,
+        refresh_token: refreshToken,
+        scope,
       };
+      return { access, refresh, response: await withIdToken(response, request, access) };
     },
   };
 }

@@ -70,7 +70,12 @@ export function hashSecret(secret: string): string {
 
 /** Whether `secret` hashes to `hash`, in time that does not depend on where they differ. */
 export function secretMatches(secret: string, hash: string): boolean {
-  const actual = Buffer.from(hashSecret(secret), 'hex');
+  return hashesMatch(hashSecret(secret), hash);
+}
+
+/** Whether two `hashSecret` results are the same, in time that does not depend on where they differ. */
+export function hashesMatch(actualHash: string, hash: string): boolean {
+  const actual = Buffer.from(actualHash, 'hex');
   const expected = Buffer.from(hash, 'hex');
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
