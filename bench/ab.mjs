@@ -7,7 +7,11 @@
 // median ratio over the rounds is the answer. A sequential A-then-B comparison on a
 // shared VM swings by ±20 %; paired rounds agree within a few percent.
 //
-//   node bench/ab.mjs --b DIR [--a DIR] [--flows code,refresh,bearer] [--rounds 5] [--seconds 6] [--db sqlite|postgres] [--profile]
+//   node bench/ab.mjs --b DIR [--a DIR] [--flows code,refresh,bearer] [--rounds 5] [--seconds 6] [--db sqlite|postgres] [--profile] [--alone]
+//
+// --alone runs the two builds in turns instead of at once (each round, one then the
+// other, the order alternating): no sharing of the core's caches, at the price of more
+// noise between rounds — a check that a difference is not an artefact of the pairing.
 //
 // --profile runs both with `node --cpu-prof` and prints where their CPU per request
 // differs: self time per request by module and by function, A beside B.
