@@ -29,7 +29,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * is ever asked about it (PostgreSQL refuses NUL in text).
  */
 function formDecode(value: string): string {
-  const decoded = decodeURIComponent(value.replace(/\+/g, ' '));
+  // Most credentials (generated ids and secrets) hold nothing to decode.
+  const plain = !value.includes('%') && !value.includes('+');
+  const decoded = plain ? value : decodeURIComponent(value.replace(/\+/g, ' '));
   if (decoded.includes('\0')) throw new URIError('NUL in a Basic credential');
   return decoded;
 }

@@ -10,7 +10,7 @@ import type { ClientCache, ClientCacheState } from './client-cache.js';
 import type { Executor } from './executor.js';
 import { migrationProvider } from './migrations/index.js';
 import { apiScopes } from './parts/api-scopes.js';
-import { clientsAndPeople, type ClientRow } from './parts/clients-people.js';
+import { clientsAndPeople } from './parts/clients-people.js';
 import { grantsAndTokens } from './parts/grants-tokens.js';
 import { interactions } from './parts/interactions.js';
 import { maintenance } from './parts/maintenance.js';
@@ -18,7 +18,7 @@ import { settings } from './parts/settings.js';
 import { signingKeys } from './parts/signing-keys.js';
 import type { Database } from './schema.js';
 import type { SqliteConnection } from './sqlite-connection.js';
-import type { Store } from './store.js';
+import type { ClientRecord, Store } from './store.js';
 import type { GroupCommit } from './group-commit.js';
 import type { PoolWaits } from './postgres-executor.js';
 
@@ -53,7 +53,7 @@ export interface EngineParts {
   /** PostgreSQL's pool, counted (absent on SQLite). */
   poolWaits?: PoolWaits;
   /** Client records kept between reads, with the engine's signal of their changes. */
-  clientCache: ClientCache<ClientRow>;
+  clientCache: ClientCache<ClientRecord>;
 }
 
 export function kyselyStore({ db, engine, exec, sqlite, poolWaits, clientCache }: EngineParts): KyselyStore {

@@ -1,12 +1,18 @@
 /** Clients and people: who may ask, and who may sign in. */
-import type { Selectable } from 'kysely';
 import { ClientCache } from '../client-cache.js';
 import { changes, first, rows, type Operation } from '../executor.js';
 import { prepare, statement } from '../prepared.js';
-import type { ClientsTable } from '../schema.js';
 import type { ClientRecord, ClientUpdateEffects, ClientUpdateResult, PersonRecord, Store } from '../store.js';
 import { usernameKey } from '../username-key.js';
-import { clientColumns, clientLifetimeColumns, personColumns, toClient, toPerson, type StoreContext } from './rows.js';
+import {
+  clientColumns,
+  clientLifetimeColumns,
+  frozenClient,
+  personColumns,
+  toClient,
+  toPerson,
+  type StoreContext,
+} from './rows.js';
 
 export type ClientsAndPeople = Pick<
   Store,
@@ -29,16 +35,13 @@ export type ClientsAndPeople = Pick<
   | 'removeDemoData'
 >;
 
-/** A client's row, as the client cache keeps it: each read makes a record of its own from it. */
-export type ClientRow = Selectable<ClientsTable>;
-
 /**
  * `clientCache` (client-cache.ts) serves `getClient`. Every write here that may change or
  * delete a client drops the client's record from every cache of this process once it has
  * run, whatever the outcome; other processes learn of it from the database (PostgreSQL's
  * notice, SQLite's data_version).
  */
-export function clientsAndPeople({ db, exec }: StoreContext, clientCache: ClientCache<ClientRow>): ClientsAndPeople {
+export function clientsAndPeople({ db, exec }: StoreContext, clientCache: ClientCache<ClientRecord>): ClientsAndPeople {
   // Read on every token request and API call: compiled once.
   const clientById = prepare<{ id: string }>()((p) =>
     db.selectFrom('clients').select(clientColumns).where('id', '=', p.id),
@@ -95,8 +98,10 @@ export function clientsAndPeople({ db, exec }: StoreContext, clientCache: Client
     },
 
     async getClient(id) {
-      const row = await clientCache.get(id, () => readClient(id));
-      return row && toClient(row);
+      return clientCache.get(id, async () => {
+        const row = await readClient(id);
+        return row && frozenClient(toClient(row));
+      });
     },
 
     async listClients() {

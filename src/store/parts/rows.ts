@@ -103,6 +103,19 @@ export function toClient(row: Selectable<ClientsTable>): ClientRecord {
   };
 }
 
+/**
+ * A client record as the client cache shares it between requests: frozen, arrays and all,
+ * so that no reader can change it under the others (a change throws, ESM being strict).
+ */
+export function frozenClient(client: ClientRecord): ClientRecord {
+  for (const list of [client.redirectUris, client.scopes, client.grantTypes, client.postLogoutRedirectUris]) {
+    Object.freeze(list);
+  }
+  Object.freeze(client.lifetimes);
+  if (client.previousSecret) Object.freeze(client.previousSecret);
+  return Object.freeze(client);
+}
+
 /** The columns of a client's own lifetimes (null: the server's). */
 export function clientLifetimeColumns(lifetimes: ClientLifetimes | undefined) {
   return {
