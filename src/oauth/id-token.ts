@@ -16,8 +16,7 @@ import { createHash } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import { scopeClaims } from './claims.js';
 import { invalidGrant } from './errors.js';
-import { isOpenIdRequest } from './openid-request.js';
-import { parseScope } from './scope.js';
+import { parseScope, scopeHas } from './scope.js';
 import { isSigningAlg, type KeyStore, type SigningAlg } from './signing-keys.js';
 import { sessionSid } from './tokens.js';
 import type { ClientRecord, GrantRecord, PersonRecord, Store } from '../store/store.js';
@@ -99,7 +98,7 @@ export async function openIdPerson(
   scope: string,
   store: Pick<Store, 'getPerson'>,
 ): Promise<PersonRecord | undefined> {
-  if (!isOpenIdRequest(parseScope(scope)) || grant.personId === null) return undefined;
+  if (!scopeHas(scope, 'openid') || grant.personId === null) return undefined;
   const person = await store.getPerson(grant.personId);
   if (person === undefined || person.disabledAt !== null) {
     throw invalidGrant('The person of this authorization can no longer sign in');

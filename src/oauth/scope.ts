@@ -20,6 +20,15 @@ export function parseScope(value: string | undefined): string[] {
   return [...new Set(value.split(' ').filter((v) => v !== ''))];
 }
 
+/** Whether the `scope` value holds `token`: what `parseScope(scope).includes(token)` says, without making the list. */
+export function scopeHas(scope: string, token: string): boolean {
+  for (let at = scope.indexOf(token); at >= 0; at = scope.indexOf(token, at + 1)) {
+    const end = at + token.length;
+    if ((at === 0 || scope[at - 1] === ' ') && (end === scope.length || scope[end] === ' ')) return true;
+  }
+  return false;
+}
+
 /** A scope set as a `scope` value (RFC 6749 §3.3). */
 export function formatScope(values: readonly string[]): string {
   return values.join(' ');

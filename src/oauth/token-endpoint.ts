@@ -49,8 +49,8 @@ export async function handleTokenRequest(
   if (!client.grantTypes.includes(handler.grantType)) {
     throw unauthorizedClient(`This client is not allowed to use grant_type ${grantType}`);
   }
-  const issued = await handler.handle(grantParameters(request.params, handler), client, deps);
-  return { ...issued, client, grantType: handler.grantType };
+  const { response, grant } = await handler.handle(grantParameters(request.params, handler), client, deps);
+  return { response, grant, client, grantType: handler.grantType };
 }
 
 /** Only the parameters a grant declares reach it: it cannot come to depend on others by accident. */

@@ -14,8 +14,7 @@ import type {
   RefreshTokenRecord,
 } from '../store/store.js';
 import type { IdTokenIssuer, IdTokenSubject } from './id-token.js';
-import { isOpenIdRequest } from './openid-request.js';
-import { parseScope } from './scope.js';
+import { scopeHas } from './scope.js';
 import { hashSecret, newSecret, type Lifetimes } from './tokens.js';
 
 /** RFC 6749 §5.1 (and PKB's token response). */
@@ -105,7 +104,7 @@ export function tokenService(
   /** The response with its ID token appended (after PKB's fields) when one is due. */
   async function withIdToken(response: TokenResponse, request: MintRequest, access: AccessTokenRecord) {
     const { openId, grant, scope, client, issuer, now } = request;
-    if (idTokens === undefined || openId === undefined || !isOpenIdRequest(parseScope(scope))) return response;
+    if (idTokens === undefined || openId === undefined || !scopeHas(scope, 'openid')) return response;
     const idToken = await idTokens.issue({
       grant,
       scope,

@@ -34,8 +34,16 @@ function randomBytesFromPool(size: number): Buffer {
  * when a value was made, nothing more; the secret part is 256 random bits after it.
  */
 function timePrefix(): string {
-  return Date.now().toString(16).padStart(12, '0');
+  const now = Date.now();
+  // Made once per millisecond: a hex conversion is not free, and many values share one.
+  if (now !== prefixMs) {
+    prefixMs = now;
+    prefix = now.toString(16).padStart(12, '0');
+  }
+  return prefix;
 }
+let prefixMs = -1;
+let prefix = '';
 
 const SECRET_FORMAT = /^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/;
 

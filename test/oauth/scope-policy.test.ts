@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/oauth/errors.js';
 import { narrowedScope, requestedScope, roleOf, rolesIn, tokenScope } from '../../src/oauth/role-scope.js';
-import { formatScope, isScopeToken, parseScope } from '../../src/oauth/scope.js';
+import { formatScope, isScopeToken, parseScope, scopeHas } from '../../src/oauth/scope.js';
 
 const code = (run: () => unknown): unknown => {
   try {
@@ -30,6 +30,20 @@ describe('scope sets', () => {
     ['A a', ['A', 'a']],
   ])('parseScope(%j) is %j', (value, expected) => {
     expect(parseScope(value)).toEqual(expected);
+  });
+
+  it('scopeHas says what parseScope(…).includes says, for every position and lookalike', () => {
+    const scopes = ['', 'openid', ' openid ', 'PATIENT openid', 'openid PATIENT', 'a  openid  b', 'openidx', 'xopenid'];
+    const more = ['openid-connect openid', 'xopenid openidx', 'open id', 'OPENID', 'openidopenid', 'p openid', 'openi'];
+    for (const scope of [...scopes, ...more]) {
+      for (const token of ['openid', 'open', 'id', 'PATIENT', 'a', 'b', 'p']) {
+        expect(scopeHas(scope, token), `scopeHas(${JSON.stringify(scope)}, ${token})`).toBe(
+          parseScope(scope).includes(token),
+        );
+      }
+    }
+    expect(scopeHas('PATIENT openid', 'openid')).toBe(true);
+    expect(scopeHas('openidx', 'openid')).toBe(false);
   });
 
   it('formats a set space-delimited, in order', () => {
