@@ -5,7 +5,8 @@ import { parseParams, type Params } from '../oauth/params.js';
 /** The query string exactly as sent (not Fastify's parsed object, which merges repeats). */
 export function queryParams(request: FastifyRequest): Params {
   const q = request.url.indexOf('?');
-  return parseParams(q < 0 ? '' : request.url.slice(q + 1));
+  // Most requests to an API have none: nothing to parse.
+  return q < 0 ? new Map() : parseParams(request.url.slice(q + 1));
 }
 
 /** The form body, or undefined when the request was not application/x-www-form-urlencoded. */
