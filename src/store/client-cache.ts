@@ -85,7 +85,7 @@ export class ClientCache<T> implements ClientCacheState {
    * The caches open in this process. A client write drops the record from all of them at
    * once, not only from its own store's: a second store in the same process (a command
    * run in-process beside a server, as the tests do) then sees the change without waiting
-   * for the notification. Other processes hear the notification.
+   * for the database's signal. Other processes learn of it from that signal.
    */
   static readonly #open = new Set<ClientCache<unknown>>();
 

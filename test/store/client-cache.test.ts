@@ -608,3 +608,23 @@ describe('ClientCache with a stamp (SQLite data_version)', () => {
     }
   });
 });
+
+describe('client records shared by the cache', () => {
+  it('are frozen, lists and all: a reader cannot change one for the others', async () => {
+    const temp = await tempStore();
+    try {
+      await addClient(temp.store, { id: 'app' });
+      const client = await temp.store.getClient('app');
+      if (!client) throw new Error('the client was not found');
+      expect(Object.isFrozen(client)).toBe(true);
+      for (const list of [client.redirectUris, client.scopes, client.grantTypes, client.postLogoutRedirectUris]) {
+        expect(Object.isFrozen(list)).toBe(true);
+      }
+      expect(Object.isFrozen(client.lifetimes)).toBe(true);
+      expect(() => client.redirectUris.push('https://evil.example/cb')).toThrow(TypeError);
+      expect((await temp.store.getClient('app'))?.redirectUris).not.toContain('https://evil.example/cb');
+    } finally {
+      await temp.cleanup();
+    }
+  });
+});
