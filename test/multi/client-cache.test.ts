@@ -29,6 +29,23 @@ const ISSUER = 'http://tessera.test';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The client the CLI registers: a service of its own (client_credentials). */
+const SERVICE_ARGS = ['--name', 'Records sync', '--grant', 'client_credentials', '--scope', 'PATIENT'];
+
+/** A client_credentials token request at `base`: its status and error code. */
+async function clientToken(base: string, client: CliClient, secret: string) {
+  const res = await fetch(`${base}/apiToken.action`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basicAuth(client.client_id, secret),
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+  });
+  const body = (await res.json()) as { error?: string };
+  return { status: res.status, error: body.error };
+}
+
 describe.skipIf(!POSTGRES_URL)('a client changed by the CLI, with two instances caching it', () => {
   let database: Awaited<ReturnType<typeof tempPostgresUrl>>;
   let sql: pg.Client;
@@ -50,14 +67,7 @@ describe.skipIf(!POSTGRES_URL)('a client changed by the CLI, with two instances 
         }),
       );
     }
-    service = addClientWithCli(database.url, [
-      '--name',
-      'Records sync',
-      '--grant',
-      'client_credentials',
-      '--scope',
-      'PATIENT',
-    ]);
+    service = addClientWithCli(database.url, SERVICE_ARGS);
     sql = new pg.Client({ connectionString: database.url });
     await sql.connect();
   }, 60_000);
@@ -69,19 +79,7 @@ describe.skipIf(!POSTGRES_URL)('a client changed by the CLI, with two instances 
     await database?.drop();
   });
 
-  /** A client_credentials token request at `base`: its status and error code. */
-  async function token(base: string, secret = service.client_secret as string) {
-    const res = await fetch(`${base}/apiToken.action`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basicAuth(service.client_id, secret),
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
-    });
-    const body = (await res.json()) as { error?: string };
-    return { status: res.status, error: body.error };
-  }
+  const token = (base: string, secret = service.client_secret as string) => clientToken(base, service, secret);
 
   /**
    * Asks every instance every 20 ms until each answers as `wanted` says; how long that
@@ -160,31 +158,13 @@ describe('a client changed by the CLI while serve on SQLite holds it', () => {
 
   beforeAll(async () => {
     server = await startServer({ args: ['--issuer', ISSUER] });
-    service = addClientWithCli(server.db, [
-      '--name',
-      'Records sync',
-      '--grant',
-      'client_credentials',
-      '--scope',
-      'PATIENT',
-    ]);
+    service = addClientWithCli(server.db, SERVICE_ARGS);
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
   });
 
-  async function token(secret = service.client_secret as string) {
-    const res = await fetch(`${server.baseUrl}/apiToken.action`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basicAuth(service.client_id, secret),
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
-    });
-    const body = (await res.json()) as { error?: string };
-    return { status: res.status, error: body.error };
-  }
+  const token = (secret = service.client_secret as string) => clientToken(server.baseUrl, service, secret);
 
   it('disable, enable and rotate-secret are answered by the very next request', async () => {
     // Read twice: the second from memory.
