@@ -19,7 +19,7 @@
 // DIR is another checkout (e.g. `git worktree add /tmp/base <commit>`) with its `dist/`
 // built; --a defaults to this checkout. Each build is started and seeded by its own
 // bench/lib (its own seeder and migrations); the load is this checkout's wrk script.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -166,6 +166,9 @@ async function main() {
       await (await lib('proc.mjs')).stopAll();
       await (await lib('targets.mjs')).dropDatabases();
     }
+    // The profiles stay for a closer look (DevTools, speedscope); the rest goes.
+    if (profile) log(`profiles kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(
     `\nB ÷ A, server CPU per request (below 1: B is cheaper), ${rounds} paired rounds of ${seconds} s:\n`,
