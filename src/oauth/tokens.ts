@@ -76,12 +76,7 @@ export function hashSecret(secret: string): string {
   return SECRET_FORMAT.test(secret) ? secret.slice(0, 12) + digest.slice(0, 52) : digest;
 }
 
-/** Whether `secret` hashes to `hash`, in time that does not depend on where they differ. */
-export function secretMatches(secret: string, hash: string): boolean {
-  return hashesMatch(hashSecret(secret), hash);
-}
-
-/** Whether two `hashSecret` results are the same, in time that does not depend on where they differ. */
+/** Whether a presented secret's `hashSecret` is `hash`, in time that does not depend on where they differ. */
 export function hashesMatch(actualHash: string, hash: string): boolean {
   const actual = Buffer.from(actualHash, 'hex');
   const expected = Buffer.from(hash, 'hex');

@@ -6,7 +6,7 @@ import { paramsFrom, parseParams } from '../../src/oauth/params.js';
 import { hashPassword, verifyPassword } from '../../src/oauth/passwords.js';
 import { checkChallenge, verifyVerifier } from '../../src/oauth/pkce.js';
 import { eligibleRoles, requestedScope } from '../../src/oauth/role-scope.js';
-import { hashSecret, secretMatches } from '../../src/oauth/tokens.js';
+import { hashesMatch, hashSecret } from '../../src/oauth/tokens.js';
 import type { ClientRecord } from '../../src/store/store.js';
 
 // RFC 7636 Appendix B.
@@ -141,9 +141,9 @@ describe('role scopes', () => {
 
 describe('secrets and passwords', () => {
   it('compares secret hashes', () => {
-    expect(secretMatches('abc', hashSecret('abc'))).toBe(true);
-    expect(secretMatches('abd', hashSecret('abc'))).toBe(false);
-    expect(secretMatches('abc', 'short')).toBe(false);
+    expect(hashesMatch(hashSecret('abc'), hashSecret('abc'))).toBe(true);
+    expect(hashesMatch(hashSecret('abd'), hashSecret('abc'))).toBe(false);
+    expect(hashesMatch(hashSecret('abc'), 'short')).toBe(false);
   });
 
   it('hashes passwords with scrypt and verifies them', async () => {
@@ -219,7 +219,7 @@ describe('what the store keeps of a secret', () => {
     const legacy = 'Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE';
     const sha = createHash('sha256').update(legacy).digest('hex');
     expect(hashSecret(legacy)).toBe(sha);
-    expect(secretMatches(legacy, sha)).toBe(true);
-    expect(secretMatches(`${legacy}x`, sha)).toBe(false);
+    expect(hashesMatch(hashSecret(legacy), sha)).toBe(true);
+    expect(hashesMatch(hashSecret(`${legacy}x`), sha)).toBe(false);
   });
 });
