@@ -61,6 +61,10 @@ function label(query) {
     return `claim the ${/update "?(\w+)"?/i.exec(q)[1]} row and insert the new tokens (one CTE)`;
   }
   if (/^with "grant" as \(insert/i.test(q)) return `insert a grant and its first credential (one CTE)`;
+  if (/^with found as \( select .* from "?(\w+)"? t join grants/i.test(q)) {
+    const table = /^with found as \( select .* from "?(\w+)"? t join grants/i.exec(q)[1];
+    return `look up the ${table} row with its grant, claim it and insert the new tokens (one CTE)`;
+  }
   const m = /^(select|insert into|update|delete from)\s.*?(?:from\s+)?"?(\w+)"?(?:\s|\(|$)/i.exec(q);
   const kind = /^(\w+)/.exec(q)?.[1]?.toLowerCase() ?? '?';
   const table = /(?:from|into|update)\s+"?(\w+)"?/i.exec(q)?.[1] ?? '';

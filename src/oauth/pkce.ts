@@ -26,6 +26,11 @@ export function checkChallenge(challenge: string | undefined, method: string | u
   return challenge;
 }
 
+/** The S256 challenge of a well-formed verifier (RFC 7636 §4.2); undefined for a malformed one. */
+export function verifierChallenge(verifier: string): string | undefined {
+  return PKCE_VALUE.test(verifier) ? hash('sha256', verifier, 'base64url') : undefined;
+}
+
 /**
  * Checks the verifier at the token endpoint (RFC 7636 §4.6). A verifier for a code that
  * was issued without a challenge is refused too: it means the client and server disagree
@@ -38,8 +43,9 @@ export function verifyVerifier(verifier: string | undefined, challenge: string |
     return;
   }
   if (verifier === undefined) throw invalidGrant('code_verifier is required for this code');
-  if (!PKCE_VALUE.test(verifier)) throw invalidGrant('code_verifier is malformed');
-  const actual = Buffer.from(hash('sha256', verifier, 'base64url'));
+  const s256 = verifierChallenge(verifier);
+  if (s256 === undefined) throw invalidGrant('code_verifier is malformed');
+  const actual = Buffer.from(s256);
   const expected = Buffer.from(challenge);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
     throw invalidGrant('code_verifier does not match the code_challenge');

@@ -55,6 +55,21 @@ export const opaqueAccessTokens: AccessTokenStrategy = {
   },
 };
 
+/**
+ * Opaque token secrets chosen before the grant is read, for a store that claims a code or
+ * refresh token and stores the tokens issued for it in the statement that reads it
+ * (store.ts `claimAuthorizationCode`). Only opaque access tokens can be: a JWT is made of
+ * its grant.
+ */
+export interface PreIssued {
+  access: string;
+  accessHash: string;
+  accessExpiresAt: number;
+  /** Null when the client may not refresh; the grant's own end decides the rest (`mint`). */
+  refresh: string | null;
+  refreshHash: string | null;
+}
+
 export interface MintedTokens {
   access: AccessTokenRecord;
   refresh: RefreshTokenRecord | null;
@@ -80,11 +95,19 @@ export interface MintRequest {
    * `openIdPerson`): one is issued when this is given and `scope` holds `openid`.
    */
   openId?: IdTokenSubject;
+  /** The secrets to issue, when they were chosen before the grant was read (`preIssue`). */
+  preIssued?: PreIssued;
 }
 
 export interface TokenService {
   /** New tokens for a grant; nothing is stored here — the caller stores them with its own write. */
   mint(request: MintRequest): Promise<MintedTokens>;
+  /**
+   * The secrets `mint` will issue to this client for a grant not read yet, or undefined
+   * when its access tokens depend on the grant (a JWT). Given back to `mint` with the
+   * grant, they make the same records the store was asked to keep.
+   */
+  preIssue(client: ClientRecord, now: number, refresh: boolean): PreIssued | undefined;
 }
 
 /**
@@ -119,15 +142,33 @@ export function tokenService(
     return { ...response, id_token: idToken };
   }
 
+  // The client's own lifetime when it has one (client update --access-token-lifetime).
+  const lifetimeOf = (client: ClientRecord) => client.lifetimes?.accessToken ?? lifetimes.accessToken;
+  const mayRefresh = (client: ClientRecord, refresh: boolean) => refresh && client.grantTypes.includes('refresh_token');
+
   return {
+    preIssue(client, now, refresh) {
+      if ((client.accessTokenFormat ?? 'opaque') !== 'opaque' || !byFormat.has('opaque')) return undefined;
+      const access = newSecret();
+      const refreshSecret = mayRefresh(client, refresh) ? newSecret() : null;
+      return {
+        access,
+        accessHash: hashSecret(access),
+        accessExpiresAt: now + lifetimeOf(client) * 1000,
+        refresh: refreshSecret,
+        refreshHash: refreshSecret && hashSecret(refreshSecret),
+      };
+    },
+
     async mint(request) {
-      const { grant, scope, client, issuer, now, refresh: mayRefresh, refreshScope = scope } = request;
+      const { grant, scope, client, issuer, now, refresh, refreshScope = scope, preIssued } = request;
       const strategy = byFormat.get(client.accessTokenFormat ?? 'opaque');
       if (strategy === undefined) throw new Error(`this server issues no ${client.accessTokenFormat} access tokens`);
-      // The client's own lifetime when it has one (client update --access-token-lifetime).
-      const lifetime = client.lifetimes?.accessToken ?? lifetimes.accessToken;
+      const lifetime = lifetimeOf(client);
       const expiresAt = now + lifetime * 1000;
-      const issued = await strategy.issue({ grant, scope, client, issuer, now, expiresAt });
+      const issued = preIssued
+        ? { token: preIssued.access, hash: preIssued.accessHash, jti: null }
+        : await strategy.issue({ grant, scope, client, issuer, now, expiresAt });
       const access: AccessTokenRecord = {
         hash: issued.hash,
         grantId: grant.id,
@@ -137,7 +178,7 @@ export function tokenService(
         createdAt: now,
         expiresAt,
       };
-      if (!mayRefresh || !client.grantTypes.includes('refresh_token') || grant.expiresAt <= now) {
+      if (!mayRefresh(client, refresh) || grant.expiresAt <= now) {
         const response: TokenResponse = {
           access_token: issued.token,
           token_type: 'Bearer',
@@ -146,9 +187,9 @@ export function tokenService(
         };
         return { access, refresh: null, response: await withIdToken(response, request, access) };
       }
-      const refreshToken = newSecret();
-      const refresh: RefreshTokenRecord = {
-        hash: hashSecret(refreshToken),
+      const refreshToken = preIssued?.refresh ?? newSecret();
+      const refreshRecord: RefreshTokenRecord = {
+        hash: preIssued?.refreshHash ?? hashSecret(refreshToken),
         grantId: grant.id,
         scope: refreshScope,
         expiresAt: grant.expiresAt,
@@ -162,7 +203,7 @@ export function tokenService(
         refresh_token: refreshToken,
         scope,
       };
-      return { access, refresh, response: await withIdToken(response, request, access) };
+      return { access, refresh: refreshRecord, response: await withIdToken(response, request, access) };
     },
   };
 }

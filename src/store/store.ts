@@ -251,6 +251,36 @@ export interface RefreshTokenLookup {
   grant: GrantRecord;
 }
 
+/**
+ * Tokens a store may keep in the statement that reads the code or refresh token they are
+ * issued for (`claimAuthorizationCode`, `claimRefreshToken`). Their grant id and scope are
+ * the credential's; the refresh token, when there is one, is kept only while the grant
+ * has time left and ends with it — as the token service issues them.
+ */
+export interface EagerClaim {
+  now: number;
+  /** Claimed only for this client. */
+  clientId: string;
+  accessHash: string;
+  accessExpiresAt: number;
+  refreshHash: string | null;
+}
+
+/** A code is claimed only for a token request that repeats its binding exactly. */
+export interface CodeClaim extends EagerClaim {
+  /** The request's `redirect_uri`, null when it sent none: equal to the code's. */
+  redirectUri: string | null;
+  /** The S256 challenge of the request's `code_verifier`, null when it sent none: equal to the code's. */
+  codeChallenge: string | null;
+}
+
+/** A lookup, and whether the same statement claimed the credential and stored the tokens. */
+export interface ClaimedLookup<L> {
+  /** The credential as it was before the statement; undefined when there is none. */
+  found: L | undefined;
+  claimed: boolean;
+}
+
 import type { PurgeCounts } from './token-kinds.js';
 
 export { PURGE_KINDS, type PurgeCounts } from './token-kinds.js';
@@ -418,6 +448,22 @@ export interface Store {
     refresh: RefreshTokenRecord | null,
   ): Promise<UseOnceResult>;
   findRefreshToken(hash: string): Promise<RefreshTokenLookup | undefined>;
+  /**
+   * Looks a code up and, where the engine does both in one round trip (PostgreSQL, one
+   * statement), claims it and stores `claim`'s tokens when nothing could refuse the
+   * request: the code is unused, unexpired and the client's, its grant is live and has no
+   * disabled person, and the request repeats its redirect_uri and PKCE challenge. The
+   * caller checks the code it gets back either way; `claimed` false leaves the code to
+   * `consumeAuthorizationCode`. A claim the caller would have refused is a defect, never
+   * a path: it would spend a code on a bad request.
+   */
+  claimAuthorizationCode(hash: string, claim: CodeClaim | undefined): Promise<ClaimedLookup<AuthorizationCodeLookup>>;
+  /**
+   * The same for a refresh token: claimed (retired) with `claim`'s tokens, of the token's
+   * own scope, when it is live, the client's, and its grant live, unexpired and without a
+   * disabled person; otherwise left to `rotateRefreshToken`.
+   */
+  claimRefreshToken(hash: string, claim: EagerClaim | undefined): Promise<ClaimedLookup<RefreshTokenLookup>>;
   /**
    * Retires the old refresh token if it is still live and stores the new tokens, in one
    * transaction. `replayed` when it was already retired (the caller revokes the grant).

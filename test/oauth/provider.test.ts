@@ -154,9 +154,9 @@ describe('composeProvider', () => {
     };
     const store = {
       getClient: async (id: string) => (id === 'app' ? client : undefined),
-      findAuthorizationCode: async () => undefined,
+      claimAuthorizationCode: async () => ({ found: undefined, claimed: false }),
       consumeAuthorizationCode: async () => 'missing' as const,
-      findRefreshToken: async () => undefined,
+      claimRefreshToken: async () => ({ found: undefined, claimed: false }),
       rotateRefreshToken: async () => 'missing' as const,
       revokeGrant: async () => true,
       createGrantWithAccessToken: async () => undefined,

@@ -6,10 +6,22 @@
  */
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { single } from '../params.js';
-import { verifyVerifier } from '../pkce.js';
+import { verifierChallenge, verifyVerifier } from '../pkce.js';
+import type { ClientRecord } from '../../store/store.js';
 import { openIdPerson } from '../id-token.js';
 import { hashSecret } from '../tokens.js';
-import { refuseReplay, settleUseOnce, type GrantHandler } from './grant.js';
+import { eagerClaim, refuseReplay, settleUseOnce, type GrantHandler } from './grant.js';
+
+/**
+ * The challenge a code must hold for the store to claim it with this request: the S256 of
+ * the verifier, null when none was sent — or undefined when the checks below will refuse
+ * the request whatever the code holds (a malformed verifier, a client that must use PKCE
+ * sending none), so the store only looks the code up.
+ */
+function requestChallenge(verifier: string | undefined, client: ClientRecord): string | null | undefined {
+  if (verifier === undefined) return client.pkceRequired ? undefined : null;
+  return verifierChallenge(verifier);
+}
 
 const REPLAYED = 'The code has already been used; the tokens issued for it are revoked';
 const INVALID = 'The code is not valid';
@@ -23,9 +35,19 @@ export const authorizationCodeGrant: GrantHandler = {
     if (code === undefined) throw invalidRequest('The code parameter is missing');
     const redirectUri = single(params, 'redirect_uri');
     const verifier = single(params, 'code_verifier');
-    const { store, now } = deps;
+    const { store, now, tokens } = deps;
 
-    const found = await store.findAuthorizationCode(hashSecret(code));
+    // Where the store can (PostgreSQL), the lookup also claims the code and stores these
+    // tokens when nothing below would refuse the request (grant.ts `eagerClaim`); every
+    // check below is made all the same, on the code as it was before.
+    const preIssued = tokens.preIssue(client, now, true);
+    const challenge = requestChallenge(verifier, client);
+    const { found, claimed } = await store.claimAuthorizationCode(
+      hashSecret(code),
+      preIssued && challenge !== undefined
+        ? { ...eagerClaim(preIssued, client, now), redirectUri: redirectUri ?? null, codeChallenge: challenge }
+        : undefined,
+    );
     if (!found) throw invalidGrant(INVALID);
     const { code: record, grant } = found;
     if (record.consumedAt !== null) return refuseReplay(deps, grant, 'code', REPLAYED);
@@ -44,17 +66,20 @@ export const authorizationCodeGrant: GrantHandler = {
     if (record.codeChallenge === null && client.pkceRequired) throw invalidGrant('This client must use PKCE');
     const person = await openIdPerson(grant, grant.scope, store);
 
-    const minted = await deps.tokens.mint({
+    const minted = await tokens.mint({
       grant,
       scope: grant.scope,
       client,
       issuer: deps.issuer,
       now,
       refresh: true,
+      ...(preIssued && { preIssued }),
       ...(person && { openId: { person, nonce: grant.nonce } }),
     });
-    const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
-    await settleUseOnce(outcome, deps, grant, 'code', { replayed: REPLAYED, missing: INVALID });
+    if (!claimed) {
+      const outcome = await store.consumeAuthorizationCode(record.hash, now, minted.access, minted.refresh);
+      await settleUseOnce(outcome, deps, grant, 'code', { replayed: REPLAYED, missing: INVALID });
+    }
     return { response: minted.response, grant };
   },
 };

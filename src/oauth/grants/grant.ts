@@ -5,15 +5,15 @@
  */
 import { invalidGrant, OAuthError } from '../errors.js';
 import type { Params } from '../params.js';
-import type { TokenResponse, TokenService } from '../token-service.js';
-import type { ClientRecord, GrantRecord, GrantType, Store, UseOnceResult } from '../../store/store.js';
+import type { PreIssued, TokenResponse, TokenService } from '../token-service.js';
+import type { ClientRecord, EagerClaim, GrantRecord, GrantType, Store, UseOnceResult } from '../../store/store.js';
 
 export interface GrantDeps {
   store: Pick<
     Store,
-    | 'findAuthorizationCode'
+    | 'claimAuthorizationCode'
     | 'consumeAuthorizationCode'
-    | 'findRefreshToken'
+    | 'claimRefreshToken'
     | 'rotateRefreshToken'
     | 'revokeGrant'
     | 'createGrantWithAccessToken'
@@ -82,4 +82,21 @@ export async function settleUseOnce(
 ): Promise<void> {
   if (outcome === 'replayed') await refuseReplay(deps, grant, credential, messages.replayed);
   if (outcome === 'missing') throw invalidGrant(messages.missing);
+}
+
+/**
+ * What the store may claim and store in the statement that looks a code or refresh token
+ * up (store.ts `claimAuthorizationCode`): the client's tokens, chosen before the grant is
+ * read. The claim repeats in SQL the checks the handler makes after the lookup, so a check
+ * added to a handler goes into the claim too (postgres-single-statements.ts) or keeps the
+ * claim out; test/store/eager-claim*.test.ts hold every refusal to it.
+ */
+export function eagerClaim(preIssued: PreIssued, client: ClientRecord, now: number): EagerClaim {
+  return {
+    now,
+    clientId: client.id,
+    accessHash: preIssued.accessHash,
+    accessExpiresAt: preIssued.accessExpiresAt,
+    refreshHash: preIssued.refreshHash,
+  };
 }

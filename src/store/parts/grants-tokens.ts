@@ -13,9 +13,11 @@ import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
   AccessTokenRecord,
+  AuthorizationCodeLookup,
   AuthorizationCodeRecord,
   GrantRecord,
   GrantListing,
+  RefreshTokenLookup,
   RefreshTokenRecord,
   Store,
   UseOnceResult,
@@ -39,6 +41,8 @@ export type GrantsAndTokens = Pick<
   | 'consumeAuthorizationCode'
   | 'findRefreshToken'
   | 'rotateRefreshToken'
+  | 'claimAuthorizationCode'
+  | 'claimRefreshToken'
   | 'findAccessToken'
   | 'revokeGrant'
   | 'revokeGrantOnce'
@@ -47,6 +51,7 @@ export type GrantsAndTokens = Pick<
 >;
 
 type ByHash = { hash: string };
+type RowOf<S> = S extends Prepared<ByHash, infer Row> ? Row : never;
 type Claim = { hash: string; now: number };
 
 export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTokens {
@@ -173,6 +178,46 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
 
   const postgres = engine === 'postgres' ? postgresSingleStatements(db) : undefined;
 
+  type CodeRow = RowOf<typeof codeLookup>;
+  type RefreshRow = RowOf<typeof refreshLookup>;
+
+  function codeLookupOf(row: CodeRow): AuthorizationCodeLookup {
+    return {
+      code: {
+        hash: row.hash,
+        grantId: row.grant_id,
+        redirectUri: row.redirect_uri,
+        codeChallenge: row.code_challenge,
+        expiresAt: time(row.expires_at),
+        consumedAt: maybeTime(row.consumed_at),
+      },
+      grant: joinedGrant(row),
+    };
+  }
+
+  function refreshLookupOf(row: RefreshRow): RefreshTokenLookup {
+    return {
+      token: {
+        hash: row.hash,
+        grantId: row.grant_id,
+        scope: row.scope,
+        expiresAt: time(row.expires_at),
+        retiredAt: maybeTime(row.retired_at),
+      },
+      grant: joinedGrant(row),
+    };
+  }
+
+  async function findCode(hash: string): Promise<AuthorizationCodeLookup | undefined> {
+    const row = await exec.read(() => first(codeLookup.bind({ hash })));
+    return row && codeLookupOf(row);
+  }
+
+  async function findRefresh(hash: string): Promise<RefreshTokenLookup | undefined> {
+    const row = await exec.read(() => first(refreshLookup.bind({ hash })));
+    return row && refreshLookupOf(row);
+  }
+
   /** PostgreSQL: the use-once pattern below as one statement (postgres-single-statements.ts). */
   function* useOnceInOneStatement(bound: Statement<ClaimOutcome>): Operation<UseOnceResult> {
     const outcome = yield* first(bound);
@@ -232,20 +277,14 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
       });
     },
 
-    async findAuthorizationCode(hash) {
-      const row = await exec.read(() => first(codeLookup.bind({ hash })));
-      if (!row) return undefined;
-      return {
-        code: {
-          hash: row.hash,
-          grantId: row.grant_id,
-          redirectUri: row.redirect_uri,
-          codeChallenge: row.code_challenge,
-          expiresAt: time(row.expires_at),
-          consumedAt: maybeTime(row.consumed_at),
-        },
-        grant: joinedGrant(row),
-      };
+    findAuthorizationCode: findCode,
+
+    async claimAuthorizationCode(hash, claim) {
+      if (postgres && claim) {
+        const row = await exec.write(() => first(postgres.claimCode(hash, claim)));
+        return { found: row && codeLookupOf(row as unknown as CodeRow), claimed: row?.claimed === 1 };
+      }
+      return { found: await findCode(hash), claimed: false };
     },
 
     consumeAuthorizationCode(hash, now, access, refresh) {
@@ -261,19 +300,14 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
       return exec.transaction(() => useOnce(consumeCode, codeExists, hash, now, access, refresh));
     },
 
-    async findRefreshToken(hash) {
-      const row = await exec.read(() => first(refreshLookup.bind({ hash })));
-      if (!row) return undefined;
-      return {
-        token: {
-          hash: row.hash,
-          grantId: row.grant_id,
-          scope: row.scope,
-          expiresAt: time(row.expires_at),
-          retiredAt: maybeTime(row.retired_at),
-        },
-        grant: joinedGrant(row),
-      };
+    findRefreshToken: findRefresh,
+
+    async claimRefreshToken(hash, claim) {
+      if (postgres && claim) {
+        const row = await exec.write(() => first(postgres.claimRefresh(hash, claim)));
+        return { found: row && refreshLookupOf(row as unknown as RefreshRow), claimed: row?.claimed === 1 };
+      }
+      return { found: await findRefresh(hash), claimed: false };
     },
 
     rotateRefreshToken(oldHash, now, access, refresh) {

@@ -11,8 +11,9 @@
  * its inserts, which select FROM the claim, insert nothing.
  */
 import { sql, type Compilable, type Insertable, type Kysely, type RawBuilder } from 'kysely';
-import { prepare, type Prepared } from '../prepared.js';
+import { prepare, type Placeholders, type Prepared } from '../prepared.js';
 import type { AuthorizationCodesTable, Database } from '../schema.js';
+import type { CodeClaim, EagerClaim } from '../store.js';
 import type { accessRow, grantRow, refreshRow } from './rows.js';
 
 /** What a use-once statement takes: the row it claims, and the tokens issued if it wins. */
@@ -106,6 +107,103 @@ select (select count(*) from claimed)::int as claimed,
   );
 }
 
+/** What an eager claim binds (store.ts `CodeClaim`, `EagerClaim`): one flat list of parameters. */
+type EagerFlat = {
+  hash: string;
+  now: number;
+  client_id: string;
+  a_hash: string;
+  a_expires_at: number;
+  r_hash: string | null;
+  redirect_uri: string | null;
+  code_challenge: string | null;
+};
+
+/** The grant's columns as the lookups name them (rows.ts `grantColumns`, `joinedGrant`). */
+const grantSelection = sql.raw(`g.id as g_id, g.person_id as g_person_id, g.client_id as g_client_id,
+    g.scope as g_scope, g.auth_time as g_auth_time, g.session_id as g_session_id, g.created_at as g_created_at,
+    g.expires_at as g_expires_at, g.revoked_at as g_revoked_at, g.nonce as g_nonce`);
+
+/** A grant with a person may be used only while that person may sign in (id-token.ts, bearer checks). */
+const personMaySignIn = sql.raw(
+  `(f.g_person_id is null or exists (select 1 from people p where p.id = f.g_person_id and p.disabled_at is null))`,
+);
+
+/**
+ * Looks a credential up and, in the same statement, claims it and stores the tokens
+ * issued for it when `eligible` holds: every condition under which the grant handler
+ * would answer with tokens, or stricter. The lookup (`found`) is the credential as it was
+ * before the statement, whatever the claim did, so the caller checks it as it checks any
+ * lookup. `claimed` counts the rows this statement claimed; a racer that claimed first
+ * holds the row's lock, and this UPDATE, re-reading the row after it commits, finds it
+ * used and claims nothing (PostgreSQL documentation, "Read Committed Isolation Level").
+ * The tokens' grant id and scope are the credential's; a refresh token is stored only
+ * while the grant has time left, as the token service issues one.
+ */
+function lookUpAndClaim(
+  db: Kysely<Database>,
+  p: Placeholders<EagerFlat>,
+  table: 'authorization_codes' | 'refresh_tokens',
+  used: 'consumed_at' | 'retired_at',
+  credential: RawBuilder<unknown>,
+  tokenScope: RawBuilder<unknown>,
+  eligible: RawBuilder<unknown>,
+): Compilable<Record<string, unknown>> {
+  return compiled(
+    db,
+    sql<Record<string, unknown>>`with found as (
+  select ${credential}, ${grantSelection}
+  from ${sql.table(table)} t join grants g on g.id = t.grant_id
+  where t.hash = ${p.hash}::text
+), claimed as (
+  update ${sql.table(table)} t set ${sql.ref(used)} = ${p.now}::bigint
+  from found f
+  where t.hash = f.hash and t.${sql.ref(used)} is null and ${eligible} and ${personMaySignIn}
+  returning f.grant_id, ${tokenScope} as scope, f.g_expires_at
+), access as (
+  insert into access_tokens (hash, grant_id, scope, format, jti, created_at, expires_at)
+  select ${p.a_hash}::text, grant_id, scope, 'opaque', null, ${p.now}::bigint, ${p.a_expires_at}::bigint
+  from claimed
+), refresh as (
+  insert into refresh_tokens (hash, grant_id, scope, expires_at, retired_at)
+  select ${p.r_hash}::text, grant_id, scope, g_expires_at, null
+  from claimed where ${p.r_hash}::text is not null and g_expires_at > ${p.now}::bigint
+)
+select found.*, (select count(*) from claimed)::int as claimed from found`,
+  );
+}
+
+function claimCodeEagerly(db: Kysely<Database>) {
+  return prepare<EagerFlat>()((p) =>
+    lookUpAndClaim(
+      db,
+      p,
+      'authorization_codes',
+      'consumed_at',
+      sql.raw('t.hash, t.grant_id, t.redirect_uri, t.code_challenge, t.expires_at, t.consumed_at'),
+      sql.raw('f.g_scope'),
+      sql`f.expires_at > ${p.now}::bigint and f.g_client_id = ${p.client_id}::text and f.g_revoked_at is null
+    and f.redirect_uri is not distinct from ${p.redirect_uri}::text
+    and f.code_challenge is not distinct from ${p.code_challenge}::text`,
+    ),
+  );
+}
+
+function claimRefreshEagerly(db: Kysely<Database>) {
+  return prepare<EagerFlat>()((p) =>
+    lookUpAndClaim(
+      db,
+      p,
+      'refresh_tokens',
+      'retired_at',
+      sql.raw('t.hash, t.grant_id, t.scope, t.expires_at, t.retired_at'),
+      sql.raw('f.scope'),
+      sql`f.expires_at > ${p.now}::bigint and f.g_client_id = ${p.client_id}::text and f.g_revoked_at is null
+    and f.g_expires_at > ${p.now}::bigint`,
+    ),
+  );
+}
+
 type GrantRow = ReturnType<typeof grantRow>;
 type CodeRow = Required<Insertable<AuthorizationCodesTable>>;
 type AccessRow = ReturnType<typeof accessRow>;
@@ -174,7 +272,24 @@ export function postgresSingleStatements(db: Kysely<Database>) {
   const retireRefresh = claimAndIssue(db, 'refresh_tokens', 'retired_at');
   const newGrantWithCode = grantWithCode(db);
   const newGrantWithAccessToken = grantWithAccessToken(db);
+  const eagerCode = claimCodeEagerly(db);
+  const eagerRefresh = claimRefreshEagerly(db);
+  const eager = (hash: string, claim: EagerClaim, binding: Pick<CodeClaim, 'redirectUri' | 'codeChallenge'>) => ({
+    hash,
+    now: claim.now,
+    client_id: claim.clientId,
+    a_hash: claim.accessHash,
+    a_expires_at: claim.accessExpiresAt,
+    r_hash: claim.refreshHash,
+    redirect_uri: binding.redirectUri,
+    code_challenge: binding.codeChallenge,
+  });
   return {
+    /** Rows named like the code lookup's, and `claimed`. */
+    claimCode: (hash: string, claim: CodeClaim) => eagerCode.bind(eager(hash, claim, claim)),
+    /** Rows named like the refresh token lookup's, and `claimed`. */
+    claimRefresh: (hash: string, claim: EagerClaim) =>
+      eagerRefresh.bind(eager(hash, claim, { redirectUri: null, codeChallenge: null })),
     consumeCode: (input: ClaimAndIssue) => consumeCode.bind(flatten(input)),
     retireRefresh: (input: ClaimAndIssue) => retireRefresh.bind(flatten(input)),
     grantWithCode: (grant: GrantRow, code: CodeRow) =>
