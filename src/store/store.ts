@@ -459,6 +459,11 @@ export interface Store {
    */
   claimAuthorizationCode(hash: string, claim: CodeClaim | undefined): Promise<ClaimedLookup<AuthorizationCodeLookup>>;
   /**
+   * Whether `claimAuthorizationCode` and `claimRefreshToken` ever claim (PostgreSQL): where
+   * they only look up (SQLite, no round trips to save), a caller need not build a claim.
+   */
+  readonly claimsEagerly: boolean;
+  /**
    * The same for a refresh token: claimed (retired) with `claim`'s tokens, of the token's
    * own scope, when it is live, the client's, and its grant live, unexpired and without a
    * disabled person; otherwise left to `rotateRefreshToken`.

@@ -154,6 +154,7 @@ describe('composeProvider', () => {
     };
     const store = {
       getClient: async (id: string) => (id === 'app' ? client : undefined),
+      claimsEagerly: false,
       claimAuthorizationCode: async () => ({ found: undefined, claimed: false }),
       consumeAuthorizationCode: async () => 'missing' as const,
       claimRefreshToken: async () => ({ found: undefined, claimed: false }),

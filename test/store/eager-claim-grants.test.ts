@@ -49,6 +49,7 @@ describe(`code and refresh grants: one statement where the engine can, never a s
   function deps(): GrantDeps {
     return {
       store: {
+        claimsEagerly: store.claimsEagerly,
         claimAuthorizationCode: (h, c) => store.claimAuthorizationCode(h, c),
         claimRefreshToken: (h, c) => store.claimRefreshToken(h, c),
         consumeAuthorizationCode: (...a) => {

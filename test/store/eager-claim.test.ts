@@ -99,6 +99,7 @@ describe(`a credential looked up and claimed in one statement (${TEST_ENGINE})`,
   it('claims a code the request matches, stores the tokens with the grant’s scope, and returns the code as it was', async () => {
     const { hash, grant } = await code();
     const claim = codeClaim();
+    expect(store.claimsEagerly).toBe(eager);
     const { found, claimed } = await store.claimAuthorizationCode(hash, claim);
     expect(claimed).toBe(eager);
     expect(found?.code).toMatchObject({ hash, grantId: grant.id, consumedAt: null, redirectUri: REDIRECT });

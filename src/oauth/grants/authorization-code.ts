@@ -41,7 +41,7 @@ export const authorizationCodeGrant: GrantHandler = {
     // tokens when nothing below would refuse the request (grant.ts `eagerClaim`); every
     // check below is made all the same, on the code as it was before.
     const preIssued = tokens.preIssue(client, now, true);
-    const challenge = requestChallenge(verifier, client);
+    const challenge = preIssued && store.claimsEagerly ? requestChallenge(verifier, client) : undefined;
     const { found, claimed } = await store.claimAuthorizationCode(
       hashSecret(code),
       preIssued && challenge !== undefined

@@ -11,6 +11,7 @@ import type { ClientRecord, EagerClaim, GrantRecord, GrantType, Store, UseOnceRe
 export interface GrantDeps {
   store: Pick<
     Store,
+    | 'claimsEagerly'
     | 'claimAuthorizationCode'
     | 'consumeAuthorizationCode'
     | 'claimRefreshToken'

@@ -29,10 +29,10 @@ export const refreshTokenGrant: GrantHandler = {
     // tokens, of its own scope, when nothing below would refuse the request (grant.ts
     // `eagerClaim`); every check is made all the same. A request that narrows the scope
     // is left to the ordinary write: the narrowing is worked out here.
-    const preIssued = scope === undefined ? tokens.preIssue(client, now, true) : undefined;
+    const preIssued = tokens.preIssue(client, now, true);
     const { found, claimed } = await store.claimRefreshToken(
       hashSecret(token),
-      preIssued && eagerClaim(preIssued, client, now),
+      preIssued && scope === undefined && store.claimsEagerly ? eagerClaim(preIssued, client, now) : undefined,
     );
     if (!found || found.grant.clientId !== client.id) throw invalidGrant(INVALID);
     const { token: record, grant } = found;

@@ -43,6 +43,7 @@ export type GrantsAndTokens = Pick<
   | 'rotateRefreshToken'
   | 'claimAuthorizationCode'
   | 'claimRefreshToken'
+  | 'claimsEagerly'
   | 'findAccessToken'
   | 'revokeGrant'
   | 'revokeGrantOnce'
@@ -276,6 +277,8 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
         yield* changes(insertAccess.bind(accessRow(token)));
       });
     },
+
+    claimsEagerly: postgres !== undefined,
 
     findAuthorizationCode: findCode,
 
