@@ -1,7 +1,8 @@
 /**
  * The token service picks the access-token strategy by the client's format: opaque stays
  * as it was, a JWT (RFC 9068) carries the §2.2 claims — with the client as `sub` when the
- * grant has no person — and a format the server does not issue is refused.
+ * grant has no person — and a format the server does not issue is refused. Secrets
+ * chosen before the grant is read (`preIssue`, opaque only) are the ones `mint` issues.
  */
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,5 +88,39 @@ describe('access-token strategies per client', () => {
     await expect(
       service.mint({ grant: grant('p'), scope: 'PATIENT', client: client('jwt'), issuer: ISSUER, now, refresh: false }),
     ).rejects.toThrow(/no jwt access tokens/);
+  });
+});
+
+describe('secrets chosen before the grant is read (preIssue)', () => {
+  const service = () =>
+    tokenService({ accessToken: 600 }, [opaqueAccessTokens, jwtAccessTokens(keys, 'https://api.example')]);
+
+  it('mint issues exactly the pre-issued secrets, and the records the store was asked to keep', async () => {
+    const s = service();
+    const pre = s.preIssue(client('opaque'), now, true)!;
+    expect(pre.accessHash).toBe(hashSecret(pre.access));
+    expect(pre.refreshHash).toBe(hashSecret(pre.refresh!));
+    expect(pre.accessExpiresAt).toBe(now + 600_000);
+    const minted = await s.mint({
+      grant: grant('p'),
+      scope: 'records:read',
+      client: client('opaque'),
+      issuer: ISSUER,
+      now,
+      refresh: true,
+      preIssued: pre,
+    });
+    expect(minted.response.access_token).toBe(pre.access);
+    expect(minted.response.refresh_token).toBe(pre.refresh);
+    expect(minted.access).toMatchObject({ hash: pre.accessHash, expiresAt: pre.accessExpiresAt, format: 'opaque' });
+    expect(minted.refresh?.hash).toBe(pre.refreshHash);
+  });
+
+  it('gives no refresh secret to a client that may not refresh, and none at all for JWT access tokens', () => {
+    const s = service();
+    const noRefresh = { ...client('opaque'), grantTypes: ['authorization_code'] } as ClientRecord;
+    expect(s.preIssue(noRefresh, now, true)).toMatchObject({ refresh: null, refreshHash: null });
+    expect(s.preIssue(client('opaque'), now, false)).toMatchObject({ refresh: null, refreshHash: null });
+    expect(s.preIssue(client('jwt'), now, true)).toBeUndefined();
   });
 });
