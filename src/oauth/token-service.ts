@@ -165,7 +165,7 @@ export function tokenService(
       const strategy = byFormat.get(client.accessTokenFormat ?? 'opaque');
       if (strategy === undefined) throw new Error(`this server issues no ${client.accessTokenFormat} access tokens`);
       const lifetime = lifetimeOf(client);
-      const expiresAt = now + lifetime * 1000;
+      const expiresAt = preIssued?.accessExpiresAt ?? now + lifetime * 1000;
       const issued = preIssued
         ? { token: preIssued.access, hash: preIssued.accessHash, jti: null }
         : await strategy.issue({ grant, scope, client, issuer, now, expiresAt });

@@ -14,7 +14,7 @@ import { sql, type Compilable, type Insertable, type Kysely, type RawBuilder } f
 import { prepare, type Placeholders, type Prepared } from '../prepared.js';
 import type { AuthorizationCodesTable, Database } from '../schema.js';
 import type { CodeClaim, EagerClaim } from '../store.js';
-import type { accessRow, grantRow, refreshRow } from './rows.js';
+import { grantColumns, type accessRow, type grantRow, type refreshRow } from './rows.js';
 
 /** What a use-once statement takes: the row it claims, and the tokens issued if it wins. */
 export interface ClaimAndIssue {
@@ -119,10 +119,8 @@ type EagerFlat = {
   code_challenge: string | null;
 };
 
-/** The grant's columns as the lookups name them (rows.ts `grantColumns`, `joinedGrant`). */
-const grantSelection = sql.raw(`g.id as g_id, g.person_id as g_person_id, g.client_id as g_client_id,
-    g.scope as g_scope, g.auth_time as g_auth_time, g.session_id as g_session_id, g.created_at as g_created_at,
-    g.expires_at as g_expires_at, g.revoked_at as g_revoked_at, g.nonce as g_nonce`);
+/** The grant's columns as the lookups name them (rows.ts `grantColumns`, read by `joinedGrant`), from `grants g`. */
+const grantSelection = sql.raw(grantColumns.map((column) => column.replace(/^grants\./, 'g.')).join(', '));
 
 /** A grant with a person may be used only while that person may sign in (id-token.ts, bearer checks). */
 const personMaySignIn = sql.raw(
