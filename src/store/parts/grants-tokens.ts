@@ -7,7 +7,9 @@
  * updates (`… where consumed_at is null`) make every use-once operation single-winner on
  * both engines.
  */
+import { sql } from 'kysely';
 import { changes, first, rows, type Operation, type Statement } from '../executor.js';
+import { LookupBatch } from '../lookup-batch.js';
 import { postgresSingleStatements, type ClaimOutcome } from './postgres-single-statements.js';
 import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
@@ -89,13 +91,15 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
   // property on the row): the token's own hash and grant id are known already. A grant
   // without a person (the client itself) has its token found too: LEFT JOIN; people's
   // username is never null, so a null one means no person.
-  const accessLookup = prepare<ByHash>()((p) =>
+  // The token, its grant, person and client: one query on the hot path of every API call.
+  const accessQuery = () =>
     db
       .selectFrom('access_tokens')
       .innerJoin('grants', 'grants.id', 'access_tokens.grant_id')
       .leftJoin('people', 'people.id', 'grants.person_id')
       .innerJoin('clients', 'clients.id', 'grants.client_id')
       .select([
+        'access_tokens.hash',
         'access_tokens.scope',
         'access_tokens.format',
         'access_tokens.jti',
@@ -111,9 +115,20 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
         'people.demo as p_demo',
         'clients.disabled_at as c_disabled_at',
         'clients.demo as c_demo',
-      ])
-      .where('access_tokens.hash', '=', p.hash),
+      ]);
+  const accessLookup = prepare<ByHash>()((p) => accessQuery().where('access_tokens.hash', '=', p.hash));
+  // PostgreSQL: the lookups asked in one turn go out as one query (lookup-batch.ts). On
+  // SQLite a lookup is a synchronous call in this process: nothing to share.
+  const accessLookupMany = prepare<{ hashes: string[] }>()((p) =>
+    accessQuery().where('access_tokens.hash', '=', sql<string>`any(${p.hashes})`),
   );
+  const accessBatch =
+    engine === 'postgres'
+      ? new LookupBatch(
+          (hashes) => exec.read(() => rows(accessLookupMany.bind({ hashes }))),
+          (row) => row.hash,
+        )
+      : undefined;
   const consumeCode = prepare<Claim>()((p) =>
     db
       .updateTable('authorization_codes')
@@ -327,8 +342,7 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     },
 
     async findAccessToken(hash) {
-      // One query for the hot path of every API call: the token, its grant, person and client.
-      const row = await exec.read(() => first(accessLookup.bind({ hash })));
+      const row = accessBatch ? await accessBatch.get(hash) : await exec.read(() => first(accessLookup.bind({ hash })));
       if (!row) return undefined;
       return {
         token: {
