@@ -61,9 +61,14 @@ function label(query) {
     return `claim the ${/update "?(\w+)"?/i.exec(q)[1]} row and insert the new tokens (one CTE)`;
   }
   if (/^with "grant" as \(insert/i.test(q)) return `insert a grant and its first credential (one CTE)`;
-  if (/^with found as \( select .* from "?(\w+)"? t join grants/i.test(q)) {
-    const table = /^with found as \( select .* from "?(\w+)"? t join grants/i.exec(q)[1];
-    return `look up the ${table} row with its grant, claim it and insert the new tokens (one CTE)`;
+  if (/^with q as \( select \* from unnest\(/i.test(q)) {
+    const table = /from q join "?(\w+)"? t join grants/i.exec(q)?.[1];
+    return `look up the ${table} rows with their grants, claim them and insert the new tokens (one CTE for the requests of one turn)`;
+  }
+  if (/= any\(\$1\)/i.test(q)) {
+    const table = /from\s+"?(\w+)"?/i.exec(q)?.[1] ?? '';
+    const joins = [...q.matchAll(/join "?(\w+)"?/gi)].map((j) => j[1]);
+    return `select ${table}${joins.length ? ` (joined with ${joins.join(', ')})` : ''} for the lookups of one turn`;
   }
   const m = /^(select|insert into|update|delete from)\s.*?(?:from\s+)?"?(\w+)"?(?:\s|\(|$)/i.exec(q);
   const kind = /^(\w+)/.exec(q)?.[1]?.toLowerCase() ?? '?';

@@ -332,6 +332,90 @@ describe(`a credential looked up and claimed in one statement (${TEST_ENGINE})`,
     expect(await store.findRefreshToken(claim.refreshHash!)).toBeUndefined();
   });
 
+  // On PostgreSQL the claims asked in one event-loop turn go out as one statement
+  // (turn-batch.ts): each request must still get exactly what it would get alone.
+  const statementsFor = async <T>(work: () => Promise<T>): Promise<{ result: T; statements: number | undefined }> => {
+    store.poolWaits?.take();
+    const result = await work();
+    return { result, statements: store.poolWaits?.take()?.acquired };
+  };
+
+  it('answers the claims of one turn each as if alone, in one statement', async () => {
+    const codes = await Promise.all([code(), code(), code(), code()]);
+    const refused = await code();
+    const refreshes = await Promise.all([refreshToken(), refreshToken()]);
+    const claims = codes.map(() => codeClaim());
+    const refusedClaim = codeClaim({ clientId: otherClientId });
+    const refreshClaims = refreshes.map(() => refreshClaim());
+    const before = await store.findAuthorizationCode(refused.hash);
+    const { result, statements } = await statementsFor(() =>
+      Promise.all([
+        Promise.all(codes.map(({ hash }, i) => store.claimAuthorizationCode(hash, claims[i]))),
+        store.claimAuthorizationCode(refused.hash, refusedClaim),
+        store.claimAuthorizationCode(hashSecret(newSecret()), codeClaim()),
+        Promise.all(refreshes.map(({ hash }, i) => store.claimRefreshToken(hash, refreshClaims[i]))),
+      ]),
+    );
+    const [claimedCodes, refusedResult, unknown, claimedRefreshes] = result;
+    claimedCodes.forEach((r, i) => {
+      expect(r.claimed).toBe(eager);
+      expect(r.found?.code).toMatchObject({ hash: codes[i]!.hash, consumedAt: null });
+      expect(r.found?.grant).toEqual(codes[i]!.grant);
+    });
+    expect(refusedResult).toEqual({ found: before, claimed: false });
+    expect(unknown).toEqual({ found: undefined, claimed: false });
+    claimedRefreshes.forEach((r, i) => {
+      expect(r.claimed).toBe(eager);
+      expect(r.found?.token).toMatchObject({ hash: refreshes[i]!.hash, retiredAt: null });
+    });
+    if (!eager) return;
+    // One statement for the codes, one for the refresh tokens.
+    expect(statements).toBe(2);
+    for (const [i, claim] of claims.entries()) {
+      expect((await store.findAccessToken(claim.accessHash))?.grant.id).toBe(codes[i]!.grant.id);
+      expect((await store.findRefreshToken(claim.refreshHash!))?.grant.id).toBe(codes[i]!.grant.id);
+    }
+    for (const [i, claim] of refreshClaims.entries()) {
+      expect((await store.findAccessToken(claim.accessHash))?.token.scope).toBe('PATIENT');
+      expect((await store.findRefreshToken(claim.refreshHash!))?.grant.id).toBe(refreshes[i]!.grant.id);
+    }
+    expect(await store.findAccessToken(refusedClaim.accessHash)).toBeUndefined();
+    expect(await store.findAuthorizationCode(refused.hash)).toEqual(before);
+  });
+
+  it.each([
+    ['before', true],
+    ['after', false],
+  ])('claims a code for the request it matches when a refused one for the same code comes %s it', async (_, first) => {
+    const { hash } = await code();
+    const good = codeClaim();
+    const bad = codeClaim({ clientId: otherClientId });
+    const [a, b] = await Promise.all([
+      store.claimAuthorizationCode(hash, first ? bad : good),
+      store.claimAuthorizationCode(hash, first ? good : bad),
+    ]);
+    const [forBad, forGood] = first ? [a, b] : [b, a];
+    expect(forGood.claimed).toBe(eager);
+    expect(forBad.claimed).toBe(false);
+    const rows = await tokenRows();
+    expect(rows.access.map((r) => r.hash)).toEqual(eager ? [good.accessHash] : []);
+  });
+
+  it('of 20 claims of one code in one statement, one wins and only its tokens are stored', async () => {
+    const { hash } = await code();
+    const claims = Array.from({ length: 20 }, () => codeClaim());
+    const { result, statements } = await statementsFor(() =>
+      Promise.all(claims.map((claim) => store.claimAuthorizationCode(hash, claim))),
+    );
+    const winners = claims.filter((_, i) => result[i]!.claimed);
+    expect(winners).toHaveLength(eager ? 1 : 0);
+    if (eager) expect(statements).toBe(1);
+    const rows = await tokenRows();
+    expect(rows.access.map((r) => r.hash)).toEqual(winners.map((w) => w.accessHash));
+    expect(rows.refresh.map((r) => r.hash)).toEqual(winners.map((w) => w.refreshHash));
+    expect(result.every((r) => r.found?.code.consumedAt === null)).toBe(true);
+  });
+
   it('of 50 claims of one code from two connections, one wins and only its tokens are stored', async () => {
     const other = await openStore(url);
     try {

@@ -9,8 +9,8 @@
  */
 import { sql } from 'kysely';
 import { changes, first, rows, type Operation, type Statement } from '../executor.js';
-import { LookupBatch } from '../lookup-batch.js';
-import { postgresSingleStatements, type ClaimOutcome } from './postgres-single-statements.js';
+import { TurnBatch } from '../turn-batch.js';
+import { postgresSingleStatements, type ClaimOutcome, type EagerRequest } from './postgres-single-statements.js';
 import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
@@ -117,15 +117,16 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
         'clients.demo as c_demo',
       ]);
   const accessLookup = prepare<ByHash>()((p) => accessQuery().where('access_tokens.hash', '=', p.hash));
-  // PostgreSQL: the lookups asked in one turn go out as one query (lookup-batch.ts). On
+  // PostgreSQL: the lookups asked in one turn go out as one query (turn-batch.ts). On
   // SQLite a lookup is a synchronous call in this process: nothing to share.
   const accessLookupMany = prepare<{ hashes: string[] }>()((p) =>
     accessQuery().where('access_tokens.hash', '=', sql<string>`any(${p.hashes})`),
   );
   const accessBatch =
     engine === 'postgres'
-      ? new LookupBatch(
-          (hashes) => exec.read(() => rows(accessLookupMany.bind({ hashes }))),
+      ? new TurnBatch(
+          (hashes: string[]) => exec.read(() => rows(accessLookupMany.bind({ hashes }))),
+          (hash) => hash,
           (row) => row.hash,
         )
       : undefined;
@@ -193,6 +194,17 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
   );
 
   const postgres = engine === 'postgres' ? postgresSingleStatements(db) : undefined;
+  // The eager claims of one turn go out as one statement (turn-batch.ts), one row back per
+  // request whose credential exists, named by the request's new access-token hash.
+  type ClaimedRow = Record<string, unknown> & { request: string; claimed: number };
+  const claimBatch = (statement: (requests: EagerRequest[]) => Statement<Record<string, unknown>>) =>
+    new TurnBatch<EagerRequest, ClaimedRow>(
+      (requests) => exec.write(() => rows(statement(requests) as Statement<ClaimedRow>)),
+      (request) => request.a_hash,
+      (row) => row.request,
+    );
+  const codeClaims = postgres && claimBatch(postgres.claimCodes);
+  const refreshClaims = postgres && claimBatch(postgres.claimRefreshTokens);
 
   type CodeRow = RowOf<typeof codeLookup>;
   type RefreshRow = RowOf<typeof refreshLookup>;
@@ -298,8 +310,8 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     findAuthorizationCode: findCode,
 
     async claimAuthorizationCode(hash, claim) {
-      if (postgres && claim) {
-        const row = await exec.write(() => first(postgres.claimCode(hash, claim)));
+      if (postgres && codeClaims && claim) {
+        const row = await codeClaims.get(postgres.codeRequest(hash, claim));
         return { found: row && codeLookupOf(row as unknown as CodeRow), claimed: row?.claimed === 1 };
       }
       return { found: await findCode(hash), claimed: false };
@@ -321,8 +333,8 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     findRefreshToken: findRefresh,
 
     async claimRefreshToken(hash, claim) {
-      if (postgres && claim) {
-        const row = await exec.write(() => first(postgres.claimRefresh(hash, claim)));
+      if (postgres && refreshClaims && claim) {
+        const row = await refreshClaims.get(postgres.refreshRequest(hash, claim));
         return { found: row && refreshLookupOf(row as unknown as RefreshRow), claimed: row?.claimed === 1 };
       }
       return { found: await findRefresh(hash), claimed: false };

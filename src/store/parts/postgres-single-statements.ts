@@ -107,17 +107,22 @@ select (select count(*) from claimed)::int as claimed,
   );
 }
 
-/** What an eager claim binds (store.ts `CodeClaim`, `EagerClaim`): one flat list of parameters. */
-type EagerFlat = {
+/**
+ * What an eager claim binds (store.ts `CodeClaim`, `EagerClaim`), one request's worth; a
+ * statement takes the requests of one turn (turn-batch.ts) as one array per column.
+ */
+export type EagerRequest = {
   hash: string;
   now: number;
   client_id: string;
+  /** The new access token's hash: unique to the request, it names the request's row. */
   a_hash: string;
   a_expires_at: number;
   r_hash: string | null;
   redirect_uri: string | null;
   code_challenge: string | null;
 };
+type EagerColumns = { [K in keyof EagerRequest]: Array<EagerRequest[K]> };
 
 /** The grant's columns as the lookups name them (rows.ts `grantColumns`, read by `joinedGrant`), from `grants g`. */
 const grantSelection = sql.raw(grantColumns.map((column) => column.replace(/^grants\./, 'g.')).join(', '));
@@ -128,19 +133,23 @@ const personMaySignIn = sql.raw(
 );
 
 /**
- * Looks a credential up and, in the same statement, claims it and stores the tokens
- * issued for it when `eligible` holds: every condition under which the grant handler
- * would answer with tokens, or stricter. The lookup (`found`) is the credential as it was
- * before the statement, whatever the claim did, so the caller checks it as it checks any
- * lookup. `claimed` counts the rows this statement claimed; a racer that claimed first
- * holds the row's lock, and this UPDATE, re-reading the row after it commits, finds it
- * used and claims nothing (PostgreSQL documentation, "Read Committed Isolation Level").
- * The tokens' grant id and scope are the credential's; a refresh token is stored only
- * while the grant has time left, as the token service issues one.
+ * Looks credentials up and, in the same statement, claims each and stores the tokens
+ * issued for it when `eligible` holds for its request: every condition under which the
+ * grant handler would answer with tokens, or stricter. Each lookup (`found`) is the
+ * credential as it was before the statement, whatever the claim did, so the caller checks
+ * it as it checks any lookup; `request` is the request's new access-token hash and
+ * `claimed` 1 when this statement claimed the credential for it. A racer that claimed
+ * first holds the row's lock, and this UPDATE, re-reading the row after it commits, finds
+ * it used and claims nothing (PostgreSQL documentation, "Read Committed Isolation
+ * Level"). Two requests of one statement for the same credential update its row once,
+ * for one of them (PostgreSQL documentation, UPDATE: "only one of the join rows will be
+ * used to update the target row"), and RETURNING names that one. The tokens' grant id and
+ * scope are the credential's; a refresh token is stored only while the grant has time
+ * left, as the token service issues one.
  */
 function lookUpAndClaim(
   db: Kysely<Database>,
-  p: Placeholders<EagerFlat>,
+  p: Placeholders<EagerColumns>,
   table: 'authorization_codes' | 'refresh_tokens',
   used: 'consumed_at' | 'retired_at',
   credential: RawBuilder<unknown>,
@@ -149,30 +158,35 @@ function lookUpAndClaim(
 ): Compilable<Record<string, unknown>> {
   return compiled(
     db,
-    sql<Record<string, unknown>>`with found as (
-  select ${credential}, ${grantSelection}
-  from ${sql.table(table)} t join grants g on g.id = t.grant_id
-  where t.hash = ${p.hash}::text
+    sql<Record<string, unknown>>`with q as (
+  select * from unnest(${p.hash}::text[], ${p.now}::bigint[], ${p.client_id}::text[], ${p.a_hash}::text[],
+    ${p.a_expires_at}::bigint[], ${p.r_hash}::text[], ${p.redirect_uri}::text[], ${p.code_challenge}::text[])
+    as q(q_hash, q_now, q_client_id, q_a_hash, q_a_expires_at, q_r_hash, q_redirect_uri, q_code_challenge)
+), found as (
+  select q.*, ${credential}, ${grantSelection}
+  from q join ${sql.table(table)} t on t.hash = q.q_hash join grants g on g.id = t.grant_id
 ), claimed as (
-  update ${sql.table(table)} t set ${sql.ref(used)} = ${p.now}::bigint
+  update ${sql.table(table)} t set ${sql.ref(used)} = f.q_now
   from found f
   where t.hash = f.hash and t.${sql.ref(used)} is null and ${eligible} and ${personMaySignIn}
-  returning f.grant_id, ${tokenScope} as scope, f.g_expires_at
+  returning f.q_a_hash, f.q_a_expires_at, f.q_r_hash, f.q_now, f.grant_id, ${tokenScope} as scope, f.g_expires_at
 ), access as (
   insert into access_tokens (hash, grant_id, scope, format, jti, created_at, expires_at)
-  select ${p.a_hash}::text, grant_id, scope, 'opaque', null, ${p.now}::bigint, ${p.a_expires_at}::bigint
+  select q_a_hash, grant_id, scope, 'opaque', null, q_now, q_a_expires_at
   from claimed
 ), refresh as (
   insert into refresh_tokens (hash, grant_id, scope, expires_at, retired_at)
-  select ${p.r_hash}::text, grant_id, scope, g_expires_at, null
-  from claimed where ${p.r_hash}::text is not null and g_expires_at > ${p.now}::bigint
+  select q_r_hash, grant_id, scope, g_expires_at, null
+  from claimed where q_r_hash is not null and g_expires_at > q_now
 )
-select found.*, (select count(*) from claimed)::int as claimed from found`,
+select found.*, found.q_a_hash as request,
+  (exists (select 1 from claimed c where c.q_a_hash = found.q_a_hash))::int as claimed
+from found`,
   );
 }
 
-function claimCodeEagerly(db: Kysely<Database>) {
-  return prepare<EagerFlat>()((p) =>
+function claimCodesEagerly(db: Kysely<Database>) {
+  return prepare<EagerColumns>()((p) =>
     lookUpAndClaim(
       db,
       p,
@@ -180,15 +194,15 @@ function claimCodeEagerly(db: Kysely<Database>) {
       'consumed_at',
       sql.raw('t.hash, t.grant_id, t.redirect_uri, t.code_challenge, t.expires_at, t.consumed_at'),
       sql.raw('f.g_scope'),
-      sql`f.expires_at > ${p.now}::bigint and f.g_client_id = ${p.client_id}::text and f.g_revoked_at is null
-    and f.redirect_uri is not distinct from ${p.redirect_uri}::text
-    and f.code_challenge is not distinct from ${p.code_challenge}::text`,
+      sql.raw(`f.expires_at > f.q_now and f.g_client_id = f.q_client_id and f.g_revoked_at is null
+    and f.redirect_uri is not distinct from f.q_redirect_uri
+    and f.code_challenge is not distinct from f.q_code_challenge`),
     ),
   );
 }
 
-function claimRefreshEagerly(db: Kysely<Database>) {
-  return prepare<EagerFlat>()((p) =>
+function claimRefreshTokensEagerly(db: Kysely<Database>) {
+  return prepare<EagerColumns>()((p) =>
     lookUpAndClaim(
       db,
       p,
@@ -196,10 +210,24 @@ function claimRefreshEagerly(db: Kysely<Database>) {
       'retired_at',
       sql.raw('t.hash, t.grant_id, t.scope, t.expires_at, t.retired_at'),
       sql.raw('f.scope'),
-      sql`f.expires_at > ${p.now}::bigint and f.g_client_id = ${p.client_id}::text and f.g_revoked_at is null
-    and f.g_expires_at > ${p.now}::bigint`,
+      sql.raw(`f.expires_at > f.q_now and f.g_client_id = f.q_client_id and f.g_revoked_at is null
+    and f.g_expires_at > f.q_now`),
     ),
   );
+}
+
+/** The requests as one array per column, the form `unnest` takes. */
+function columnsOf(requests: EagerRequest[]): EagerColumns {
+  return {
+    hash: requests.map((r) => r.hash),
+    now: requests.map((r) => r.now),
+    client_id: requests.map((r) => r.client_id),
+    a_hash: requests.map((r) => r.a_hash),
+    a_expires_at: requests.map((r) => r.a_expires_at),
+    r_hash: requests.map((r) => r.r_hash),
+    redirect_uri: requests.map((r) => r.redirect_uri),
+    code_challenge: requests.map((r) => r.code_challenge),
+  };
 }
 
 type GrantRow = ReturnType<typeof grantRow>;
@@ -265,14 +293,12 @@ function grantValues(p: Prefixed<GrantRow, 'g_'>): GrantRow {
 }
 
 /** The statements PostgreSQL runs in one round trip where SQLite runs several. */
-export function postgresSingleStatements(db: Kysely<Database>) {
-  const consumeCode = claimAndIssue(db, 'authorization_codes', 'consumed_at');
-  const retireRefresh = claimAndIssue(db, 'refresh_tokens', 'retired_at');
-  const newGrantWithCode = grantWithCode(db);
-  const newGrantWithAccessToken = grantWithAccessToken(db);
-  const eagerCode = claimCodeEagerly(db);
-  const eagerRefresh = claimRefreshEagerly(db);
-  const eager = (hash: string, claim: EagerClaim, binding: Pick<CodeClaim, 'redirectUri' | 'codeChallenge'>) => ({
+function eager(
+  hash: string,
+  claim: EagerClaim,
+  binding: Pick<CodeClaim, 'redirectUri' | 'codeChallenge'>,
+): EagerRequest {
+  return {
     hash,
     now: claim.now,
     client_id: claim.clientId,
@@ -281,13 +307,26 @@ export function postgresSingleStatements(db: Kysely<Database>) {
     r_hash: claim.refreshHash,
     redirect_uri: binding.redirectUri,
     code_challenge: binding.codeChallenge,
-  });
+  };
+}
+
+export function postgresSingleStatements(db: Kysely<Database>) {
+  const consumeCode = claimAndIssue(db, 'authorization_codes', 'consumed_at');
+  const retireRefresh = claimAndIssue(db, 'refresh_tokens', 'retired_at');
+  const newGrantWithCode = grantWithCode(db);
+  const newGrantWithAccessToken = grantWithAccessToken(db);
+  const eagerCodes = claimCodesEagerly(db);
+  const eagerRefreshTokens = claimRefreshTokensEagerly(db);
   return {
-    /** Rows named like the code lookup's, and `claimed`. */
-    claimCode: (hash: string, claim: CodeClaim) => eagerCode.bind(eager(hash, claim, claim)),
-    /** Rows named like the refresh token lookup's, and `claimed`. */
-    claimRefresh: (hash: string, claim: EagerClaim) =>
-      eagerRefresh.bind(eager(hash, claim, { redirectUri: null, codeChallenge: null })),
+    /** The request of an eager code claim. */
+    codeRequest: (hash: string, claim: CodeClaim): EagerRequest => eager(hash, claim, claim),
+    /** The request of an eager refresh token claim. */
+    refreshRequest: (hash: string, claim: EagerClaim): EagerRequest =>
+      eager(hash, claim, { redirectUri: null, codeChallenge: null }),
+    /** Rows named like the code lookup's, with `request` and `claimed`: one per request whose code exists. */
+    claimCodes: (requests: EagerRequest[]) => eagerCodes.bind(columnsOf(requests)),
+    /** Rows named like the refresh token lookup's, with `request` and `claimed`. */
+    claimRefreshTokens: (requests: EagerRequest[]) => eagerRefreshTokens.bind(columnsOf(requests)),
     consumeCode: (input: ClaimAndIssue) => consumeCode.bind(flatten(input)),
     retireRefresh: (input: ClaimAndIssue) => retireRefresh.bind(flatten(input)),
     grantWithCode: (grant: GrantRow, code: CodeRow) =>

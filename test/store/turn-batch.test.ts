@@ -1,16 +1,17 @@
 /**
- * Lookups asked in one event-loop turn share one query (lookup-batch.ts), and that changes
- * nothing a caller can see: each gets its own row (or none), a failure reaches exactly the
- * lookups of the failed query, and a write committed before a lookup is asked is seen by
- * it. On PostgreSQL the store's access-token lookup — every API call, introspection,
- * revocation, userinfo — goes through it: these tests fail the day it stops sharing.
+ * Statements asked in one event-loop turn are sent as one (turn-batch.ts), and that changes
+ * nothing a caller can see: each gets its own row (or none), a failure reaches only the
+ * requests it concerns, and a write committed before a lookup is asked is seen by it. On
+ * PostgreSQL the store's access-token lookup — every API call, introspection, revocation,
+ * userinfo — goes through it: these tests fail the day it stops sharing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret, newId, newSecret } from '../../src/oauth/tokens.js';
+import { StoreUnavailableError } from '../../src/store/errors.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
-import { LookupBatch } from '../../src/store/lookup-batch.js';
 import { openStore } from '../../src/store/open.js';
 import type { GrantRecord } from '../../src/store/store.js';
+import { TurnBatch } from '../../src/store/turn-batch.js';
 import { addClient, addUser, tempPostgresUrl, TEST_ENGINE } from '../helpers/harness.js';
 
 interface Row {
@@ -18,38 +19,40 @@ interface Row {
   value: number;
 }
 
-/** A batch over a table in memory, recording the keys of every query. */
-function recorded(table: Map<string, number>, maxKeys?: number) {
-  const queries: string[][] = [];
-  let fail: Error | undefined;
-  const batch = new LookupBatch<Row>(
+/** A batch of lookups over a table in memory, recording the keys of every statement. */
+function recorded(table: Map<string, number>, maxItems?: number) {
+  const statements: string[][] = [];
+  let failure: ((keys: string[]) => Error | undefined) | undefined;
+  const batch = new TurnBatch<string, Row>(
     async (keys) => {
-      queries.push(keys);
+      statements.push(keys);
       await new Promise((r) => setTimeout(r, 5));
-      if (fail) throw fail;
+      const error = failure?.(keys);
+      if (error) throw error;
       return keys.filter((k) => table.has(k)).map((key) => ({ key, value: table.get(key)! }));
     },
+    (key) => key,
     (row) => row.key,
-    maxKeys,
+    maxItems,
   );
   return {
     batch,
-    queries,
-    failNext: (err: Error | undefined) => {
-      fail = err;
+    statements,
+    failWhen: (f: typeof failure) => {
+      failure = f;
     },
   };
 }
 
-describe('LookupBatch', () => {
+describe('TurnBatch', () => {
   const table = new Map([
     ['a', 1],
     ['b', 2],
     ['c', 3],
   ]);
 
-  it('answers the lookups of one turn with one query, each from its own row', async () => {
-    const { batch, queries } = recorded(table);
+  it('answers the requests of one turn with one statement, each from its own row', async () => {
+    const { batch, statements } = recorded(table);
     const answers = await Promise.all(['a', 'b', 'missing', 'a', 'c'].map((k) => batch.get(k)));
     expect(answers).toEqual([
       { key: 'a', value: 1 },
@@ -59,37 +62,56 @@ describe('LookupBatch', () => {
       { key: 'c', value: 3 },
     ]);
     // Distinct keys, in the order they were asked.
-    expect(queries).toEqual([['a', 'b', 'missing', 'c']]);
+    expect(statements).toEqual([['a', 'b', 'missing', 'c']]);
   });
 
-  it('sends a lookup asked while a query is in flight with the next query', async () => {
-    const { batch, queries } = recorded(table);
+  it('sends a request asked while a statement is in flight with the next statement', async () => {
+    const { batch, statements } = recorded(table);
     const first = batch.get('a');
     await new Promise((r) => setImmediate(r));
-    expect(queries).toEqual([['a']]);
+    expect(statements).toEqual([['a']]);
     const second = batch.get('b');
     expect(await Promise.all([first, second])).toEqual([
       { key: 'a', value: 1 },
       { key: 'b', value: 2 },
     ]);
-    expect(queries).toEqual([['a'], ['b']]);
+    expect(statements).toEqual([['a'], ['b']]);
   });
 
-  it('splits a turn with more keys than a query takes', async () => {
+  it('splits a turn with more requests than a statement takes', async () => {
     const many = new Map(Array.from({ length: 25 }, (_, i) => [`k${i}`, i] as const));
-    const { batch, queries } = recorded(many, 10);
+    const { batch, statements } = recorded(many, 10);
     const answers = await Promise.all([...many.keys()].map((k) => batch.get(k)));
     expect(answers.map((a) => a?.value)).toEqual([...many.values()]);
-    expect(queries.map((q) => q.length)).toEqual([10, 10, 5]);
+    expect(statements.map((q) => q.length)).toEqual([10, 10, 5]);
   });
 
-  it('rejects the lookups of a failed query, and only those', async () => {
-    const { batch, failNext } = recorded(table);
-    failNext(new Error('database gone'));
-    const failed = await Promise.allSettled([batch.get('a'), batch.get('b'), batch.get('a')]);
-    expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect((failed[0] as PromiseRejectedResult).reason).toEqual(new Error('database gone'));
-    failNext(undefined);
+  it('sends each item of a failed statement again alone: a failure fails only its own requests', async () => {
+    const { batch, statements, failWhen } = recorded(table);
+    failWhen((keys) => (keys.includes('c') ? new Error('deadlock detected') : undefined));
+    const settled = await Promise.allSettled([batch.get('a'), batch.get('c'), batch.get('b'), batch.get('c')]);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value?.value : 'failed'))).toEqual([
+      1,
+      'failed',
+      2,
+      'failed',
+    ]);
+    expect((settled[1] as PromiseRejectedResult).reason).toEqual(new Error('deadlock detected'));
+    expect(statements).toEqual([['a', 'c', 'b'], ['a'], ['c'], ['b']]);
+  });
+
+  it('fails every request of the statement when the database is out of reach, sending none again', async () => {
+    const { batch, statements, failWhen } = recorded(table);
+    const down = new StoreUnavailableError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    failWhen(() => down);
+    const settled = await Promise.allSettled([batch.get('a'), batch.get('b'), batch.get('a')]);
+    expect(settled).toEqual([
+      { status: 'rejected', reason: down },
+      { status: 'rejected', reason: down },
+      { status: 'rejected', reason: down },
+    ]);
+    expect(statements).toEqual([['a', 'b']]);
+    failWhen(undefined);
     expect(await batch.get('b')).toEqual({ key: 'b', value: 2 });
   });
 });
