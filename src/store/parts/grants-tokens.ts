@@ -87,11 +87,11 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
       .select(grantColumns)
       .where('refresh_tokens.hash', '=', p.hash),
   );
-  // Read on every API call, so it reads only what a resource needs (each column costs a
-  // property on the row): the token's own hash and grant id are known already. A grant
-  // without a person (the client itself) has its token found too: LEFT JOIN; people's
-  // username is never null, so a null one means no person.
-  // The token, its grant, person and client: one query on the hot path of every API call.
+  // The token with its grant, person and client, read on every API call, so it reads only
+  // what a resource needs (each column costs a property on the row): the grant id is there
+  // as the grant's, and the hash names the row among a batch's. A grant without a person
+  // (the client itself) has its token found too: LEFT JOIN; people's username is never
+  // null, so a null one means no person.
   const accessQuery = () =>
     db
       .selectFrom('access_tokens')
