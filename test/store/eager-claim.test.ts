@@ -401,6 +401,15 @@ describe(`a credential looked up and claimed in one statement (${TEST_ENGINE})`,
     expect(rows.access.map((r) => r.hash)).toEqual(eager ? [good.accessHash] : []);
   });
 
+  it('matches bindings with quotes, backslashes, commas, braces or the word NULL when claims share a statement', async () => {
+    const odd = ['https://app.example/cb?a="x",{y}', 'https://app.example/cb\\z', 'NULL'];
+    const codes = await Promise.all(odd.map((redirectUri) => code({ redirectUri })));
+    const claims = odd.map((redirectUri) => codeClaim({ redirectUri }));
+    const results = await Promise.all(codes.map(({ hash }, i) => store.claimAuthorizationCode(hash, claims[i])));
+    expect(results.map((r) => r.claimed)).toEqual(odd.map(() => eager));
+    expect(results.map((r) => r.found?.code.redirectUri)).toEqual(odd);
+  });
+
   it('of 20 claims of one code in one statement, one wins and only its tokens are stored', async () => {
     const { hash } = await code();
     const claims = Array.from({ length: 20 }, () => codeClaim());
