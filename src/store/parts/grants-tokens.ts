@@ -196,12 +196,12 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
   const postgres = engine === 'postgres' ? postgresSingleStatements(db) : undefined;
   // The eager claims of one turn go out as one statement (turn-batch.ts), one row back per
   // request whose credential exists, named by the request's new access-token hash.
-  type ClaimedRow = Record<string, unknown> & { request: string; claimed: number };
+  type ClaimedRow = Record<string, unknown> & { q_a_hash: string; claimed: number };
   const claimBatch = (statement: (requests: EagerRequest[]) => Statement<Record<string, unknown>>) =>
     new TurnBatch<EagerRequest, ClaimedRow>(
       (requests) => exec.write(() => rows(statement(requests) as Statement<ClaimedRow>)),
       (request) => request.a_hash,
-      (row) => row.request,
+      (row) => row.q_a_hash,
     );
   const codeClaims = postgres && claimBatch(postgres.claimCodes);
   const refreshClaims = postgres && claimBatch(postgres.claimRefreshTokens);

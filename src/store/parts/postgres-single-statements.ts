@@ -137,8 +137,8 @@ const personMaySignIn = sql.raw(
  * issued for it when `eligible` holds for its request: every condition under which the
  * grant handler would answer with tokens, or stricter. Each lookup (`found`) is the
  * credential as it was before the statement, whatever the claim did, so the caller checks
- * it as it checks any lookup; `request` is the request's new access-token hash and
- * `claimed` 1 when this statement claimed the credential for it. A racer that claimed
+ * it as it checks any lookup; `q_a_hash` (the request's new access-token hash) names
+ * the request, and `claimed` is 1 when this statement claimed the credential for it. A racer that claimed
  * first holds the row's lock, and this UPDATE, re-reading the row after it commits, finds
  * it used and claims nothing (PostgreSQL documentation, "Read Committed Isolation
  * Level"). Two requests of one statement for the same credential update its row once,
@@ -179,7 +179,7 @@ function lookUpAndClaim(
   select q_r_hash, grant_id, scope, g_expires_at, null
   from claimed where q_r_hash is not null and g_expires_at > q_now
 )
-select found.*, found.q_a_hash as request,
+select found.*,
   (exists (select 1 from claimed c where c.q_a_hash = found.q_a_hash))::int as claimed
 from found`,
   );
@@ -323,9 +323,9 @@ export function postgresSingleStatements(db: Kysely<Database>) {
     /** The request of an eager refresh token claim. */
     refreshRequest: (hash: string, claim: EagerClaim): EagerRequest =>
       eager(hash, claim, { redirectUri: null, codeChallenge: null }),
-    /** Rows named like the code lookup's, with `request` and `claimed`: one per request whose code exists. */
+    /** Rows named like the code lookup's, with `q_a_hash` and `claimed`: one per request whose code exists. */
     claimCodes: (requests: EagerRequest[]) => eagerCodes.bind(columnsOf(requests)),
-    /** Rows named like the refresh token lookup's, with `request` and `claimed`. */
+    /** Rows named like the refresh token lookup's, with `q_a_hash` and `claimed`. */
     claimRefreshTokens: (requests: EagerRequest[]) => eagerRefreshTokens.bind(columnsOf(requests)),
     consumeCode: (input: ClaimAndIssue) => consumeCode.bind(flatten(input)),
     retireRefresh: (input: ClaimAndIssue) => retireRefresh.bind(flatten(input)),
