@@ -7,7 +7,9 @@
 // median ratio over the rounds is the answer. A sequential A-then-B comparison on a
 // shared VM swings by ±20 %; paired rounds agree within a few percent.
 //
-//   node bench/ab.mjs --b DIR [--a DIR] [--flows code,refresh,bearer] [--rounds 5] [--seconds 6] [--db sqlite|postgres] [--profile] [--alone]
+//   node bench/ab.mjs --b DIR [--a DIR] [--flows code,refresh,bearer] [--rounds 5] [--seconds 6] [--db sqlite|postgres] [--format opaque|jwt] [--profile] [--alone]
+//
+// --format jwt makes both builds' bench client take RFC 9068 JWT access tokens (ES256).
 //
 // --alone runs the two builds in turns instead of at once (each round, one then the
 // other, the order alternating): no sharing of the core's caches, at the price of more
@@ -34,6 +36,7 @@ const flows = option('flows', 'code,refresh,bearer').split(',');
 const rounds = Number(option('rounds', '5'));
 const seconds = Number(option('seconds', '6'));
 const engine = option('db', 'sqlite');
+const accessTokenFormat = option('format', 'opaque');
 const profile = process.argv.includes('--profile');
 const alone = process.argv.includes('--alone');
 const trees = { A: resolve(option('a', ROOT)), B: option('b') && resolve(option('b')) };
@@ -54,7 +57,14 @@ async function targetOf(side, profDir) {
       ? lib.postgresDatabase(process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/', pg)
       : lib.sqliteDatabase();
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const target = lib.tesseraTarget({ id: `tessera-${side}`, label: side, database, logLevel: 'info', nodeArgs });
+  const target = lib.tesseraTarget({
+    id: `tessera-${side}`,
+    label: side,
+    database,
+    logLevel: 'info',
+    nodeArgs,
+    accessTokenFormat,
+  });
   target.markers = { code: ['"access_token":"'], refresh: ['"access_token":"'], bearer: ['"sub":"'] };
   return { target, lib };
 }

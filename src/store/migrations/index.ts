@@ -16,6 +16,7 @@ import * as m0009 from './0009_demo_data.js';
 import * as m0010 from './0010_sign_in_throttle.js';
 import * as m0011 from './0011_client_lifetimes.js';
 import * as m0012 from './0012_client_notify.js';
+import * as m0013 from './0013_jti_unindexed.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0010_sign_in_throttle': m0010,
   '0011_client_lifetimes': m0011,
   '0012_client_notify': m0012,
+  '0013_jti_unindexed': m0013,
 };
 
 export const migrationProvider: MigrationProvider = {
