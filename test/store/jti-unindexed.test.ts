@@ -48,7 +48,7 @@ describe(`access tokens' jti after migration 0013 on ${TEST_ENGINE}`, () => {
     expect(Object.values(indexes).some((definition) => /\(\s*"?hash"?\s*\)/.test(definition))).toBe(true);
   });
 
-  it('stores and reads back each JWT\'s own jti', async () => {
+  it("stores and reads back each JWT's own jti", async () => {
     const { client } = await addClient(store);
     const person = await addUser(store, 'alice', ['PATIENT']);
     const grant: GrantRecord = {
