@@ -10,7 +10,12 @@
 import { sql } from 'kysely';
 import { changes, first, rows, type Operation, type Statement } from '../executor.js';
 import { TurnBatch } from '../turn-batch.js';
-import { postgresSingleStatements, type ClaimOutcome, type EagerRequest } from './postgres-single-statements.js';
+import {
+  postgresSingleStatements,
+  type ClaimAndIssue,
+  type ClaimOutcome,
+  type EagerRequest,
+} from './postgres-single-statements.js';
 import { columns, prepare, statement, type Prepared } from '../prepared.js';
 import type {
   AccessTokenFormat,
@@ -58,7 +63,20 @@ type RowOf<S> = S extends Prepared<ByHash, infer Row> ? Row : never;
 type Claim = { hash: string; now: number };
 
 export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTokens {
-  const codeLookup = prepare<ByHash>()((p) =>
+  // PostgreSQL: the lookups asked in one turn go out as one `… where hash = any($1)`
+  // (turn-batch.ts), each answered from its row. On SQLite a lookup is a synchronous call
+  // in this process: nothing to share.
+  const lookupBatch = <Row extends ByHash>(many: Prepared<{ hashes: string[] }, Row>) =>
+    engine === 'postgres'
+      ? new TurnBatch(
+          (hashes: string[]) => exec.read(() => rows(many.bind({ hashes }))),
+          (hash: string) => hash,
+          (row: Row) => row.hash,
+        )
+      : undefined;
+  const anyOf = (hashes: string[]) => sql<string>`any(${hashes})`;
+
+  const codeQuery = () =>
     db
       .selectFrom('authorization_codes')
       .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
@@ -70,10 +88,12 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
         'authorization_codes.expires_at',
         'authorization_codes.consumed_at',
       ])
-      .select(grantColumns)
-      .where('authorization_codes.hash', '=', p.hash),
+      .select(grantColumns);
+  const codeLookup = prepare<ByHash>()((p) => codeQuery().where('authorization_codes.hash', '=', p.hash));
+  const codeBatch = lookupBatch(
+    prepare<{ hashes: string[] }>()((p) => codeQuery().where('authorization_codes.hash', '=', anyOf(p.hashes))),
   );
-  const refreshLookup = prepare<ByHash>()((p) =>
+  const refreshQuery = () =>
     db
       .selectFrom('refresh_tokens')
       .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
@@ -84,8 +104,10 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
         'refresh_tokens.expires_at',
         'refresh_tokens.retired_at',
       ])
-      .select(grantColumns)
-      .where('refresh_tokens.hash', '=', p.hash),
+      .select(grantColumns);
+  const refreshLookup = prepare<ByHash>()((p) => refreshQuery().where('refresh_tokens.hash', '=', p.hash));
+  const refreshBatch = lookupBatch(
+    prepare<{ hashes: string[] }>()((p) => refreshQuery().where('refresh_tokens.hash', '=', anyOf(p.hashes))),
   );
   // The token with its grant, person and client, read on every API call, so it reads only
   // what a resource needs (each column costs a property on the row): the grant id is there
@@ -117,19 +139,9 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
         'clients.demo as c_demo',
       ]);
   const accessLookup = prepare<ByHash>()((p) => accessQuery().where('access_tokens.hash', '=', p.hash));
-  // PostgreSQL: the lookups asked in one turn go out as one query (turn-batch.ts). On
-  // SQLite a lookup is a synchronous call in this process: nothing to share.
-  const accessLookupMany = prepare<{ hashes: string[] }>()((p) =>
-    accessQuery().where('access_tokens.hash', '=', sql<string>`any(${p.hashes})`),
+  const accessBatch = lookupBatch(
+    prepare<{ hashes: string[] }>()((p) => accessQuery().where('access_tokens.hash', '=', anyOf(p.hashes))),
   );
-  const accessBatch =
-    engine === 'postgres'
-      ? new TurnBatch(
-          (hashes: string[]) => exec.read(() => rows(accessLookupMany.bind({ hashes }))),
-          (hash) => hash,
-          (row) => row.hash,
-        )
-      : undefined;
   const consumeCode = prepare<Claim>()((p) =>
     db
       .updateTable('authorization_codes')
@@ -194,17 +206,29 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
   );
 
   const postgres = engine === 'postgres' ? postgresSingleStatements(db) : undefined;
-  // The eager claims of one turn go out as one statement (turn-batch.ts), one row back per
-  // request whose credential exists, named by the request's new access-token hash.
-  type ClaimedRow = Record<string, unknown> & { q_a_hash: string; claimed: number };
-  const claimBatch = (statement: (requests: EagerRequest[]) => Statement<Record<string, unknown>>) =>
-    new TurnBatch<EagerRequest, ClaimedRow>(
-      (requests) => exec.write(() => rows(statement(requests) as Statement<ClaimedRow>)),
-      (request) => request.a_hash,
+  // PostgreSQL: the writes of one turn's token requests go out as one statement each
+  // (turn-batch.ts), one row back per request, named by the request's new access-token
+  // hash — unique to it.
+  const writeBatch = <Item, Row extends { q_a_hash: string }>(
+    statement: (items: Item[]) => Statement<Row>,
+    accessHash: (item: Item) => string,
+  ) =>
+    new TurnBatch<Item, Row>(
+      (items) => exec.write(() => rows(statement(items))),
+      accessHash,
       (row) => row.q_a_hash,
     );
+  // The eager claims: a lookup that also claims and stores pre-issued tokens.
+  type ClaimedRow = Record<string, unknown> & { q_a_hash: string; claimed: number };
+  const claimBatch = (statement: (requests: EagerRequest[]) => Statement<Record<string, unknown>>) =>
+    writeBatch(statement as (requests: EagerRequest[]) => Statement<ClaimedRow>, (request) => request.a_hash);
   const codeClaims = postgres && claimBatch(postgres.claimCodes);
   const refreshClaims = postgres && claimBatch(postgres.claimRefreshTokens);
+  // The use-once writes after a lookup (a JWT's tokens are made of the grant read first).
+  const useOnceBatch = (statement: (inputs: ClaimAndIssue[]) => Statement<ClaimOutcome>) =>
+    writeBatch(statement, (input) => input.access.hash);
+  const codeConsumes = postgres && useOnceBatch(postgres.consumeCodes);
+  const refreshRetires = postgres && useOnceBatch(postgres.retireRefreshTokens);
 
   type CodeRow = RowOf<typeof codeLookup>;
   type RefreshRow = RowOf<typeof refreshLookup>;
@@ -237,18 +261,23 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
   }
 
   async function findCode(hash: string): Promise<AuthorizationCodeLookup | undefined> {
-    const row = await exec.read(() => first(codeLookup.bind({ hash })));
+    const row = codeBatch ? await codeBatch.get(hash) : await exec.read(() => first(codeLookup.bind({ hash })));
     return row && codeLookupOf(row);
   }
 
   async function findRefresh(hash: string): Promise<RefreshTokenLookup | undefined> {
-    const row = await exec.read(() => first(refreshLookup.bind({ hash })));
+    const row = refreshBatch
+      ? await refreshBatch.get(hash)
+      : await exec.read(() => first(refreshLookup.bind({ hash })));
     return row && refreshLookupOf(row);
   }
 
-  /** PostgreSQL: the use-once pattern below as one statement (postgres-single-statements.ts). */
-  function* useOnceInOneStatement(bound: Statement<ClaimOutcome>): Operation<UseOnceResult> {
-    const outcome = yield* first(bound);
+  /** PostgreSQL: the use-once pattern below as one statement for a turn's requests (postgres-single-statements.ts). */
+  async function useOnceBatched(
+    batch: TurnBatch<ClaimAndIssue, ClaimOutcome>,
+    input: ClaimAndIssue,
+  ): Promise<UseOnceResult> {
+    const outcome = await batch.get(input);
     if (outcome?.claimed === 1) return 'ok';
     return outcome?.present ? 'replayed' : 'missing';
   }
@@ -318,14 +347,13 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     },
 
     consumeAuthorizationCode(hash, now, access, refresh) {
-      if (postgres) {
-        const bound = postgres.consumeCode({
+      if (codeConsumes) {
+        return useOnceBatched(codeConsumes, {
           hash,
           now,
           access: accessRow(access),
           refresh: refresh && refreshRow(refresh),
         });
-        return exec.write(() => useOnceInOneStatement(bound));
       }
       return exec.transaction(() => useOnce(consumeCode, codeExists, hash, now, access, refresh));
     },
@@ -341,14 +369,13 @@ export function grantsAndTokens({ db, exec, engine }: StoreContext): GrantsAndTo
     },
 
     rotateRefreshToken(oldHash, now, access, refresh) {
-      if (postgres) {
-        const bound = postgres.retireRefresh({
+      if (refreshRetires) {
+        return useOnceBatched(refreshRetires, {
           hash: oldHash,
           now,
           access: accessRow(access),
           refresh: refresh && refreshRow(refresh),
         });
-        return exec.write(() => useOnceInOneStatement(bound));
       }
       return exec.transaction(() => useOnce(retireRefresh, refreshExists, oldHash, now, access, refresh));
     },

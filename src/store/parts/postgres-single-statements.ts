@@ -5,10 +5,11 @@
  * has no data-modifying CTEs; it runs the same operations as a few statements inside one
  * commit-group item (grants-tokens.ts), which costs it no round trip.
  *
- * Use-once stays single-winner across instances: the claim is `UPDATE … WHERE hash = $1
+ * Use-once stays single-winner across instances: the claim is `UPDATE … WHERE hash = q.hash
  * AND <used> IS NULL`; a second statement claiming the same row waits for the first's
  * row lock, re-reads the row after it commits, finds it used and claims nothing — so
- * its inserts, which select FROM the claim, insert nothing.
+ * its inserts, which select FROM the claim, insert nothing. The use-once statements take
+ * the requests of one turn (turn-batch.ts) as one array per parameter.
  */
 import { sql, type Compilable, type Insertable, type Kysely, type RawBuilder } from 'kysely';
 import { prepare, type Placeholders, type Prepared } from '../prepared.js';
@@ -26,11 +27,13 @@ export interface ClaimAndIssue {
 }
 
 /**
- * One row: `claimed` 1 when this statement won; `present` whether the row exists at all,
- * read from the statement's own snapshot — as it was before this statement, so a row
- * another request used counts as present.
+ * One row per request: `q_a_hash` (its new access token's hash) names it; `claimed` 1
+ * when it won; `present` whether the row exists at all, read from the statement's own
+ * snapshot — as it was before this statement, so a row another request used counts as
+ * present.
  */
 export interface ClaimOutcome {
+  q_a_hash: string;
   claimed: number;
   present: boolean;
 }
@@ -50,6 +53,23 @@ type Flat = {
   r_scope: string | null;
   r_expires_at: number | null;
 };
+type FlatColumns = { [K in keyof Flat]: Array<Flat[K]> };
+
+const FLAT_KEYS = [
+  'hash',
+  'now',
+  'a_hash',
+  'a_grant_id',
+  'a_scope',
+  'a_format',
+  'a_jti',
+  'a_created_at',
+  'a_expires_at',
+  'r_hash',
+  'r_grant_id',
+  'r_scope',
+  'r_expires_at',
+] as const satisfies ReadonlyArray<keyof Flat>;
 
 function flatten({ hash, now, access, refresh }: ClaimAndIssue): Flat {
   return {
@@ -69,40 +89,59 @@ function flatten({ hash, now, access, refresh }: ClaimAndIssue): Flat {
   };
 }
 
+/** The requests as one array per column, the form `unnest` takes. */
+function flatColumns(inputs: ClaimAndIssue[]): FlatColumns {
+  const flat = inputs.map(flatten);
+  return Object.fromEntries(FLAT_KEYS.map((key) => [key, flat.map((f) => f[key])])) as FlatColumns;
+}
+
 const compiled = <Row>(db: Kysely<Database>, raw: RawBuilder<Row>): Compilable<Row> => ({
   compile: () => raw.compile(db),
 });
 
 /**
- * Claims a code (`consumed_at`) or a refresh token (`retired_at`) and, only if this
- * statement claimed it, stores the new access token and refresh token. The values
- * selected FROM the claim carry explicit types: PostgreSQL infers a parameter's type from
- * an INSERT's VALUES, not from a SELECT feeding it.
+ * Claims codes (`consumed_at`) or refresh tokens (`retired_at`), one per request of a
+ * turn (turn-batch.ts), and for each request that claimed its row stores the new access
+ * token and refresh token. Two requests of one statement for the same row: the row is
+ * updated once, for one of them (PostgreSQL documentation, UPDATE: "only one of the join
+ * rows will be used to update the target row"), and RETURNING names that one; the other
+ * finds it used, as it would in a statement of its own. The values selected FROM the
+ * claim carry their types from the arrays: PostgreSQL infers a parameter's type from an
+ * INSERT's VALUES, not from a SELECT feeding it.
  */
 function claimAndIssue(
   db: Kysely<Database>,
   table: 'authorization_codes' | 'refresh_tokens',
   used: 'consumed_at' | 'retired_at',
-): Prepared<Flat, ClaimOutcome> {
-  return prepare<Flat>()((p) =>
+): Prepared<FlatColumns, ClaimOutcome> {
+  return prepare<FlatColumns>()((p) =>
     compiled(
       db,
-      sql<ClaimOutcome>`with claimed as (
-  update ${sql.table(table)} set ${sql.ref(used)} = ${p.now}::bigint
-  where hash = ${p.hash}::text and ${sql.ref(used)} is null
-  returning hash
+      sql<ClaimOutcome>`with q as (
+  select * from unnest(${p.hash}::text[], ${p.now}::bigint[], ${p.a_hash}::text[], ${p.a_grant_id}::text[],
+    ${p.a_scope}::text[], ${p.a_format}::text[], ${p.a_jti}::text[], ${p.a_created_at}::bigint[],
+    ${p.a_expires_at}::bigint[], ${p.r_hash}::text[], ${p.r_grant_id}::text[], ${p.r_scope}::text[],
+    ${p.r_expires_at}::bigint[])
+    as q(q_hash, q_now, q_a_hash, q_a_grant_id, q_a_scope, q_a_format, q_a_jti, q_a_created_at,
+      q_a_expires_at, q_r_hash, q_r_grant_id, q_r_scope, q_r_expires_at)
+), claimed as (
+  update ${sql.table(table)} t set ${sql.ref(used)} = q.q_now
+  from q
+  where t.hash = q.q_hash and t.${sql.ref(used)} is null
+  returning q.*
 ), access as (
   insert into access_tokens (hash, grant_id, scope, format, jti, created_at, expires_at)
-  select ${p.a_hash}::text, ${p.a_grant_id}::text, ${p.a_scope}::text, ${p.a_format}::text, ${p.a_jti}::text,
-    ${p.a_created_at}::bigint, ${p.a_expires_at}::bigint
+  select q_a_hash, q_a_grant_id, q_a_scope, q_a_format, q_a_jti, q_a_created_at, q_a_expires_at
   from claimed
 ), refresh as (
   insert into refresh_tokens (hash, grant_id, scope, expires_at, retired_at)
-  select ${p.r_hash}::text, ${p.r_grant_id}::text, ${p.r_scope}::text, ${p.r_expires_at}::bigint, null
-  from claimed where ${p.r_hash}::text is not null
+  select q_r_hash, q_r_grant_id, q_r_scope, q_r_expires_at, null
+  from claimed where q_r_hash is not null
 )
-select (select count(*) from claimed)::int as claimed,
-  exists (select 1 from ${sql.table(table)} where hash = ${p.hash}::text) as present`,
+select q.q_a_hash,
+  (exists (select 1 from claimed c where c.q_a_hash = q.q_a_hash))::int as claimed,
+  exists (select 1 from ${sql.table(table)} t where t.hash = q.q_hash) as present
+from q`,
     ),
   );
 }
@@ -327,8 +366,10 @@ export function postgresSingleStatements(db: Kysely<Database>) {
     claimCodes: (requests: EagerRequest[]) => eagerCodes.bind(columnsOf(requests)),
     /** Rows named like the refresh token lookup's, with `q_a_hash` and `claimed`. */
     claimRefreshTokens: (requests: EagerRequest[]) => eagerRefreshTokens.bind(columnsOf(requests)),
-    consumeCode: (input: ClaimAndIssue) => consumeCode.bind(flatten(input)),
-    retireRefresh: (input: ClaimAndIssue) => retireRefresh.bind(flatten(input)),
+    /** One row per request (`ClaimOutcome`), named by its new access token's hash. */
+    consumeCodes: (inputs: ClaimAndIssue[]) => consumeCode.bind(flatColumns(inputs)),
+    /** One row per request (`ClaimOutcome`), named by its new access token's hash. */
+    retireRefreshTokens: (inputs: ClaimAndIssue[]) => retireRefresh.bind(flatColumns(inputs)),
     grantWithCode: (grant: GrantRow, code: CodeRow) =>
       newGrantWithCode.bind({ ...prefixed(grant, 'g_'), ...prefixed(code, 'c_') }),
     grantWithAccessToken: (grant: GrantRow, access: AccessRow) =>
