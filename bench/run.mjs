@@ -811,6 +811,14 @@ async function main() {
             database: postgresDatabase(pgAdmin, pg),
             logLevel: LOG_LEVEL,
           }),
+          tesseraTarget({
+            id: 'tessera-postgres-jwt',
+            label: 'Tessera, PostgreSQL, JWT access tokens (ES256)',
+            database: postgresDatabase(pgAdmin, pg),
+            logLevel: LOG_LEVEL,
+            accessTokenFormat: 'jwt',
+            flows: ['code', 'refresh'],
+          }),
         ]
       : []),
     ...peerTargets(),

@@ -111,11 +111,16 @@ function targetsTable(results) {
       r === undefined ? undefined : r >= 1.5,
     );
   }
-  const jwt = p('code', 'tessera-sqlite-jwt');
-  if (jwt && t('code')) {
-    const r = jwt.valid && t('code').valid ? jwt.rps / t('code').rps : undefined;
+  for (const [engine, jwtId, opaqueId] of [
+    ['SQLite', 'tessera-sqlite-jwt', 'tessera-sqlite'],
+    ['PostgreSQL', 'tessera-postgres-jwt', 'tessera-postgres'],
+  ]) {
+    const jwt = p('code', jwtId);
+    const opaque = p('code', opaqueId);
+    if (!jwt || !opaque) continue;
+    const r = jwt.valid && opaque.valid ? jwt.rps / opaque.rps : undefined;
     check(
-      'code issuing a JWT (ES256): ≥ 80 % of the opaque code exchange',
+      `code issuing a JWT (ES256), ${engine}: ≥ 80 % of the opaque code exchange`,
       r === undefined ? '–' : `${(r * 100).toFixed(0)} %`,
       r === undefined ? undefined : r >= 0.8,
     );
