@@ -53,23 +53,19 @@ type Flat = {
   r_scope: string | null;
   r_expires_at: number | null;
 };
-type FlatColumns = { [K in keyof Flat]: Array<Flat[K]> };
+type FlatColumns = Columns<Flat>;
 
-const FLAT_KEYS = [
-  'hash',
-  'now',
-  'a_hash',
-  'a_grant_id',
-  'a_scope',
-  'a_format',
-  'a_jti',
-  'a_created_at',
-  'a_expires_at',
-  'r_hash',
-  'r_grant_id',
-  'r_scope',
-  'r_expires_at',
-] as const satisfies ReadonlyArray<keyof Flat>;
+/** Requests as one array per parameter: the form `unnest` takes. */
+type Columns<T> = { [K in keyof T]: Array<T[K]> };
+
+/**
+ * The requests of one statement as one array per parameter. Every request has every key
+ * (a value or null, never left out), so the first one's keys are all of them.
+ */
+function columnsOf<T extends object>(requests: readonly T[]): Columns<T> {
+  const keys = Object.keys(requests[0] ?? {}) as Array<keyof T>;
+  return Object.fromEntries(keys.map((key) => [key, requests.map((r) => r[key])])) as Columns<T>;
+}
 
 function flatten({ hash, now, access, refresh }: ClaimAndIssue): Flat {
   return {
@@ -89,11 +85,6 @@ function flatten({ hash, now, access, refresh }: ClaimAndIssue): Flat {
   };
 }
 
-/** The requests as one array per column, the form `unnest` takes. */
-function flatColumns(inputs: ClaimAndIssue[]): FlatColumns {
-  const flat = inputs.map(flatten);
-  return Object.fromEntries(FLAT_KEYS.map((key) => [key, flat.map((f) => f[key])])) as FlatColumns;
-}
 
 const compiled = <Row>(db: Kysely<Database>, raw: RawBuilder<Row>): Compilable<Row> => ({
   compile: () => raw.compile(db),
@@ -161,7 +152,7 @@ export type EagerRequest = {
   redirect_uri: string | null;
   code_challenge: string | null;
 };
-type EagerColumns = { [K in keyof EagerRequest]: Array<EagerRequest[K]> };
+type EagerColumns = Columns<EagerRequest>;
 
 /** The grant's columns as the lookups name them (rows.ts `grantColumns`, read by `joinedGrant`), from `grants g`. */
 const grantSelection = sql.raw(grantColumns.map((column) => column.replace(/^grants\./, 'g.')).join(', '));
@@ -255,19 +246,6 @@ function claimRefreshTokensEagerly(db: Kysely<Database>) {
   );
 }
 
-/** The requests as one array per column, the form `unnest` takes. */
-function columnsOf(requests: EagerRequest[]): EagerColumns {
-  return {
-    hash: requests.map((r) => r.hash),
-    now: requests.map((r) => r.now),
-    client_id: requests.map((r) => r.client_id),
-    a_hash: requests.map((r) => r.a_hash),
-    a_expires_at: requests.map((r) => r.a_expires_at),
-    r_hash: requests.map((r) => r.r_hash),
-    redirect_uri: requests.map((r) => r.redirect_uri),
-    code_challenge: requests.map((r) => r.code_challenge),
-  };
-}
 
 type GrantRow = ReturnType<typeof grantRow>;
 type CodeRow = Required<Insertable<AuthorizationCodesTable>>;
@@ -367,9 +345,9 @@ export function postgresSingleStatements(db: Kysely<Database>) {
     /** Rows named like the refresh token lookup's, with `q_a_hash` and `claimed`. */
     claimRefreshTokens: (requests: EagerRequest[]) => eagerRefreshTokens.bind(columnsOf(requests)),
     /** One row per request (`ClaimOutcome`), named by its new access token's hash. */
-    consumeCodes: (inputs: ClaimAndIssue[]) => consumeCode.bind(flatColumns(inputs)),
+    consumeCodes: (inputs: ClaimAndIssue[]) => consumeCode.bind(columnsOf(inputs.map(flatten))),
     /** One row per request (`ClaimOutcome`), named by its new access token's hash. */
-    retireRefreshTokens: (inputs: ClaimAndIssue[]) => retireRefresh.bind(flatColumns(inputs)),
+    retireRefreshTokens: (inputs: ClaimAndIssue[]) => retireRefresh.bind(columnsOf(inputs.map(flatten))),
     grantWithCode: (grant: GrantRow, code: CodeRow) =>
       newGrantWithCode.bind({ ...prefixed(grant, 'g_'), ...prefixed(code, 'c_') }),
     grantWithAccessToken: (grant: GrantRow, access: AccessRow) =>
