@@ -85,7 +85,6 @@ function flatten({ hash, now, access, refresh }: ClaimAndIssue): Flat {
   };
 }
 
-
 const compiled = <Row>(db: Kysely<Database>, raw: RawBuilder<Row>): Compilable<Row> => ({
   compile: () => raw.compile(db),
 });
@@ -245,7 +244,6 @@ function claimRefreshTokensEagerly(db: Kysely<Database>) {
     ),
   );
 }
-
 
 type GrantRow = ReturnType<typeof grantRow>;
 type CodeRow = Required<Insertable<AuthorizationCodesTable>>;
